@@ -1,0 +1,68 @@
+//! Server functions: what the browser can ask of the host. Each is a thin shell around a
+//! plain function in [`crate::backend`]; the types here travel between the two.
+
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+use solstice_types::{Amount, Reference, WalletAddress};
+
+use crate::error::AppError;
+
+/// The logged-in user, as the app shell shows them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Me {
+    pub address: WalletAddress,
+    pub sol_balance: Amount,
+}
+
+/// A new account, just created and logged in.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignedUp {
+    pub address: WalletAddress,
+    pub sol_balance: Amount,
+    /// The reference of the initial credit from the faucet.
+    pub airdrop: Reference,
+}
+
+/// Creates a wallet with the chosen password and initial SOL, and logs it in.
+#[server(endpoint = "sign_up")]
+pub async fn sign_up(password: String, confirm_password: String, initial_sol: String) -> Result<SignedUp, AppError> {
+    use crate::backend;
+    let state = backend::state()?;
+    let result = backend::accounts::sign_up(&state, &password, &confirm_password, &initial_sol).await;
+    let signed_up = backend::respond(result)?;
+    backend::session::log_in(&signed_up.address).await?;
+    Ok(signed_up)
+}
+
+/// Logs in with a wallet address and password, then goes to the wallet.
+#[server(endpoint = "log_in")]
+pub async fn log_in(address: String, password: String) -> Result<Me, AppError> {
+    use crate::backend;
+    let state = backend::state()?;
+    let client = backend::session::client_ip().await;
+    let result = backend::accounts::log_in(&state, &address, &password, client).await;
+    let wallet = backend::respond(result)?;
+    backend::session::log_in(&wallet).await?;
+    let me = backend::respond(backend::accounts::me(&state, wallet).await)?;
+    leptos_axum::redirect("/");
+    Ok(me)
+}
+
+/// Ends the session, then goes to the log-in page.
+#[server(endpoint = "log_out")]
+pub async fn log_out() -> Result<(), AppError> {
+    crate::backend::session::log_out().await?;
+    leptos_axum::redirect("/login");
+    Ok(())
+}
+
+/// The logged-in user, or `None` for a visitor.
+#[server(endpoint = "current_user")]
+pub async fn current_user() -> Result<Option<Me>, AppError> {
+    use crate::backend;
+    let state = backend::state()?;
+    match backend::session::current_wallet().await? {
+        Some(wallet) => backend::respond(backend::accounts::me(&state, wallet).await).map(Some),
+        None => Ok(None),
+    }
+}

@@ -1,0 +1,213 @@
+//! Sign-up and log-in.
+
+use std::net::IpAddr;
+
+use argon2::{
+    Argon2,
+    password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString, rand_core::OsRng},
+};
+use mongodb::bson::{self, DateTime, doc};
+use rand::Rng;
+use serde::{Deserialize, Serialize};
+use solstice_ledger::{AccountId, IdempotencyKey, Leg, LedgerError, SideWrite, SystemAccount, TransactionRequest};
+use solstice_types::{Amount, ApiError, ErrorCode, ReferenceKind, Token, WalletAddress};
+
+use super::AppState;
+use crate::api::{Me, SignedUp};
+
+/// Collection of [`UserDoc`].
+pub const USERS: &str = "users";
+/// Shorter passwords are refused. Length is what makes a password strong; no composition rules.
+pub const MIN_PASSWORD_CHARS: usize = 10;
+/// Longer passwords are refused, which bounds the work of hashing one.
+pub const MAX_PASSWORD_CHARS: usize = 128;
+
+/// A user as stored. `_id` is the wallet address.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct UserDoc {
+    #[serde(rename = "_id")]
+    pub address: String,
+    /// Argon2id, PHC string format (algorithm, parameters and salt included).
+    pub password_hash: String,
+    pub created_at: DateTime,
+}
+
+/// Checks a new password and its confirmation.
+pub fn check_new_password(password: &str, confirmation: &str) -> Result<(), ApiError> {
+    let chars = password.chars().count();
+    if chars < MIN_PASSWORD_CHARS {
+        return Err(invalid(format!("Choose a password of at least {MIN_PASSWORD_CHARS} characters.")));
+    }
+    if chars > MAX_PASSWORD_CHARS {
+        return Err(invalid(format!("Choose a password of at most {MAX_PASSWORD_CHARS} characters.")));
+    }
+    if password != confirmation {
+        return Err(invalid("The two passwords do not match."));
+    }
+    Ok(())
+}
+
+/// Parses the initial SOL balance a new user asks for: more than zero, at most `max`.
+pub fn parse_initial_sol(text: &str, max: Amount) -> Result<Amount, ApiError> {
+    let decimals = Token::Sol.decimals();
+    let bounds = || format!("Choose an initial balance between 0.000000001 and {} SOL.", max.format_display(decimals, 9));
+    let amount = Amount::parse(text, decimals).map_err(|error| ApiError::new(ErrorCode::InvalidAmount, error.to_string()))?;
+    if amount.is_zero() || amount > max {
+        return Err(ApiError::new(ErrorCode::InvalidAmount, bounds()));
+    }
+    Ok(amount)
+}
+
+/// A new Solana-style wallet address: the base58 public key of a fresh ed25519 key pair.
+///
+/// Solstice is custodial: balances live in its ledger and nothing is signed on a chain, so
+/// the secret half of the pair is not kept.
+pub fn new_wallet_address() -> WalletAddress {
+    let seed: [u8; 32] = rand::thread_rng().r#gen();
+    let signing_key = ed25519_dalek::SigningKey::from_bytes(&seed);
+    WalletAddress::from_public_key(signing_key.verifying_key().as_bytes())
+}
+
+/// Creates a user and credits their initial SOL from the faucet, in one database transaction.
+pub async fn sign_up(state: &AppState, password: &str, confirmation: &str, initial_sol: &str) -> Result<SignedUp, ApiError> {
+    check_new_password(password, confirmation)?;
+    let amount = parse_initial_sol(initial_sol, state.config.max_initial_sol)?;
+    let address = new_wallet_address();
+    let password_hash = hash_password(state, password.to_owned()).await?;
+    let user = UserDoc { address: address.to_string(), password_hash, created_at: DateTime::now() };
+    let document = bson::to_document(&user).map_err(|error| internal("encoding a user", &error))?;
+    let key = IdempotencyKey::new(format!("airdrop:{address}")).map_err(|error| ledger_error(&error))?;
+    let credit = Leg {
+        from: AccountId::System(SystemAccount::Faucet),
+        to: AccountId::wallet(&address),
+        token: Token::Sol,
+        amount,
+    };
+    let request = TransactionRequest::new(ReferenceKind::Airdrop, key, vec![credit])
+        .with_side_write(SideWrite::Insert { collection: USERS.to_owned(), document });
+    let receipt = state.ledger.apply(request).await.map_err(|error| ledger_error(&error))?;
+    tracing::info!(%address, reference = %receipt.reference, "wallet created");
+    Ok(SignedUp { address, sol_balance: amount, airdrop: receipt.reference })
+}
+
+/// Checks a wallet address and password, subject to the log-in limits.
+///
+/// The error for a wrong password and for an unknown address is the same, and takes as long.
+pub async fn log_in(state: &AppState, address: &str, password: &str, client: Option<IpAddr>) -> Result<WalletAddress, ApiError> {
+    let address = WalletAddress::parse(address).map_err(|error| ApiError::new(ErrorCode::InvalidAddress, error.to_string()))?;
+    state.limiter.check(&address, client).await?;
+    let user = state
+        .users
+        .find_one(doc! { "_id": address.as_str() })
+        .await
+        .map_err(|error| internal("looking up a user", &error))?;
+    let hash = user.as_ref().map_or_else(|| state.decoy_hash.to_string(), |user| user.password_hash.clone());
+    let matches = verify_password(state, hash, password.to_owned()).await?;
+    if !(matches && user.is_some()) {
+        state.limiter.record_failure(&address, client).await?;
+        return Err(ApiError::new(ErrorCode::InvalidCredentials, "Wrong wallet address or password."));
+    }
+    state.limiter.forget(&address).await?;
+    Ok(address)
+}
+
+/// What the app shell shows of a logged-in user.
+pub async fn me(state: &AppState, address: WalletAddress) -> Result<Me, ApiError> {
+    let sol_balance = state.ledger.balance(&AccountId::wallet(&address), Token::Sol).await.map_err(|error| ledger_error(&error))?;
+    Ok(Me { address, sol_balance })
+}
+
+async fn hash_password(state: &AppState, password: String) -> Result<String, ApiError> {
+    let _permit = state.hashing.acquire().await.map_err(|error| internal("waiting to hash", &error))?;
+    tokio::task::spawn_blocking(move || {
+        let salt = SaltString::generate(&mut OsRng);
+        Argon2::default().hash_password(password.as_bytes(), &salt).map(|hash| hash.to_string())
+    })
+    .await
+    .map_err(|error| internal("hashing a password", &error))?
+    .map_err(|error| internal("hashing a password", &error))
+}
+
+async fn verify_password(state: &AppState, hash: String, password: String) -> Result<bool, ApiError> {
+    let _permit = state.hashing.acquire().await.map_err(|error| internal("waiting to verify", &error))?;
+    tokio::task::spawn_blocking(move || {
+        let parsed = PasswordHash::new(&hash)?;
+        Ok::<_, argon2::password_hash::Error>(Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
+    })
+    .await
+    .map_err(|error| internal("verifying a password", &error))?
+    .map_err(|error| internal("reading a stored password hash", &error))
+}
+
+/// A hash of a random password no one knows, for [`AppState::decoy_hash`].
+pub fn decoy_hash() -> String {
+    let password: [u8; 32] = rand::thread_rng().r#gen();
+    let salt = SaltString::generate(&mut OsRng);
+    Argon2::default().hash_password(&password, &salt).expect("hashing with default parameters succeeds").to_string()
+}
+
+fn invalid(message: impl Into<String>) -> ApiError {
+    ApiError::new(ErrorCode::InvalidInput, message)
+}
+
+/// Logs a fault of ours with its cause and answers generically.
+pub(crate) fn internal(context: &str, error: &dyn std::error::Error) -> ApiError {
+    tracing::error!(error = %error_chain(error), "{context} failed");
+    ApiError::internal()
+}
+
+pub(crate) fn ledger_error(error: &LedgerError) -> ApiError {
+    let api = error.to_api_error();
+    if api.code.is_server_fault() {
+        tracing::error!(error = %error_chain(error), "ledger transaction failed");
+    }
+    api
+}
+
+fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn new_addresses_are_valid_and_distinct() {
+        let a = new_wallet_address();
+        let b = new_wallet_address();
+        assert_ne!(a, b);
+        assert_eq!(WalletAddress::parse(a.as_str()), Ok(a));
+    }
+
+    #[test]
+    fn passwords_must_be_long_enough_and_confirmed() {
+        assert_eq!(check_new_password("short", "short").unwrap_err().code, ErrorCode::InvalidInput);
+        assert!(check_new_password("correct horse", "correct horse").is_ok());
+        let mismatch = check_new_password("correct horse", "correct house").unwrap_err();
+        assert_eq!(mismatch.message, "The two passwords do not match.");
+        let long = "x".repeat(MAX_PASSWORD_CHARS + 1);
+        assert!(check_new_password(&long, &long).is_err());
+    }
+
+    #[test]
+    fn the_initial_balance_is_bounded() {
+        let max = Amount::from_whole(1_000, 9).unwrap();
+        assert_eq!(parse_initial_sol("1000", max).unwrap(), max);
+        assert_eq!(parse_initial_sol("0.5", max).unwrap().base_units(), 500_000_000);
+        for bad in ["0", "1000.000000001", "5000", "-1", "lots", ""] {
+            assert_eq!(parse_initial_sol(bad, max).unwrap_err().code, ErrorCode::InvalidAmount, "{bad}");
+        }
+        assert_eq!(
+            parse_initial_sol("5000", max).unwrap_err().message,
+            "Choose an initial balance between 0.000000001 and 1,000 SOL."
+        );
+    }
+}

@@ -1,0 +1,56 @@
+//! The logged-in wallet, kept in the server-side session.
+
+use std::net::IpAddr;
+
+use axum::Extension;
+use solstice_types::{ApiError, ErrorCode, WalletAddress};
+use tower_sessions::Session;
+
+use super::accounts::internal;
+use crate::error::AppError;
+
+const WALLET: &str = "wallet";
+
+/// The client's IP address as the host determined it (honouring proxy headers only when
+/// configured to), put in each request's extensions by the host.
+#[derive(Debug, Clone, Copy)]
+pub struct ClientIp(pub Option<IpAddr>);
+
+async fn session() -> Result<Session, AppError> {
+    leptos_axum::extract::<Session>().await.map_err(|error| AppError::from(internal("reading the session", &error)))
+}
+
+fn session_error(error: tower_sessions::session::Error) -> AppError {
+    internal("updating the session", &error).into()
+}
+
+/// Binds the session to `wallet`, under a new session id so that an id planted before
+/// log-in is worthless after it.
+pub async fn log_in(wallet: &WalletAddress) -> Result<(), AppError> {
+    let session = session().await?;
+    session.cycle_id().await.map_err(session_error)?;
+    session.insert(WALLET, wallet).await.map_err(session_error)
+}
+
+/// Deletes the session.
+pub async fn log_out() -> Result<(), AppError> {
+    session().await?.flush().await.map_err(session_error)
+}
+
+/// The wallet this session is logged in as, if any.
+pub async fn current_wallet() -> Result<Option<WalletAddress>, AppError> {
+    session().await?.get::<WalletAddress>(WALLET).await.map_err(session_error)
+}
+
+/// The wallet this session is logged in as, or an "unauthorized" error.
+pub async fn require_wallet() -> Result<WalletAddress, AppError> {
+    match current_wallet().await? {
+        Some(wallet) => Ok(wallet),
+        None => super::respond(Err(ApiError::new(ErrorCode::Unauthorized, "Please log in to continue."))),
+    }
+}
+
+/// The client's IP address, for the log-in limits.
+pub async fn client_ip() -> Option<IpAddr> {
+    leptos_axum::extract::<Extension<ClientIp>>().await.ok().and_then(|Extension(ClientIp(ip))| ip)
+}

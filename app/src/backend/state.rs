@@ -1,0 +1,58 @@
+//! Everything the server functions need, built once at start-up.
+
+use std::sync::Arc;
+
+use mongodb::{Client, Collection, Database};
+use solstice_ledger::Ledger;
+use solstice_types::Amount;
+use tokio::sync::Semaphore;
+
+use super::{
+    accounts::{self, UserDoc},
+    rate_limit::{LoginLimiter, LoginLimits},
+};
+
+/// Rules for sign-up and log-in, from the host's configuration.
+#[derive(Debug, Clone)]
+pub struct AccountsConfig {
+    /// The largest initial SOL balance a new account may ask for.
+    pub max_initial_sol: Amount,
+    pub login_limits: LoginLimits,
+}
+
+/// Shared by all requests; cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    pub ledger: Ledger,
+    pub users: Collection<UserDoc>,
+    pub limiter: LoginLimiter,
+    pub config: AccountsConfig,
+    /// Bounds how many password hashes run at once: each takes ~19 MiB and a core for a while,
+    /// so an unbounded burst of log-ins would exhaust memory instead of queueing.
+    pub hashing: Arc<Semaphore>,
+    /// A hash of no one's password, checked against when an address is unknown so that a
+    /// failed log-in takes as long whether or not the address exists.
+    pub decoy_hash: Arc<str>,
+}
+
+impl AppState {
+    /// Connects the parts and prepares the database (indexes, genesis). Idempotent.
+    pub async fn init(client: Client, database: &Database, config: AccountsConfig) -> Result<AppState, mongodb::error::Error> {
+        let ledger = Ledger::new(client, database);
+        ledger.init().await.map_err(|error| match error {
+            solstice_ledger::LedgerError::Database(error) => error,
+            other => mongodb::error::Error::custom(other.to_string()),
+        })?;
+        let limiter = LoginLimiter::new(database, config.login_limits.clone());
+        limiter.init().await?;
+        let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
+        Ok(AppState {
+            ledger,
+            users: database.collection(accounts::USERS),
+            limiter,
+            config,
+            hashing: Arc::new(Semaphore::new(cores * 2)),
+            decoy_hash: accounts::decoy_hash().into(),
+        })
+    }
+}

@@ -1,0 +1,49 @@
+//! The one error type of every server function, shown by one error view.
+
+use leptos::server_fn::{
+    codec::JsonEncoding,
+    error::{FromServerFnError, ServerFnErrorErr},
+};
+use serde::{Deserialize, Serialize};
+use solstice_types::{ApiError, ErrorCode};
+
+/// What a server function reports when it fails: a code and a sentence for the user.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[error("{message}")]
+pub struct AppError {
+    pub code: ErrorCode,
+    pub message: String,
+}
+
+impl AppError {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> AppError {
+        AppError { code, message: message.into() }
+    }
+
+    pub fn unauthorized() -> AppError {
+        AppError::new(ErrorCode::Unauthorized, "Please log in to continue.")
+    }
+}
+
+impl From<ApiError> for AppError {
+    fn from(error: ApiError) -> AppError {
+        AppError { code: error.code, message: error.message }
+    }
+}
+
+impl FromServerFnError for AppError {
+    type Encoder = JsonEncoding;
+
+    fn from_server_fn_error(error: ServerFnErrorErr) -> AppError {
+        match error {
+            // The browser could not reach the host, or got an answer it could not read.
+            ServerFnErrorErr::Request(_) | ServerFnErrorErr::Deserialization(_) => {
+                AppError::new(ErrorCode::Unavailable, "Could not reach Solstice. Check your connection and try again.")
+            }
+            ServerFnErrorErr::Args(_) | ServerFnErrorErr::MissingArg(_) => {
+                AppError::new(ErrorCode::InvalidInput, "Some of the form's fields are missing or malformed.")
+            }
+            _ => ApiError::internal().into(),
+        }
+    }
+}

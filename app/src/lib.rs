@@ -1,0 +1,67 @@
+//! Solstice's user interface and server functions.
+//!
+//! Everything here compiles twice: with `ssr` for the host, which renders pages and runs the
+//! server functions, and with `hydrate` for the browser, which makes those pages interactive.
+//! Code that touches the database lives in [`backend`], which only exists with `ssr`.
+
+pub mod api;
+#[cfg(feature = "ssr")]
+pub mod backend;
+mod components;
+pub mod error;
+mod pages;
+
+use leptos::prelude::*;
+use leptos_meta::{MetaTags, Title, provide_meta_context};
+use leptos_router::{
+    components::{Route, Router, Routes},
+    path,
+};
+
+use crate::{
+    components::{auth::Auth, layout::TopBar},
+    pages::{home::HomePage, login::LoginPage, not_found::NotFound, signup::SignUpPage},
+};
+
+/// The HTML document around the app, rendered on the host.
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8" />
+                <meta name="viewport" content="width=device-width, initial-scale=1" />
+                <meta name="description" content="Solstice: your self-hosted home for Solana tokens." />
+                <meta name="theme-color" content="#0f1020" />
+                <link rel="icon" href="/favicon.svg" type="image/svg+xml" />
+                <link rel="stylesheet" href="/pkg/solstice.css" />
+                <HydrationScripts options />
+                <MetaTags />
+            </head>
+            <body>
+                <App />
+            </body>
+        </html>
+    }
+}
+
+/// The application: top bar and routed pages.
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    provide_context(Auth::new());
+
+    view! {
+        <Title formatter=|page: String| if page.is_empty() { "Solstice".to_owned() } else { format!("{page} · Solstice") } />
+        <Router>
+            <TopBar />
+            <main class="page" id="main">
+                <Routes fallback=NotFound>
+                    <Route path=path!("/") view=HomePage />
+                    <Route path=path!("/signup") view=SignUpPage />
+                    <Route path=path!("/login") view=LoginPage />
+                </Routes>
+            </main>
+        </Router>
+    }
+}

@@ -1,0 +1,39 @@
+//! Log in with a wallet address and password.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::components::A;
+
+use crate::components::auth::use_auth;
+
+#[component]
+pub fn LoginPage() -> impl IntoView {
+    let auth = use_auth();
+    let action = auth.log_in;
+    let error = move || action.value().get().and_then(Result::err).map(|error| error.message);
+    view! {
+        <Title text="Log in" />
+        <section class="card narrow">
+            <h1>"Log in"</h1>
+            <ActionForm action attr:class="form" attr:novalidate=true>
+                <label for="address">"Wallet address"</label>
+                <input
+                    id="address"
+                    name="address"
+                    class="mono"
+                    autocomplete="username"
+                    autocapitalize="off"
+                    spellcheck="false"
+                    required
+                />
+                <label for="password">"Password"</label>
+                <input id="password" name="password" type="password" autocomplete="current-password" required />
+                {move || error().map(|message| view! { <p class="alert" role="alert">{message}</p> })}
+                <button type="submit" class="btn btn-primary btn-block" disabled=move || action.pending().get()>
+                    {move || if action.pending().get() { "Logging in…" } else { "Log in" }}
+                </button>
+            </ActionForm>
+            <p class="muted small">"New to Solstice? " <A href="/signup">"Create a wallet"</A></p>
+        </section>
+    }
+}

@@ -1,0 +1,84 @@
+//! The host's configuration: every setting is a flag and an environment variable.
+
+use std::{net::SocketAddr, path::PathBuf, time::Duration};
+
+use app::backend::{AccountsConfig, rate_limit::LoginLimits};
+use clap::Parser;
+use solstice_types::{Amount, Token};
+
+/// Solstice host: server-side rendering, sessions and server functions.
+#[derive(Debug, Clone, Parser)]
+#[command(name = "solstice", version)]
+pub struct Config {
+    /// Address and port to listen on (port 0 picks a free one).
+    #[arg(long, env = "SOLSTICE_ADDR", default_value = "127.0.0.1:3000")]
+    pub addr: SocketAddr,
+
+    /// MongoDB connection string (a replica set: the ledger needs transactions). Never logged.
+    #[arg(long, env = "MONGODB_URI", default_value = "mongodb://127.0.0.1:27017", hide_env_values = true)]
+    pub mongodb_uri: String,
+
+    /// Database name.
+    #[arg(long, env = "SOLSTICE_DATABASE", default_value = "solstice")]
+    pub database: String,
+
+    /// Folder with the built site: `pkg/` (WASM, JS, CSS) and static files.
+    #[arg(long, env = "SOLSTICE_SITE_ROOT", default_value = "target/site")]
+    pub site_root: PathBuf,
+
+    /// Mark the session cookie `Secure` (set this whenever the site is served over HTTPS).
+    #[arg(long, env = "SOLSTICE_COOKIE_SECURE", default_value_t = false)]
+    pub cookie_secure: bool,
+
+    /// Log a session out after this many minutes without a request.
+    #[arg(long, env = "SOLSTICE_SESSION_IDLE_MINUTES", default_value_t = 12 * 60)]
+    pub session_idle_minutes: u32,
+
+    /// Take the client's IP from `X-Forwarded-For` (only behind a proxy that sets it).
+    #[arg(long, env = "SOLSTICE_TRUST_PROXY_HEADERS", default_value_t = false)]
+    pub trust_proxy_headers: bool,
+
+    /// Largest initial SOL balance a new account may choose, in whole SOL.
+    #[arg(long, env = "SOLSTICE_MAX_INITIAL_SOL", default_value_t = 1_000)]
+    pub max_initial_sol: u64,
+
+    /// Failed log-ins allowed per wallet address per window.
+    #[arg(long, env = "SOLSTICE_LOGIN_FAILURES_PER_ADDRESS", default_value_t = 5)]
+    pub login_failures_per_address: u32,
+
+    /// Failed log-ins allowed per client IP per window.
+    #[arg(long, env = "SOLSTICE_LOGIN_FAILURES_PER_CLIENT", default_value_t = 30)]
+    pub login_failures_per_client: u32,
+
+    /// Length of the log-in limit window, in seconds.
+    #[arg(long, env = "SOLSTICE_LOGIN_WINDOW_SECONDS", default_value_t = 900)]
+    pub login_window_seconds: u64,
+
+    /// Log format: `text` for people, `json` for log collectors.
+    #[arg(long, env = "SOLSTICE_LOG_FORMAT", default_value = "text")]
+    pub log_format: String,
+}
+
+impl Config {
+    pub fn accounts(&self) -> Result<AccountsConfig, String> {
+        let max_initial_sol = Amount::from_whole(self.max_initial_sol, Token::Sol.decimals())
+            .ok_or_else(|| "SOLSTICE_MAX_INITIAL_SOL is too large".to_owned())?;
+        Ok(AccountsConfig {
+            max_initial_sol,
+            login_limits: LoginLimits {
+                per_address: self.login_failures_per_address,
+                per_client: self.login_failures_per_client,
+                window: Duration::from_secs(self.login_window_seconds),
+            },
+        })
+    }
+
+    /// The defaults with a given database, for tests.
+    pub fn for_tests(mongodb_uri: String, database: String) -> Config {
+        let mut config = Config::parse_from(["solstice"]);
+        config.addr = "127.0.0.1:0".parse().expect("valid address");
+        config.mongodb_uri = mongodb_uri;
+        config.database = database;
+        config
+    }
+}

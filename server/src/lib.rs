@@ -1,0 +1,171 @@
+//! The Solstice host: renders pages, runs server functions, keeps sessions and serves the
+//! built site. `main.rs` only starts it; tests build it on a free port.
+
+pub mod config;
+pub mod session_store;
+
+use std::{future::Future, net::SocketAddr, time::Duration};
+
+use app::{
+    App,
+    backend::{AppState, session::ClientIp},
+    shell,
+};
+use axum::{
+    Router,
+    extract::{ConnectInfo, Request},
+    http::{HeaderName, HeaderValue, StatusCode},
+    middleware::{self, Next},
+    response::Response,
+    routing::get,
+};
+use leptos::prelude::*;
+use leptos_axum::{LeptosRoutes, generate_route_list};
+use mongodb::{Client, Database, bson::doc, options::ClientOptions};
+use tokio::net::TcpListener;
+use tower_http::{compression::CompressionLayer, limit::RequestBodyLimitLayer, set_header::SetResponseHeaderLayer, trace::TraceLayer};
+use tower_sessions::{Expiry, SessionManagerLayer, cookie::SameSite};
+
+pub use crate::config::Config;
+use crate::session_store::MongoSessionStore;
+
+/// Largest request body the host accepts: forms and server-function arguments are small.
+const MAX_BODY_BYTES: usize = 64 * 1024;
+/// Name of the session cookie.
+pub const SESSION_COOKIE: &str = "solstice_session";
+
+/// Why the host could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("invalid configuration: {0}")]
+    Config(String),
+    #[error("could not reach MongoDB (check MONGODB_URI and that the server is a replica set): {0}")]
+    Database(#[from] mongodb::error::Error),
+    #[error("could not listen on the configured address: {0}")]
+    Listen(#[from] std::io::Error),
+}
+
+/// A host bound to its port, ready to serve.
+pub struct Application {
+    listener: TcpListener,
+    router: Router,
+}
+
+impl Application {
+    /// Connects to the database, prepares it, and binds the listening socket.
+    pub async fn build(config: Config) -> Result<Application, StartError> {
+        let accounts = config.accounts().map_err(StartError::Config)?;
+        let mut options = ClientOptions::parse(&config.mongodb_uri).await?;
+        options.app_name = Some("solstice-host".to_owned());
+        options.server_selection_timeout = Some(Duration::from_secs(10));
+        let client = Client::with_options(options)?;
+        let database = client.database(&config.database);
+        let state = AppState::init(client, &database, accounts).await?;
+        let sessions = MongoSessionStore::new(&database);
+        sessions.init().await?;
+
+        let listener = TcpListener::bind(config.addr).await?;
+        let site_addr = listener.local_addr()?;
+        let router = router(&config, state, database, sessions, site_addr);
+        Ok(Application { listener, router })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener.local_addr().expect("a bound listener has an address")
+    }
+
+    /// Serves until `shutdown` completes, then finishes the requests in flight.
+    pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+        axum::serve(self.listener, self.router.into_make_service_with_connect_info::<SocketAddr>())
+            .with_graceful_shutdown(shutdown)
+            .await
+    }
+}
+
+/// The host's routes and middleware.
+pub fn router(config: &Config, state: AppState, database: Database, sessions: MongoSessionStore, site_addr: SocketAddr) -> Router {
+    let options = LeptosOptions::builder()
+        .output_name("solstice")
+        .site_root(config.site_root.to_string_lossy().into_owned())
+        .site_pkg_dir("pkg")
+        .site_addr(site_addr)
+        .build();
+    let session_layer = SessionManagerLayer::new(sessions)
+        .with_name(SESSION_COOKIE)
+        .with_http_only(true)
+        .with_same_site(SameSite::Lax)
+        .with_secure(config.cookie_secure)
+        .with_expiry(Expiry::OnInactivity(time::Duration::minutes(i64::from(config.session_idle_minutes))));
+    let trust_proxy = config.trust_proxy_headers;
+    let routes = generate_route_list(App);
+    let context_state = state.clone();
+
+    Router::new()
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(move || readyz(database.clone())))
+        .leptos_routes_with_context(&options, routes, move || provide_context(context_state.clone()), {
+            let options = options.clone();
+            move || shell(options.clone())
+        })
+        .fallback(leptos_axum::file_and_error_handler(shell))
+        .with_state(options)
+        .layer(session_layer)
+        .layer(middleware::from_fn(move |request, next| client_ip(trust_proxy, request, next)))
+        .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
+        .layer(CompressionLayer::new())
+        .layer(security_header("x-content-type-options", "nosniff"))
+        .layer(security_header("x-frame-options", "DENY"))
+        .layer(security_header("referrer-policy", "same-origin"))
+        .layer(TraceLayer::new_for_http())
+}
+
+fn security_header(name: &'static str, value: &'static str) -> SetResponseHeaderLayer<HeaderValue> {
+    SetResponseHeaderLayer::if_not_present(HeaderName::from_static(name), HeaderValue::from_static(value))
+}
+
+/// Ready when the database answers.
+async fn readyz(database: Database) -> (StatusCode, &'static str) {
+    match database.run_command(doc! { "ping": 1 }).await {
+        Ok(_) => (StatusCode::OK, "ready"),
+        Err(error) => {
+            tracing::warn!(error = %error.kind, "not ready: database unreachable");
+            (StatusCode::SERVICE_UNAVAILABLE, "database unreachable")
+        }
+    }
+}
+
+/// Records the client's IP for the log-in limits.
+async fn client_ip(trust_proxy: bool, mut request: Request, next: Next) -> Response {
+    let forwarded = trust_proxy
+        .then(|| request.headers().get("x-forwarded-for"))
+        .flatten()
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.split(',').next())
+        .and_then(|first| first.trim().parse().ok());
+    let peer = request.extensions().get::<ConnectInfo<SocketAddr>>().map(|ConnectInfo(addr)| addr.ip());
+    request.extensions_mut().insert(ClientIp(forwarded.or(peer)));
+    next.run(request).await
+}
+
+/// Completes on Ctrl-C or SIGTERM (what Kubernetes sends before stopping a pod).
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down: finishing requests in flight");
+}

@@ -1,0 +1,49 @@
+//! What can go wrong when moving money.
+
+use solstice_types::{ApiError, ErrorCode, Token};
+
+use crate::AccountId;
+
+#[derive(Debug, thiserror::Error)]
+pub enum LedgerError {
+    /// The request itself is wrong (no legs, a zero amount, an account paying itself, ...).
+    #[error("invalid ledger transaction: {0}")]
+    Invalid(String),
+    #[error("{account} does not hold enough {token}")]
+    InsufficientFunds { account: AccountId, token: Token },
+    /// The idempotency key was already used for a different request.
+    #[error("idempotency key {0} was already used for a different request")]
+    IdempotencyConflict(String),
+    /// A write that had to go with the money movement found its document changed.
+    #[error("precondition failed in {0}")]
+    Precondition(String),
+    /// Contention did not clear within the retry budget; nothing was applied.
+    #[error("the ledger is too busy, nothing was applied")]
+    Busy,
+    #[error("database error")]
+    Database(#[from] mongodb::error::Error),
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
+}
+
+impl LedgerError {
+    /// The error as a user should see it: 4xx with a plain sentence, 5xx generic.
+    pub fn to_api_error(&self) -> ApiError {
+        match self {
+            LedgerError::Invalid(reason) => ApiError::new(ErrorCode::InvalidInput, reason.clone()),
+            LedgerError::InsufficientFunds { token, .. } => {
+                ApiError::new(ErrorCode::InsufficientFunds, format!("Insufficient {token} balance for this transaction."))
+            }
+            LedgerError::IdempotencyConflict(_) => ApiError::new(
+                ErrorCode::IdempotencyConflict,
+                "This request was already submitted with different details. Start a new one.",
+            ),
+            LedgerError::Precondition(_) => ApiError::new(
+                ErrorCode::Conflict,
+                "This changed while we were working on it. Refresh and try again.",
+            ),
+            LedgerError::Busy => ApiError::unavailable(),
+            LedgerError::Database(_) | LedgerError::Corrupt(_) => ApiError::internal(),
+        }
+    }
+}

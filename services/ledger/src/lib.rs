@@ -1,0 +1,21 @@
+//! The ledger core: every movement of money in Solstice is one [`TransactionRequest`] of
+//! balanced legs, applied together with its balance changes and its record in a single
+//! MongoDB multi-document transaction.
+//!
+//! What holds, whatever the concurrency, retries or crashes:
+//! - each leg takes from one account exactly what it gives to another, so the sum of all
+//!   balances of a token (the issuance account's negative balance included) stays zero;
+//! - no balance but the issuance account's ever goes below zero;
+//! - a request's idempotency key is applied at most once; a retry gets the first receipt.
+
+mod account;
+mod error;
+mod model;
+mod store;
+mod transaction;
+
+pub use account::{AccountId, SystemAccount};
+pub use error::LedgerError;
+pub use model::{BALANCES, TRANSACTIONS};
+pub use store::{GENESIS, Ledger, TokenAudit};
+pub use transaction::{IdempotencyKey, Leg, Receipt, SideWrite, TransactionRequest, net_changes};

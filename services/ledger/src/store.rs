@@ -1,0 +1,368 @@
+//! Applying ledger transactions to MongoDB.
+
+use std::{
+    collections::BTreeMap,
+    time::{Duration, Instant},
+};
+
+use chrono::Utc;
+use futures::TryStreamExt;
+use mongodb::{
+    Client, ClientSession, Collection, Database, IndexModel,
+    bson::{DateTime, Document, doc},
+    error::{ErrorKind, TRANSIENT_TRANSACTION_ERROR, UNKNOWN_TRANSACTION_COMMIT_RESULT, WriteFailure},
+    options::{IndexOptions, ReadConcern, TransactionOptions, WriteConcern},
+};
+use rand::Rng;
+use solstice_types::{Amount, Reference, ReferenceKind, Token};
+
+use crate::{
+    AccountId, IdempotencyKey, Leg, LedgerError, Receipt, SideWrite, SystemAccount, TransactionRequest,
+    model::{BALANCES, BalanceDoc, EntryDoc, LegDoc, TRANSACTIONS, TransactionDoc, balance_id},
+    net_changes,
+};
+
+/// How long one request may keep retrying through write conflicts before giving up.
+const RETRY_BUDGET: Duration = Duration::from_secs(20);
+/// Most attempts at a commit whose outcome the server could not report.
+const COMMIT_ATTEMPTS: usize = 5;
+
+/// Each token's supply, issued once into the system accounts when a ledger is first set up:
+/// (token, receiving account, whole tokens).
+pub const GENESIS: &[(Token, SystemAccount, u64)] = &[
+    (Token::Sol, SystemAccount::Faucet, 100_000_000),
+    (Token::Sol, SystemAccount::Treasury, 10_000_000),
+    (Token::Sol, SystemAccount::StakeRewards, 1_000_000),
+    (Token::Usdc, SystemAccount::Treasury, 2_000_000_000),
+    (Token::Usdt, SystemAccount::Treasury, 2_000_000_000),
+    (Token::Jup, SystemAccount::Treasury, 2_000_000_000),
+    (Token::Bonk, SystemAccount::Treasury, 10_000_000_000_000),
+    (Token::Ray, SystemAccount::Treasury, 200_000_000),
+    (Token::Jto, SystemAccount::Treasury, 200_000_000),
+];
+
+/// The ledger, over one MongoDB database.
+#[derive(Debug, Clone)]
+pub struct Ledger {
+    client: Client,
+    balances: Collection<BalanceDoc>,
+    transactions: Collection<TransactionDoc>,
+    database: Database,
+}
+
+/// Whether a token's money is all accounted for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenAudit {
+    pub token: Token,
+    /// Tokens issued: minus the issuance account's balance.
+    pub supply: i64,
+    /// Sum of every other account's balance.
+    pub held: i64,
+    /// The lowest balance of any account but issuance (0 when none is below zero).
+    pub lowest_balance: i64,
+}
+
+impl TokenAudit {
+    /// Holds when nothing was created or lost and no balance is negative.
+    pub fn is_sound(&self) -> bool {
+        self.supply == self.held && self.lowest_balance >= 0
+    }
+}
+
+/// How one attempt at a transaction ended, when it did not commit.
+enum Attempt {
+    /// Retry from the start (write conflict, lost connection before commit).
+    Transient,
+    /// A unique index refused the record: the key was used already, or the reference collided.
+    DuplicateKey,
+    Failed(LedgerError),
+}
+
+impl From<mongodb::error::Error> for Attempt {
+    fn from(error: mongodb::error::Error) -> Attempt {
+        if is_duplicate_key(&error) {
+            Attempt::DuplicateKey
+        } else if error.contains_label(TRANSIENT_TRANSACTION_ERROR) || is_write_conflict(&error) {
+            Attempt::Transient
+        } else {
+            Attempt::Failed(LedgerError::Database(error))
+        }
+    }
+}
+
+fn server_code(error: &mongodb::error::Error) -> Option<i32> {
+    match &*error.kind {
+        ErrorKind::Write(WriteFailure::WriteError(e)) => Some(e.code),
+        ErrorKind::Command(e) => Some(e.code),
+        _ => None,
+    }
+}
+
+fn is_duplicate_key(error: &mongodb::error::Error) -> bool {
+    server_code(error) == Some(11000)
+}
+
+fn is_write_conflict(error: &mongodb::error::Error) -> bool {
+    server_code(error) == Some(112)
+}
+
+impl Ledger {
+    /// A ledger stored in `database`; `client` must be the client that database came from.
+    pub fn new(client: Client, database: &Database) -> Ledger {
+        Ledger {
+            client,
+            balances: database.collection(BALANCES),
+            transactions: database.collection(TRANSACTIONS),
+            database: database.clone(),
+        }
+    }
+
+    /// Creates the indexes and issues the genesis supply. Safe to run from every replica at
+    /// every start: both steps are idempotent.
+    pub async fn init(&self) -> Result<(), LedgerError> {
+        let unique = IndexOptions::builder().unique(true).name("idempotency_key_unique".to_owned()).build();
+        self.transactions
+            .create_index(IndexModel::builder().keys(doc! { "idempotency_key": 1 }).options(unique).build())
+            .await?;
+        self.transactions
+            .create_index(IndexModel::builder().keys(doc! { "accounts": 1, "created_at": -1 }).build())
+            .await?;
+        self.balances.create_index(IndexModel::builder().keys(doc! { "account": 1 }).build()).await?;
+        for token in Token::ALL {
+            let legs: Vec<Leg> = GENESIS
+                .iter()
+                .filter(|(t, _, _)| *t == token)
+                .map(|(token, account, whole)| Leg {
+                    from: AccountId::System(SystemAccount::Issuance),
+                    to: AccountId::System(*account),
+                    token: *token,
+                    amount: Amount::from_whole(*whole, token.decimals()).expect("genesis amounts fit a balance"),
+                })
+                .collect();
+            if legs.is_empty() {
+                continue;
+            }
+            let key = IdempotencyKey::new(format!("genesis:v1:{token}"))?;
+            self.apply(TransactionRequest::new(ReferenceKind::Genesis, key, legs)).await?;
+        }
+        Ok(())
+    }
+
+    /// Applies a transaction, or returns the receipt of its first application when its
+    /// idempotency key was seen before. On any error nothing has moved.
+    pub async fn apply(&self, request: TransactionRequest) -> Result<Receipt, LedgerError> {
+        let net = net_changes(request.kind, &request.legs)?;
+        let fingerprint = request.fingerprint();
+        if let Some(first) = self.by_idempotency_key(&request.idempotency_key).await? {
+            return replay(first, &fingerprint);
+        }
+        let entries: Vec<EntryDoc> = net
+            .iter()
+            .map(|((account, token), delta)| EntryDoc { account: account.to_string(), token: *token, delta: *delta })
+            .collect();
+        let mut accounts: Vec<String> = request.legs.iter().flat_map(|l| [l.from.to_string(), l.to.to_string()]).collect();
+        accounts.sort();
+        accounts.dedup();
+        let legs: Vec<LegDoc> = request
+            .legs
+            .iter()
+            .map(|l| LegDoc { from: l.from.to_string(), to: l.to.to_string(), token: l.token, amount: l.amount.as_i64() })
+            .collect();
+
+        let deadline = Instant::now() + RETRY_BUDGET;
+        let mut backoff = Duration::from_millis(1);
+        loop {
+            let now = Utc::now();
+            let random = rand::thread_rng().r#gen::<u32>() >> 2;
+            let record = TransactionDoc {
+                reference: Reference::new(request.kind, now.timestamp_millis() as u64, random).to_string(),
+                kind: request.kind,
+                idempotency_key: request.idempotency_key.as_str().to_owned(),
+                fingerprint: fingerprint.clone(),
+                legs: legs.clone(),
+                entries: entries.clone(),
+                accounts: accounts.clone(),
+                created_at: DateTime::from_millis(now.timestamp_millis()),
+            };
+            match self.attempt(&record, &request.side_writes).await {
+                Ok(()) => return receipt(record, false),
+                Err(Attempt::Failed(error)) => return Err(error),
+                Err(Attempt::DuplicateKey) => {
+                    if let Some(first) = self.by_idempotency_key(&request.idempotency_key).await? {
+                        return replay(first, &fingerprint);
+                    }
+                    // Otherwise two references collided in the same millisecond: draw again.
+                }
+                Err(Attempt::Transient) => {}
+            }
+            if Instant::now() >= deadline {
+                return Err(LedgerError::Busy);
+            }
+            let jitter = rand::thread_rng().gen_range(0..=backoff.as_micros() as u64);
+            tokio_sleep(backoff / 2 + Duration::from_micros(jitter / 2)).await;
+            backoff = (backoff * 2).min(Duration::from_millis(64));
+        }
+    }
+
+    /// One try at the whole transaction; commits only if every write succeeded.
+    async fn attempt(&self, record: &TransactionDoc, side_writes: &[SideWrite]) -> Result<(), Attempt> {
+        let mut session = self.client.start_session().await?;
+        let options = TransactionOptions::builder()
+            .read_concern(ReadConcern::snapshot())
+            .write_concern(WriteConcern::majority())
+            .build();
+        session.start_transaction().with_options(options).await?;
+        if let Err(failure) = self.writes(&mut session, record, side_writes).await {
+            // Aborting is best effort: an abandoned transaction is rolled back by the server.
+            let _ = session.abort_transaction().await;
+            return Err(failure);
+        }
+        for _ in 0..COMMIT_ATTEMPTS {
+            match session.commit_transaction().await {
+                Ok(()) => return Ok(()),
+                Err(error) if error.contains_label(UNKNOWN_TRANSACTION_COMMIT_RESULT) => continue,
+                Err(error) => return Err(error.into()),
+            }
+        }
+        // The outcome is unknown; the next attempt finds the record by its key if it committed.
+        Err(Attempt::Transient)
+    }
+
+    async fn writes(&self, session: &mut ClientSession, record: &TransactionDoc, side_writes: &[SideWrite]) -> Result<(), Attempt> {
+        self.transactions.insert_one(record).session(&mut *session).await?;
+        for entry in &record.entries {
+            let id = balance_id(&entry.account, entry.token);
+            let account: AccountId = entry.account.parse().map_err(|_| Attempt::Failed(LedgerError::Corrupt(entry.account.clone())))?;
+            if entry.delta < 0 && !account.may_go_negative() {
+                let debited = self
+                    .balances
+                    .update_one(doc! { "_id": &id, "amount": { "$gte": -entry.delta } }, doc! { "$inc": { "amount": entry.delta } })
+                    .session(&mut *session)
+                    .await?;
+                if debited.matched_count == 0 {
+                    return Err(Attempt::Failed(LedgerError::InsufficientFunds { account, token: entry.token }));
+                }
+            } else {
+                self.balances
+                    .update_one(
+                        doc! { "_id": &id },
+                        doc! {
+                            "$inc": { "amount": entry.delta },
+                            "$setOnInsert": { "account": &entry.account, "token": entry.token.symbol() },
+                        },
+                    )
+                    .upsert(true)
+                    .session(&mut *session)
+                    .await?;
+            }
+        }
+        for write in side_writes {
+            match write {
+                SideWrite::Insert { collection, document } => {
+                    self.database.collection::<Document>(collection).insert_one(document).session(&mut *session).await?;
+                }
+                SideWrite::Update { collection, filter, update } => {
+                    let updated = self
+                        .database
+                        .collection::<Document>(collection)
+                        .update_one(filter.clone(), update.clone())
+                        .session(&mut *session)
+                        .await?;
+                    if updated.matched_count != 1 {
+                        return Err(Attempt::Failed(LedgerError::Precondition(collection.clone())));
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn by_idempotency_key(&self, key: &IdempotencyKey) -> Result<Option<TransactionDoc>, LedgerError> {
+        Ok(self.transactions.find_one(doc! { "idempotency_key": key.as_str() }).await?)
+    }
+
+    /// The receipt of the transaction with this reference number, if there is one.
+    pub async fn find(&self, reference: &Reference) -> Result<Option<Receipt>, LedgerError> {
+        match self.transactions.find_one(doc! { "_id": reference.as_str() }).await? {
+            Some(record) => receipt(record, false).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// The balance of one token in one account (zero if it never held any).
+    pub async fn balance(&self, account: &AccountId, token: Token) -> Result<Amount, LedgerError> {
+        let id = balance_id(&account.to_string(), token);
+        match self.balances.find_one(doc! { "_id": id }).await? {
+            Some(balance) => to_amount(&balance),
+            None => Ok(Amount::ZERO),
+        }
+    }
+
+    /// Every token the account holds or held, with its balance.
+    pub async fn balances(&self, account: &AccountId) -> Result<BTreeMap<Token, Amount>, LedgerError> {
+        let docs: Vec<BalanceDoc> = self.balances.find(doc! { "account": account.to_string() }).await?.try_collect().await?;
+        docs.iter().map(|balance| Ok((balance.token, to_amount(balance)?))).collect()
+    }
+
+    /// Proves, token by token, that the balances add up to the issued supply and that no
+    /// balance is negative.
+    pub async fn audit(&self) -> Result<Vec<TokenAudit>, LedgerError> {
+        let issuance = AccountId::System(SystemAccount::Issuance).to_string();
+        let mut audits: BTreeMap<Token, TokenAudit> = Token::ALL
+            .into_iter()
+            .map(|token| (token, TokenAudit { token, supply: 0, held: 0, lowest_balance: 0 }))
+            .collect();
+        let mut cursor = self.balances.find(doc! {}).await?;
+        while let Some(balance) = cursor.try_next().await? {
+            let audit = audits.get_mut(&balance.token).expect("every token is audited");
+            if balance.account == issuance {
+                audit.supply -= balance.amount;
+            } else {
+                audit.held += balance.amount;
+                audit.lowest_balance = audit.lowest_balance.min(balance.amount);
+            }
+        }
+        Ok(audits.into_values().collect())
+    }
+}
+
+fn to_amount(balance: &BalanceDoc) -> Result<Amount, LedgerError> {
+    u64::try_from(balance.amount)
+        .ok()
+        .and_then(Amount::from_base_units)
+        .ok_or_else(|| LedgerError::Corrupt(format!("balance {} is {}", balance.id, balance.amount)))
+}
+
+fn replay(first: TransactionDoc, fingerprint: &str) -> Result<Receipt, LedgerError> {
+    if first.fingerprint != fingerprint {
+        return Err(LedgerError::IdempotencyConflict(first.idempotency_key));
+    }
+    receipt(first, true)
+}
+
+fn receipt(record: TransactionDoc, replayed: bool) -> Result<Receipt, LedgerError> {
+    let corrupt = |what: &str| LedgerError::Corrupt(format!("{what} in {}", record.reference));
+    let legs = record
+        .legs
+        .iter()
+        .map(|leg| {
+            Ok(Leg {
+                from: leg.from.parse().map_err(|_| corrupt("account"))?,
+                to: leg.to.parse().map_err(|_| corrupt("account"))?,
+                token: leg.token,
+                amount: u64::try_from(leg.amount).ok().and_then(Amount::from_base_units).ok_or_else(|| corrupt("amount"))?,
+            })
+        })
+        .collect::<Result<Vec<_>, LedgerError>>()?;
+    Ok(Receipt {
+        reference: Reference::parse(&record.reference).map_err(|_| corrupt("reference"))?,
+        kind: record.kind,
+        legs,
+        created_at: record.created_at.to_chrono(),
+        replayed,
+    })
+}
+
+async fn tokio_sleep(duration: Duration) {
+    tokio::time::sleep(duration).await;
+}

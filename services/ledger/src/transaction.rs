@@ -1,0 +1,205 @@
+//! Ledger transaction requests and the pure rules they must satisfy.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use mongodb::bson::Document;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use solstice_types::{Amount, Reference, ReferenceKind, Token};
+
+use crate::{AccountId, LedgerError};
+
+/// A client-chosen key that makes a money-moving request safe to retry.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct IdempotencyKey(String);
+
+impl IdempotencyKey {
+    /// Keys are 1 to 200 characters of letters, digits and `-_:.`; callers prefix them
+    /// with a scope (such as the acting wallet) so that two users' keys never collide.
+    pub fn new(key: impl Into<String>) -> Result<IdempotencyKey, LedgerError> {
+        let key = key.into();
+        let allowed = |c: char| c.is_ascii_alphanumeric() || "-_:.".contains(c);
+        if key.is_empty() || key.len() > 200 || !key.chars().all(allowed) {
+            return Err(LedgerError::Invalid("the idempotency key must be 1-200 letters, digits or -_:.".into()));
+        }
+        Ok(IdempotencyKey(key))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// One movement: `amount` of `token` leaves `from` and arrives in `to`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Leg {
+    pub from: AccountId,
+    pub to: AccountId,
+    pub token: Token,
+    pub amount: Amount,
+}
+
+/// A write to another collection that must happen in the same database transaction as the
+/// money movement (a user's account on sign-up, a swap's record, a stake account's state).
+#[derive(Debug, Clone)]
+pub enum SideWrite {
+    Insert { collection: String, document: Document },
+    /// Must match exactly one document, or the whole transaction is abandoned.
+    Update { collection: String, filter: Document, update: Document },
+}
+
+/// Everything needed to apply one ledger transaction.
+#[derive(Debug, Clone)]
+pub struct TransactionRequest {
+    pub kind: ReferenceKind,
+    pub idempotency_key: IdempotencyKey,
+    pub legs: Vec<Leg>,
+    pub side_writes: Vec<SideWrite>,
+}
+
+/// What a caller gets back: the same for the first request and for any retry of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Receipt {
+    pub reference: Reference,
+    pub kind: ReferenceKind,
+    pub legs: Vec<Leg>,
+    pub created_at: DateTime<Utc>,
+    /// True when this request had been applied before and nothing moved this time.
+    pub replayed: bool,
+}
+
+impl TransactionRequest {
+    pub fn new(kind: ReferenceKind, idempotency_key: IdempotencyKey, legs: Vec<Leg>) -> TransactionRequest {
+        TransactionRequest { kind, idempotency_key, legs, side_writes: Vec::new() }
+    }
+
+    pub fn with_side_write(mut self, write: SideWrite) -> TransactionRequest {
+        self.side_writes.push(write);
+        self
+    }
+
+    /// A digest of what the request moves, so that reusing its key for anything else is caught.
+    pub(crate) fn fingerprint(&self) -> String {
+        let mut hasher = Sha256::new();
+        hasher.update(self.kind.prefix());
+        for leg in &self.legs {
+            hasher.update(format!("|{}>{}:{}:{}", leg.from, leg.to, leg.token, leg.amount.base_units()));
+        }
+        hasher.finalize().iter().map(|b| format!("{b:02x}")).collect()
+    }
+}
+
+/// Checks the request's legs and sums them into the net change of each (account, token).
+///
+/// Every leg is balanced by construction, so each token's changes sum to zero; this also
+/// refuses requests no caller should make: no legs, a zero amount, an account paying itself,
+/// issuance outside genesis, or totals past what a balance can hold.
+pub fn net_changes(kind: ReferenceKind, legs: &[Leg]) -> Result<BTreeMap<(AccountId, Token), i64>, LedgerError> {
+    if legs.is_empty() {
+        return Err(LedgerError::Invalid("a transaction moves something".into()));
+    }
+    let mut net: BTreeMap<(AccountId, Token), i128> = BTreeMap::new();
+    for leg in legs {
+        if leg.amount.is_zero() {
+            return Err(LedgerError::Invalid("amounts must be greater than zero".into()));
+        }
+        if leg.from == leg.to {
+            return Err(LedgerError::Invalid("an account cannot pay itself".into()));
+        }
+        if (leg.from.may_go_negative() || leg.to.may_go_negative()) && kind != ReferenceKind::Genesis {
+            return Err(LedgerError::Invalid("only genesis touches the issuance account".into()));
+        }
+        let amount = i128::from(leg.amount.as_i64());
+        *net.entry((leg.from.clone(), leg.token)).or_default() -= amount;
+        *net.entry((leg.to.clone(), leg.token)).or_default() += amount;
+    }
+    net.into_iter()
+        .filter(|(_, delta)| *delta != 0)
+        .map(|(key, delta)| {
+            i64::try_from(delta)
+                .map(|delta| (key, delta))
+                .map_err(|_| LedgerError::Invalid("the amounts add up to more than a balance can hold".into()))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use solstice_types::WalletAddress;
+
+    use super::*;
+    use crate::SystemAccount;
+
+    fn wallet(n: u8) -> AccountId {
+        AccountId::wallet(&WalletAddress::from_public_key(&[n; 32]))
+    }
+
+    fn leg(from: AccountId, to: AccountId, token: Token, units: u64) -> Leg {
+        Leg { from, to, token, amount: Amount::from_base_units(units).unwrap() }
+    }
+
+    #[test]
+    fn each_tokens_net_changes_sum_to_zero() {
+        let fees = AccountId::System(SystemAccount::Fees);
+        let treasury = AccountId::System(SystemAccount::Treasury);
+        let legs = [
+            leg(wallet(1), treasury.clone(), Token::Sol, 1_000),
+            leg(treasury.clone(), wallet(1), Token::Usdc, 150),
+            leg(wallet(1), fees.clone(), Token::Sol, 3),
+            leg(wallet(2), wallet(1), Token::Sol, 500),
+        ];
+        let net = net_changes(ReferenceKind::Swap, &legs).unwrap();
+        for token in [Token::Sol, Token::Usdc] {
+            let sum: i64 = net.iter().filter(|((_, t), _)| *t == token).map(|(_, d)| d).sum();
+            assert_eq!(sum, 0, "{token} is balanced");
+        }
+        assert_eq!(net[&(wallet(1), Token::Sol)], -1_000 - 3 + 500);
+        assert_eq!(net[&(treasury, Token::Usdc)], -150);
+        assert_eq!(net[&(fees, Token::Sol)], 3);
+    }
+
+    #[test]
+    fn legs_that_cancel_out_leave_no_entry() {
+        let legs = [leg(wallet(1), wallet(2), Token::Sol, 5), leg(wallet(2), wallet(1), Token::Sol, 5)];
+        assert!(net_changes(ReferenceKind::Transfer, &legs).unwrap().is_empty());
+    }
+
+    #[test]
+    fn refuses_requests_that_make_no_sense() {
+        let issuance = AccountId::System(SystemAccount::Issuance);
+        let cases: [&[Leg]; 4] = [
+            &[],
+            &[leg(wallet(1), wallet(2), Token::Sol, 0)],
+            &[leg(wallet(1), wallet(1), Token::Sol, 1)],
+            &[leg(issuance, wallet(1), Token::Sol, 1)],
+        ];
+        for legs in cases {
+            assert!(matches!(net_changes(ReferenceKind::Transfer, legs), Err(LedgerError::Invalid(_))), "{legs:?}");
+        }
+    }
+
+    #[test]
+    fn totals_past_a_balance_are_refused_not_wrapped() {
+        let max = Amount::MAX.base_units();
+        let legs = [leg(wallet(1), wallet(2), Token::Sol, max), leg(wallet(3), wallet(2), Token::Sol, max)];
+        assert!(matches!(net_changes(ReferenceKind::Transfer, &legs), Err(LedgerError::Invalid(_))));
+    }
+
+    #[test]
+    fn the_fingerprint_changes_with_what_moves() {
+        let key = IdempotencyKey::new("k").unwrap();
+        let a = TransactionRequest::new(ReferenceKind::Transfer, key.clone(), vec![leg(wallet(1), wallet(2), Token::Sol, 5)]);
+        let b = TransactionRequest::new(ReferenceKind::Transfer, key, vec![leg(wallet(1), wallet(2), Token::Sol, 6)]);
+        assert_eq!(a.fingerprint(), a.clone().fingerprint());
+        assert_ne!(a.fingerprint(), b.fingerprint());
+    }
+
+    #[test]
+    fn idempotency_keys_are_bounded_and_plain() {
+        assert!(IdempotencyKey::new("wallet:abc:3f2a-11").is_ok());
+        assert!(IdempotencyKey::new("").is_err());
+        assert!(IdempotencyKey::new("has space").is_err());
+        assert!(IdempotencyKey::new("x".repeat(201)).is_err());
+    }
+}

@@ -1,0 +1,201 @@
+//! The ledger against a real MongoDB-compatible server (started by `scripts/test`).
+
+use std::sync::Arc;
+
+use mongodb::bson::doc;
+use solstice_ledger::{AccountId, IdempotencyKey, Leg, Ledger, LedgerError, SideWrite, SystemAccount, TransactionRequest};
+use solstice_types::{Amount, ReferenceKind, Token, WalletAddress};
+
+async fn ledger() -> Ledger {
+    let (client, database) = solstice_testkit::fresh_database().await;
+    let ledger = Ledger::new(client, &database);
+    ledger.init().await.expect("ledger initialises");
+    ledger
+}
+
+fn new_wallet() -> AccountId {
+    AccountId::wallet(&WalletAddress::from_public_key(&rand_bytes()))
+}
+
+fn rand_bytes() -> [u8; 32] {
+    std::array::from_fn(|_| rand::random())
+}
+
+fn key(text: &str) -> IdempotencyKey {
+    IdempotencyKey::new(format!("{text}-{:08x}", rand::random::<u32>())).unwrap()
+}
+
+fn sol(units: u64) -> Amount {
+    Amount::from_base_units(units).unwrap()
+}
+
+fn faucet() -> AccountId {
+    AccountId::System(SystemAccount::Faucet)
+}
+
+fn pay(from: &AccountId, to: &AccountId, units: u64, key: IdempotencyKey) -> TransactionRequest {
+    let leg = Leg { from: from.clone(), to: to.clone(), token: Token::Sol, amount: sol(units) };
+    TransactionRequest::new(ReferenceKind::Transfer, key, vec![leg])
+}
+
+async fn assert_sound(ledger: &Ledger) {
+    for audit in ledger.audit().await.unwrap() {
+        assert!(audit.is_sound(), "{audit:?}");
+    }
+}
+
+#[tokio::test]
+async fn genesis_issues_every_token_once_and_the_books_balance() {
+    let ledger = ledger().await;
+    // A second start (another replica, a restart) must not issue the supply again.
+    ledger.init().await.unwrap();
+    let audits = ledger.audit().await.unwrap();
+    assert_eq!(audits.len(), Token::ALL.len());
+    for audit in &audits {
+        assert!(audit.supply > 0, "{audit:?}");
+        assert!(audit.is_sound(), "{audit:?}");
+    }
+    let faucet_sol = ledger.balance(&faucet(), Token::Sol).await.unwrap();
+    assert_eq!(faucet_sol, Amount::from_whole(100_000_000, 9).unwrap());
+}
+
+#[tokio::test]
+async fn a_payment_moves_exactly_its_amount_and_gets_a_reference() {
+    let ledger = ledger().await;
+    let alice = new_wallet();
+    let before = ledger.balance(&faucet(), Token::Sol).await.unwrap();
+    let receipt = ledger.apply(pay(&faucet(), &alice, 1_500_000_000, key("airdrop"))).await.unwrap();
+    assert!(receipt.reference.as_str().starts_with("TRF-"));
+    assert!(!receipt.replayed);
+    assert_eq!(ledger.balance(&alice, Token::Sol).await.unwrap(), sol(1_500_000_000));
+    assert_eq!(ledger.balance(&faucet(), Token::Sol).await.unwrap(), before.checked_sub(sol(1_500_000_000)).unwrap());
+    let found = ledger.find(&receipt.reference).await.unwrap().expect("the receipt is found by reference");
+    assert_eq!(found.legs, receipt.legs);
+    assert_sound(&ledger).await;
+}
+
+#[tokio::test]
+async fn insufficient_funds_moves_nothing() {
+    let ledger = ledger().await;
+    let (alice, bob) = (new_wallet(), new_wallet());
+    ledger.apply(pay(&faucet(), &alice, 100, key("fund"))).await.unwrap();
+    // The first leg alone could be paid; the second cannot, so neither happens.
+    let request = TransactionRequest::new(
+        ReferenceKind::Transfer,
+        key("too-much"),
+        vec![
+            Leg { from: alice.clone(), to: bob.clone(), token: Token::Sol, amount: sol(60) },
+            Leg { from: alice.clone(), to: bob.clone(), token: Token::Usdc, amount: sol(1) },
+        ],
+    );
+    let error = ledger.apply(request).await.unwrap_err();
+    assert!(matches!(error, LedgerError::InsufficientFunds { token: Token::Usdc, .. }), "{error:?}");
+    assert_eq!(ledger.balance(&alice, Token::Sol).await.unwrap(), sol(100));
+    assert_eq!(ledger.balance(&bob, Token::Sol).await.unwrap(), Amount::ZERO);
+    let error = ledger.apply(pay(&alice, &bob, 101, key("over"))).await.unwrap_err();
+    assert!(matches!(error, LedgerError::InsufficientFunds { token: Token::Sol, .. }), "{error:?}");
+    assert_eq!(ledger.balance(&alice, Token::Sol).await.unwrap(), sol(100));
+    assert_sound(&ledger).await;
+}
+
+#[tokio::test]
+async fn a_retried_request_returns_the_first_receipt_and_moves_nothing_twice() {
+    let ledger = ledger().await;
+    let alice = new_wallet();
+    let key = key("retry");
+    let first = ledger.apply(pay(&faucet(), &alice, 700, key.clone())).await.unwrap();
+    let retry = ledger.apply(pay(&faucet(), &alice, 700, key.clone())).await.unwrap();
+    assert!(retry.replayed);
+    assert_eq!(retry.reference, first.reference);
+    assert_eq!(ledger.balance(&alice, Token::Sol).await.unwrap(), sol(700));
+
+    let different = ledger.apply(pay(&faucet(), &alice, 701, key)).await.unwrap_err();
+    assert!(matches!(different, LedgerError::IdempotencyConflict(_)), "{different:?}");
+    assert_eq!(ledger.balance(&alice, Token::Sol).await.unwrap(), sol(700));
+}
+
+#[tokio::test]
+async fn concurrent_retries_of_one_request_apply_it_once() {
+    let ledger = Arc::new(ledger().await);
+    let alice = new_wallet();
+    let key = key("storm");
+    let tasks: Vec<_> = (0..20)
+        .map(|_| {
+            let (ledger, alice, key) = (ledger.clone(), alice.clone(), key.clone());
+            tokio::spawn(async move { ledger.apply(pay(&faucet(), &alice, 5, key)).await })
+        })
+        .collect();
+    let mut references = Vec::new();
+    for task in tasks {
+        references.push(task.await.unwrap().expect("every retry gets the receipt").reference);
+    }
+    references.dedup();
+    assert_eq!(references.len(), 1, "one reference for one request");
+    assert_eq!(ledger.balance(&alice, Token::Sol).await.unwrap(), sol(5));
+    assert_sound(&ledger).await;
+}
+
+#[tokio::test]
+async fn fifty_concurrent_credits_to_one_account_are_all_counted() {
+    let ledger = Arc::new(ledger().await);
+    let alice = new_wallet();
+    let tasks: Vec<_> = (1..=50u64)
+        .map(|i| {
+            let (ledger, alice) = (ledger.clone(), alice.clone());
+            tokio::spawn(async move { ledger.apply(pay(&faucet(), &alice, i, key("credit"))).await })
+        })
+        .collect();
+    for task in tasks {
+        task.await.unwrap().expect("every credit is applied");
+    }
+    assert_eq!(ledger.balance(&alice, Token::Sol).await.unwrap(), sol((1..=50).sum()));
+    assert_sound(&ledger).await;
+}
+
+#[tokio::test]
+async fn concurrent_debits_never_overdraw() {
+    let ledger = Arc::new(ledger().await);
+    let (alice, bob) = (new_wallet(), new_wallet());
+    ledger.apply(pay(&faucet(), &alice, 10, key("fund"))).await.unwrap();
+    let tasks: Vec<_> = (0..30)
+        .map(|_| {
+            let (ledger, alice, bob) = (ledger.clone(), alice.clone(), bob.clone());
+            tokio::spawn(async move { ledger.apply(pay(&alice, &bob, 1, key("spend"))).await })
+        })
+        .collect();
+    let mut paid = 0;
+    for task in tasks {
+        match task.await.unwrap() {
+            Ok(_) => paid += 1,
+            Err(LedgerError::InsufficientFunds { .. }) => {}
+            Err(other) => panic!("unexpected error {other:?}"),
+        }
+    }
+    assert_eq!(paid, 10, "exactly the funded debits succeed");
+    assert_eq!(ledger.balance(&alice, Token::Sol).await.unwrap(), Amount::ZERO);
+    assert_eq!(ledger.balance(&bob, Token::Sol).await.unwrap(), sol(10));
+    assert_sound(&ledger).await;
+}
+
+#[tokio::test]
+async fn side_writes_commit_with_the_money_or_not_at_all() {
+    let (client, database) = solstice_testkit::fresh_database().await;
+    let ledger = Ledger::new(client, &database);
+    ledger.init().await.unwrap();
+    let notes = database.collection::<mongodb::bson::Document>("notes");
+    let alice = new_wallet();
+
+    let with_insert = pay(&faucet(), &alice, 10, key("insert"))
+        .with_side_write(SideWrite::Insert { collection: "notes".into(), document: doc! { "_id": "n1" } });
+    ledger.apply(with_insert).await.unwrap();
+    assert_eq!(notes.count_documents(doc! {}).await.unwrap(), 1);
+
+    let failing = pay(&faucet(), &alice, 10, key("update")).with_side_write(SideWrite::Update {
+        collection: "notes".into(),
+        filter: doc! { "_id": "missing" },
+        update: doc! { "$set": { "x": 1 } },
+    });
+    let error = ledger.apply(failing).await.unwrap_err();
+    assert!(matches!(error, LedgerError::Precondition(_)), "{error:?}");
+    assert_eq!(ledger.balance(&alice, Token::Sol).await.unwrap(), sol(10), "the failed side write rolled the money back");
+}

@@ -1,0 +1,140 @@
+//! The one table of error codes shared by the host and every service.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+/// A stable, machine-readable error code. Each has one HTTP status; the body of every error
+/// response anywhere in Solstice is an [`ApiError`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// The request is malformed or a field is invalid.
+    InvalidInput,
+    /// The amount is not valid for the token (format, decimals, zero, bounds).
+    InvalidAmount,
+    /// The token is not in the registry.
+    UnknownToken,
+    /// The wallet address is malformed.
+    InvalidAddress,
+    /// The paying account does not hold enough of the token.
+    InsufficientFunds,
+    /// Wallet address or password is wrong (deliberately not saying which).
+    InvalidCredentials,
+    /// Too many attempts; try again later.
+    RateLimited,
+    /// The caller is not logged in or not authorised.
+    Unauthorized,
+    /// The thing asked for does not exist (or is not the caller's).
+    NotFound,
+    /// The thing changed while the request was being handled; refresh and retry.
+    Conflict,
+    /// An idempotency key was reused for a different request.
+    IdempotencyConflict,
+    /// A dependency (database, another service) is unavailable; retrying may help.
+    Unavailable,
+    /// Something went wrong on our side; details are in the server log, never in the body.
+    Internal,
+}
+
+impl ErrorCode {
+    /// The HTTP status this code is answered with.
+    pub const fn status(self) -> u16 {
+        match self {
+            ErrorCode::InvalidInput
+            | ErrorCode::InvalidAmount
+            | ErrorCode::UnknownToken
+            | ErrorCode::InvalidAddress => 400,
+            ErrorCode::InvalidCredentials | ErrorCode::Unauthorized => 401,
+            ErrorCode::NotFound => 404,
+            ErrorCode::Conflict | ErrorCode::IdempotencyConflict => 409,
+            ErrorCode::InsufficientFunds => 422,
+            ErrorCode::RateLimited => 429,
+            ErrorCode::Internal => 500,
+            ErrorCode::Unavailable => 503,
+        }
+    }
+
+    /// The stable name, as it appears in the `code` field of error bodies.
+    pub const fn name(self) -> &'static str {
+        match self {
+            ErrorCode::InvalidInput => "invalid_input",
+            ErrorCode::InvalidAmount => "invalid_amount",
+            ErrorCode::UnknownToken => "unknown_token",
+            ErrorCode::InvalidAddress => "invalid_address",
+            ErrorCode::InsufficientFunds => "insufficient_funds",
+            ErrorCode::InvalidCredentials => "invalid_credentials",
+            ErrorCode::RateLimited => "rate_limited",
+            ErrorCode::Unauthorized => "unauthorized",
+            ErrorCode::NotFound => "not_found",
+            ErrorCode::Conflict => "conflict",
+            ErrorCode::IdempotencyConflict => "idempotency_conflict",
+            ErrorCode::Unavailable => "unavailable",
+            ErrorCode::Internal => "internal",
+        }
+    }
+
+    /// Whether the fault is the server's (5xx): logged with its cause, answered generically.
+    pub const fn is_server_fault(self) -> bool {
+        self.status() >= 500
+    }
+}
+
+impl fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// The body of every error response: `{ "code": "insufficient_funds", "message": "…" }`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[error("{message}")]
+pub struct ApiError {
+    pub code: ErrorCode,
+    /// A sentence a person understands. Never internal details.
+    pub message: String,
+}
+
+impl ApiError {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> ApiError {
+        ApiError { code, message: message.into() }
+    }
+
+    /// The generic answer to a fault of ours.
+    pub fn internal() -> ApiError {
+        ApiError::new(ErrorCode::Internal, "Something went wrong on our side. Please try again.")
+    }
+
+    pub fn unavailable() -> ApiError {
+        ApiError::new(ErrorCode::Unavailable, "The service is temporarily unavailable. Please try again in a moment.")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn serde_names_match_the_table() {
+        let all = [
+            ErrorCode::InvalidInput,
+            ErrorCode::InvalidAmount,
+            ErrorCode::UnknownToken,
+            ErrorCode::InvalidAddress,
+            ErrorCode::InsufficientFunds,
+            ErrorCode::InvalidCredentials,
+            ErrorCode::RateLimited,
+            ErrorCode::Unauthorized,
+            ErrorCode::NotFound,
+            ErrorCode::Conflict,
+            ErrorCode::IdempotencyConflict,
+            ErrorCode::Unavailable,
+            ErrorCode::Internal,
+        ];
+        for code in all {
+            let json = serde_json::to_string(&code).unwrap();
+            assert_eq!(json, format!("\"{}\"", code.name()));
+            assert!((400..600).contains(&code.status()));
+        }
+    }
+}

@@ -1,0 +1,16 @@
+//! Types shared by every part of Solstice: the host, the services and the browser.
+//!
+//! Nothing here touches the network or the database, so the same parsing and formatting
+//! runs on the server and in WASM, and both always agree.
+
+mod address;
+mod amount;
+mod error;
+mod reference;
+mod token;
+
+pub use address::{AddressError, WalletAddress};
+pub use amount::{Amount, AmountError};
+pub use error::{ApiError, ErrorCode};
+pub use reference::{InvalidReference, Reference, ReferenceKind};
+pub use token::{Token, TokenInfo, UnknownToken};
