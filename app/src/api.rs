@@ -28,8 +28,7 @@ pub struct SignedUp {
 pub async fn sign_up(password: String, confirm_password: String, initial_sol: String) -> Result<SignedUp, AppError> {
     use crate::backend;
     let state = backend::state()?;
-    let result = backend::accounts::sign_up(&state, &password, &confirm_password, &initial_sol).await;
-    let signed_up = backend::respond(result)?;
+    let signed_up = backend::accounts::sign_up(&state, &password, &confirm_password, &initial_sol).await?;
     backend::session::log_in(&signed_up.address).await?;
     Ok(signed_up)
 }
@@ -40,10 +39,9 @@ pub async fn log_in(address: String, password: String) -> Result<Me, AppError> {
     use crate::backend;
     let state = backend::state()?;
     let client = backend::session::client_ip().await;
-    let result = backend::accounts::log_in(&state, &address, &password, client).await;
-    let wallet = backend::respond(result)?;
+    let wallet = backend::accounts::log_in(&state, &address, &password, client).await?;
     backend::session::log_in(&wallet).await?;
-    let me = backend::respond(backend::accounts::me(&state, wallet).await)?;
+    let me = backend::accounts::me(&state, wallet).await?;
     leptos_axum::redirect("/");
     Ok(me)
 }
@@ -62,7 +60,7 @@ pub async fn current_user() -> Result<Option<Me>, AppError> {
     use crate::backend;
     let state = backend::state()?;
     match backend::session::current_wallet().await? {
-        Some(wallet) => backend::respond(backend::accounts::me(&state, wallet).await).map(Some),
+        Some(wallet) => Ok(Some(backend::accounts::me(&state, wallet).await?)),
         None => Ok(None),
     }
 }

@@ -13,14 +13,16 @@ use app::{
 };
 use axum::{
     Router,
+    body::Body,
     extract::{ConnectInfo, Request},
     http::{HeaderName, HeaderValue, StatusCode},
     middleware::{self, Next},
     response::Response,
     routing::get,
 };
-use leptos::prelude::*;
+use leptos::{prelude::*, server_fn::error::SERVER_FN_ERROR_HEADER};
 use leptos_axum::{LeptosRoutes, generate_route_list};
+use solstice_types::ApiError;
 use mongodb::{Client, Database, bson::doc, options::ClientOptions};
 use tokio::net::TcpListener;
 use tower_http::{compression::CompressionLayer, limit::RequestBodyLimitLayer, set_header::SetResponseHeaderLayer, trace::TraceLayer};
@@ -110,6 +112,7 @@ pub fn router(config: &Config, state: AppState, database: Database, sessions: Mo
         .fallback(leptos_axum::file_and_error_handler(shell))
         .with_state(options)
         .layer(session_layer)
+        .layer(middleware::from_fn(server_fn_error_status))
         .layer(middleware::from_fn(move |request, next| client_ip(trust_proxy, request, next)))
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
         .layer(CompressionLayer::new())
@@ -132,6 +135,26 @@ async fn readyz(database: Database) -> (StatusCode, &'static str) {
             (StatusCode::SERVICE_UNAVAILABLE, "database unreachable")
         }
     }
+}
+
+/// Gives each server function error the HTTP status of its code in the shared table.
+///
+/// Server functions answer every error with 500; the body says what kind of error it was, so
+/// the status (400 for bad input, 401, 429, ...) is set from it here, in one place, covering
+/// also the errors raised before the function runs (such as a missing form field).
+async fn server_fn_error_status(request: Request, next: Next) -> Response {
+    let response = next.run(request).await;
+    if response.status() != StatusCode::INTERNAL_SERVER_ERROR || !response.headers().contains_key(SERVER_FN_ERROR_HEADER) {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, MAX_BODY_BYTES).await else {
+        return Response::from_parts(parts, Body::empty());
+    };
+    if let Ok(error) = serde_json::from_slice::<ApiError>(&bytes) {
+        parts.status = StatusCode::from_u16(error.code.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    }
+    Response::from_parts(parts, Body::from(bytes))
 }
 
 /// Records the client's IP for the log-in limits.

@@ -5,9 +5,7 @@ pub mod rate_limit;
 pub mod session;
 mod state;
 
-use axum::http::StatusCode;
 use leptos::prelude::*;
-use leptos_axum::ResponseOptions;
 use solstice_types::ApiError;
 
 pub use state::{AccountsConfig, AppState};
@@ -19,16 +17,5 @@ pub fn state() -> Result<AppState, AppError> {
     use_context::<AppState>().ok_or_else(|| {
         tracing::error!("AppState was not provided to the server function");
         ApiError::internal().into()
-    })
-}
-
-/// Turns a backend result into a server function result, giving the HTTP response the
-/// status that belongs to the error's code.
-pub fn respond<T>(result: Result<T, ApiError>) -> Result<T, AppError> {
-    result.map_err(|error| {
-        if let Some(response) = use_context::<ResponseOptions>() {
-            response.set_status(StatusCode::from_u16(error.code.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR));
-        }
-        error.into()
     })
 }

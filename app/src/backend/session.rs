@@ -46,7 +46,7 @@ pub async fn current_wallet() -> Result<Option<WalletAddress>, AppError> {
 pub async fn require_wallet() -> Result<WalletAddress, AppError> {
     match current_wallet().await? {
         Some(wallet) => Ok(wallet),
-        None => super::respond(Err(ApiError::new(ErrorCode::Unauthorized, "Please log in to continue."))),
+        None => Err(ApiError::new(ErrorCode::Unauthorized, "Please log in to continue.").into()),
     }
 }
 

@@ -1,0 +1,141 @@
+# Shared steps of scripts/run and scripts/test. Each step installs only what is missing,
+# says what it is doing, and stops the script with a clear message when it fails.
+# Sourced, not run: the caller sets `set -euo pipefail`.
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+LOCAL="$ROOT/.local"            # tools and data of this checkout (git-ignored)
+SECANTUS_VERSION="0.7.0b3"      # MongoDB-wire-compatible server used when no mongod is installed
+mkdir -p "$LOCAL"
+
+step() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
+note() { printf '    %s\n' "$*"; }
+fail() { printf '\n\033[31mERROR: %s\033[0m\n' "$*" >&2; exit 1; }
+
+# Runs a command as root (directly, or through sudo when there is one).
+as_root() {
+    if [ "$(id -u)" = 0 ]; then "$@"
+    elif command -v sudo >/dev/null; then sudo "$@"
+    else fail "'$*' needs root and sudo is not available"; fi
+}
+
+APT_UPDATED=0
+apt_install() {
+    if [ "$APT_UPDATED" = 0 ]; then
+        note "apt-get update"
+        as_root apt-get update -qq >/dev/null || fail "apt-get update failed"
+        APT_UPDATED=1
+    fi
+    note "apt-get install $*"
+    DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq "$@" >/dev/null || fail "could not install $* with apt-get"
+}
+
+ensure_rust() {
+    step "Checking the Rust toolchain"
+    command -v cargo >/dev/null || fail "cargo not found: install Rust (https://rustup.rs) first"
+    if ! rustup target list --installed 2>/dev/null | grep -q '^wasm32-unknown-unknown$'; then
+        note "adding the wasm32-unknown-unknown target"
+        rustup target add wasm32-unknown-unknown || fail "could not add the wasm32 target"
+    fi
+    # wasm-bindgen's CLI must match the wasm-bindgen crate exactly.
+    local want have
+    want="$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' "$ROOT/Cargo.lock")"
+    have="$(wasm-bindgen --version 2>/dev/null | awk '{ print $2 }' || true)"
+    if [ "$have" != "$want" ]; then
+        note "installing wasm-bindgen-cli $want (a few minutes, once)"
+        cargo install wasm-bindgen-cli --version "$want" --quiet || fail "could not install wasm-bindgen-cli $want"
+    fi
+    note "cargo $(cargo --version | awk '{ print $2 }'), wasm-bindgen $want"
+}
+
+ensure_node_tools() {
+    step "Checking the Node tools (wasm-opt, Playwright)"
+    command -v npm >/dev/null || fail "npm not found: install Node.js 20 or later first"
+    if [ ! -x "$ROOT/node_modules/.bin/wasm-opt" ] || [ ! -x "$ROOT/node_modules/.bin/playwright" ] \
+        || [ "$ROOT/package-lock.json" -nt "$ROOT/node_modules/.package-lock.json" ]; then
+        note "npm ci"
+        (cd "$ROOT" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error) || fail "npm ci failed"
+    fi
+}
+
+ensure_chromium() {
+    step "Checking Chromium (Debian's package, for the browser tests)"
+    if [ ! -x /usr/bin/chromium ]; then apt_install chromium; fi
+    note "$(/usr/bin/chromium --version 2>/dev/null | head -1)"
+}
+
+# Builds the browser bundle into target/site: WASM (size-optimised), its JS glue, CSS, icon.
+build_site() {
+    step "Building the web front end (WASM)"
+    local site="$ROOT/target/site" pkg="$ROOT/target/site/pkg"
+    (cd "$ROOT" && cargo build -p frontend --lib --target wasm32-unknown-unknown --profile wasm-release) \
+        || fail "the WASM build failed"
+    rm -rf "$pkg.new" && mkdir -p "$pkg.new"
+    wasm-bindgen --target web --no-typescript --out-name solstice --out-dir "$pkg.new" \
+        "$ROOT/target/wasm32-unknown-unknown/wasm-release/frontend.wasm" || fail "wasm-bindgen failed"
+    "$ROOT/node_modules/.bin/wasm-opt" -Oz --enable-bulk-memory --enable-nontrapping-float-to-int \
+        --enable-sign-ext --enable-mutable-globals \
+        "$pkg.new/solstice_bg.wasm" -o "$pkg.new/solstice_bg.wasm" || fail "wasm-opt failed"
+    cp "$ROOT/style/main.css" "$pkg.new/solstice.css"
+    mkdir -p "$site" && cp "$ROOT/style/favicon.svg" "$site/favicon.svg"
+    rm -rf "$pkg" && mv "$pkg.new" "$pkg"
+    note "WASM: $(stat -c %s "$pkg/solstice_bg.wasm") bytes, $(gzip -9 -c "$pkg/solstice_bg.wasm" | wc -c) gzipped"
+}
+
+# Waits until something listens on 127.0.0.1:$1, for at most $2 seconds.
+wait_for_port() {
+    local port="$1" seconds="$2" i
+    for ((i = 0; i < seconds * 10; i++)); do
+        if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then return 0; fi
+        sleep 0.1
+    done
+    return 1
+}
+
+free_port() {
+    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
+}
+
+# Starts a database unless MONGODB_URI is set: a mongod on PATH if there is one (as a
+# one-member replica set, since the ledger needs transactions), else SecantusDB.
+# Usage: ensure_database DATA_DIR PORT. Exports MONGODB_URI; DB_PID is the server's pid.
+DB_PID=""
+ensure_database() {
+    local data="$1" port="$2"
+    step "Checking the database"
+    if [ -n "${MONGODB_URI:-}" ]; then
+        note "using MONGODB_URI from the environment"
+        return
+    fi
+    mkdir -p "$data"
+    if command -v mongod >/dev/null; then
+        note "starting mongod on port $port (data in $data)"
+        mongod --replSet rs0 --bind_ip 127.0.0.1 --port "$port" --dbpath "$data" --quiet \
+            >"$data/mongod.log" 2>&1 &
+        DB_PID=$!
+        wait_for_port "$port" 60 || fail "mongod did not start: see $data/mongod.log"
+        mongosh --quiet --port "$port" --eval \
+            'try { rs.status() } catch (e) { rs.initiate({_id: "rs0", members: [{_id: 0, host: "127.0.0.1:'"$port"'"}]}) }' \
+            >/dev/null 2>&1 || true
+    else
+        if [ ! -x "$LOCAL/secantus/bin/secantusd-py" ]; then
+            note "installing SecantusDB $SECANTUS_VERSION into .local/secantus (about a minute, once)"
+            python3 -m venv "$LOCAL/secantus" || fail "could not create a Python venv (apt-get install python3-venv?)"
+            "$LOCAL/secantus/bin/pip" install --quiet --disable-pip-version-check "secantusdb==$SECANTUS_VERSION" \
+                || fail "could not install SecantusDB from PyPI"
+        fi
+        note "starting SecantusDB on port $port (data in $data)"
+        "$LOCAL/secantus/bin/secantusd-py" --host 127.0.0.1 --port "$port" --storage-path "$data" --log-level WARNING \
+            >"$data.log" 2>&1 &
+        DB_PID=$!
+        wait_for_port "$port" 60 || fail "SecantusDB did not start: see $data.log"
+    fi
+    export MONGODB_URI="mongodb://127.0.0.1:$port/?directConnection=true"
+    note "database ready at 127.0.0.1:$port"
+}
+
+stop_database() {
+    if [ -n "$DB_PID" ] && kill -0 "$DB_PID" 2>/dev/null; then
+        kill "$DB_PID" 2>/dev/null || true
+        wait "$DB_PID" 2>/dev/null || true
+    fi
+}
