@@ -72,7 +72,7 @@ build_site() {
     rm -rf "$pkg.new" && mkdir -p "$pkg.new"
     wasm-bindgen --target web --no-typescript --out-name solstice --out-dir "$pkg.new" \
         "$ROOT/target/wasm32-unknown-unknown/wasm-release/frontend.wasm" || fail "wasm-bindgen failed"
-    "$ROOT/node_modules/.bin/wasm-opt" -Oz --enable-bulk-memory --enable-nontrapping-float-to-int \
+    "$ROOT/node_modules/.bin/wasm-opt" -Oz --strip-debug --strip-producers --enable-bulk-memory --enable-nontrapping-float-to-int \
         --enable-sign-ext --enable-mutable-globals \
         "$pkg.new/solstice_bg.wasm" -o "$pkg.new/solstice_bg.wasm" || fail "wasm-opt failed"
     cp "$ROOT/style/main.css" "$pkg.new/solstice.css"

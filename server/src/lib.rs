@@ -22,10 +22,12 @@ use axum::{
 };
 use leptos::{prelude::*, server_fn::error::SERVER_FN_ERROR_HEADER};
 use leptos_axum::{LeptosRoutes, generate_route_list};
-use solstice_types::ApiError;
 use mongodb::{Client, Database, bson::doc, options::ClientOptions};
+use solstice_types::ApiError;
 use tokio::net::TcpListener;
-use tower_http::{compression::CompressionLayer, limit::RequestBodyLimitLayer, set_header::SetResponseHeaderLayer, trace::TraceLayer};
+use tower_http::{
+    compression::CompressionLayer, limit::RequestBodyLimitLayer, set_header::SetResponseHeaderLayer, trace::TraceLayer,
+};
 use tower_sessions::{Expiry, SessionManagerLayer, cookie::SameSite};
 
 pub use crate::config::Config;
@@ -85,7 +87,13 @@ impl Application {
 }
 
 /// The host's routes and middleware.
-pub fn router(config: &Config, state: AppState, database: Database, sessions: MongoSessionStore, site_addr: SocketAddr) -> Router {
+pub fn router(
+    config: &Config,
+    state: AppState,
+    database: Database,
+    sessions: MongoSessionStore,
+    site_addr: SocketAddr,
+) -> Router {
     let options = LeptosOptions::builder()
         .output_name("solstice")
         .site_root(config.site_root.to_string_lossy().into_owned())
@@ -144,7 +152,9 @@ async fn readyz(database: Database) -> (StatusCode, &'static str) {
 /// also the errors raised before the function runs (such as a missing form field).
 async fn server_fn_error_status(request: Request, next: Next) -> Response {
     let response = next.run(request).await;
-    if response.status() != StatusCode::INTERNAL_SERVER_ERROR || !response.headers().contains_key(SERVER_FN_ERROR_HEADER) {
+    if response.status() != StatusCode::INTERNAL_SERVER_ERROR
+        || !response.headers().contains_key(SERVER_FN_ERROR_HEADER)
+    {
         return response;
     }
     let (mut parts, body) = response.into_parts();

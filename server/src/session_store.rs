@@ -38,7 +38,8 @@ impl MongoSessionStore {
 
     /// Expired sessions are removed by a TTL index; reads also ignore them until then.
     pub async fn init(&self) -> mongodb::error::Result<()> {
-        let ttl = IndexOptions::builder().expire_after(std::time::Duration::ZERO).name("expires_at_ttl".to_owned()).build();
+        let ttl =
+            IndexOptions::builder().expire_after(std::time::Duration::ZERO).name("expires_at_ttl".to_owned()).build();
         self.sessions.create_index(IndexModel::builder().keys(doc! { "expires_at": 1 }).options(ttl).build()).await?;
         Ok(())
     }
@@ -77,11 +78,7 @@ impl SessionStore for MongoSessionStore {
 
     async fn save(&self, record: &Record) -> Result<()> {
         let document = Self::document(record)?;
-        self.sessions
-            .replace_one(doc! { "_id": &document.id }, &document)
-            .upsert(true)
-            .await
-            .map_err(backend)?;
+        self.sessions.replace_one(doc! { "_id": &document.id }, &document).upsert(true).await.map_err(backend)?;
         Ok(())
     }
 
@@ -92,8 +89,10 @@ impl SessionStore for MongoSessionStore {
             .await
             .map_err(backend)?;
         let Some(document) = found else { return Ok(None) };
-        let expiry_date = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(document.expires_at.timestamp_millis()) * 1_000_000)
-            .map_err(|e| Error::Decode(e.to_string()))?;
+        let expiry_date = time::OffsetDateTime::from_unix_timestamp_nanos(
+            i128::from(document.expires_at.timestamp_millis()) * 1_000_000,
+        )
+        .map_err(|e| Error::Decode(e.to_string()))?;
         let data = serde_json::from_str(&document.data).map_err(|e| Error::Decode(e.to_string()))?;
         Ok(Some(Record { id: *id, data, expiry_date }))
     }

@@ -47,7 +47,13 @@ async fn call(client: &reqwest::Client, base: &str, function: &str, form: &[(&st
 }
 
 async fn sign_up(client: &reqwest::Client, base: &str, initial_sol: &str) -> (StatusCode, Value) {
-    call(client, base, "sign_up", &[("password", PASSWORD), ("confirm_password", PASSWORD), ("initial_sol", initial_sol)]).await
+    call(
+        client,
+        base,
+        "sign_up",
+        &[("password", PASSWORD), ("confirm_password", PASSWORD), ("initial_sol", initial_sol)],
+    )
+    .await
 }
 
 async fn current_user(client: &reqwest::Client, base: &str) -> Value {
@@ -85,13 +91,22 @@ async fn sign_up_creates_a_wallet_credits_it_from_the_faucet_and_logs_it_in() {
     assert_eq!(body["sol_balance"], 12_500_000_000u64);
     assert!(body["airdrop"].as_str().unwrap().starts_with("AIR-"));
 
-    assert_eq!(current_user(&client, &host.base).await, serde_json::json!({ "address": address, "sol_balance": 12_500_000_000u64 }));
+    assert_eq!(
+        current_user(&client, &host.base).await,
+        serde_json::json!({ "address": address, "sol_balance": 12_500_000_000u64 })
+    );
     assert_eq!(sol_balance(&host, &address).await, sol("12.5"));
     let faucet_after = host.ledger.balance(&faucet, Token::Sol).await.unwrap();
     assert_eq!(faucet_before.checked_sub(faucet_after), Some(sol("12.5")));
     assert_books_balance(&host).await;
 
-    let stored = host.database.collection::<mongodb::bson::Document>("users").find_one(doc! { "_id": &address }).await.unwrap().unwrap();
+    let stored = host
+        .database
+        .collection::<mongodb::bson::Document>("users")
+        .find_one(doc! { "_id": &address })
+        .await
+        .unwrap()
+        .unwrap();
     let hash = stored.get_str("password_hash").unwrap();
     assert!(hash.starts_with("$argon2id$"), "passwords are stored as Argon2id hashes");
     assert!(!hash.contains(PASSWORD));
@@ -103,7 +118,13 @@ async fn invalid_sign_up_inputs_are_refused_with_a_clear_message_and_change_noth
     let cases = [
         ("short", "short", "10", "invalid_input", "Choose a password of at least 10 characters."),
         (PASSWORD, "correct horse batteries", "10", "invalid_input", "The two passwords do not match."),
-        (PASSWORD, PASSWORD, "1000.000000001", "invalid_amount", "Choose an initial balance between 0.000000001 and 1,000 SOL."),
+        (
+            PASSWORD,
+            PASSWORD,
+            "1000.000000001",
+            "invalid_amount",
+            "Choose an initial balance between 0.000000001 and 1,000 SOL.",
+        ),
         (PASSWORD, PASSWORD, "0", "invalid_amount", "Choose an initial balance between 0.000000001 and 1,000 SOL."),
         (PASSWORD, PASSWORD, "ten", "invalid_amount", "Enter the amount as a number, like 1.5."),
         (PASSWORD, PASSWORD, "0.0000000001", "invalid_amount", "This token has at most 9 decimal places."),
@@ -155,7 +176,8 @@ async fn wrong_password_and_unknown_address_get_the_same_answer() {
     let unknown = WalletAddress::from_public_key(&[9; 32]).to_string();
     let client = browser();
 
-    let wrong_password = call(&client, &host.base, "log_in", &[("address", &address), ("password", "wrong password!")]).await;
+    let wrong_password =
+        call(&client, &host.base, "log_in", &[("address", &address), ("password", "wrong password!")]).await;
     let unknown_address = call(&client, &host.base, "log_in", &[("address", &unknown), ("password", PASSWORD)]).await;
     let expected = serde_json::json!({ "code": "invalid_credentials", "message": "Wrong wallet address or password." });
     assert_eq!(wrong_password, (StatusCode::UNAUTHORIZED, expected.clone()));
@@ -176,7 +198,8 @@ async fn repeated_failed_log_ins_are_slowed_down_per_address() {
     let address = body["address"].as_str().unwrap().to_owned();
     let attacker = browser();
     for _ in 0..3 {
-        let (status, _) = call(&attacker, &base, "log_in", &[("address", &address), ("password", "guess guess guess")]).await;
+        let (status, _) =
+            call(&attacker, &base, "log_in", &[("address", &address), ("password", "guess guess guess")]).await;
         assert_eq!(status, StatusCode::UNAUTHORIZED);
     }
     // Even the right password is refused until the window passes.
@@ -196,7 +219,8 @@ async fn the_session_cookie_is_http_only_and_same_site_and_secure_when_configure
         .send()
         .await
         .unwrap();
-    let cookie = response.headers().get(SET_COOKIE).expect("sign-up sets the session cookie").to_str().unwrap().to_owned();
+    let cookie =
+        response.headers().get(SET_COOKIE).expect("sign-up sets the session cookie").to_str().unwrap().to_owned();
     assert!(cookie.starts_with(&format!("{SESSION_COOKIE}=")), "{cookie}");
     assert!(cookie.contains("HttpOnly"), "{cookie}");
     assert!(cookie.contains("SameSite=Lax"), "{cookie}");

@@ -9,7 +9,7 @@ use argon2::{
 use mongodb::bson::{self, DateTime, doc};
 use rand::Rng;
 use serde::{Deserialize, Serialize};
-use solstice_ledger::{AccountId, IdempotencyKey, Leg, LedgerError, SideWrite, SystemAccount, TransactionRequest};
+use solstice_ledger::{AccountId, IdempotencyKey, LedgerError, Leg, SideWrite, SystemAccount, TransactionRequest};
 use solstice_types::{Amount, ApiError, ErrorCode, ReferenceKind, Token, WalletAddress};
 
 use super::AppState;
@@ -50,8 +50,10 @@ pub fn check_new_password(password: &str, confirmation: &str) -> Result<(), ApiE
 /// Parses the initial SOL balance a new user asks for: more than zero, at most `max`.
 pub fn parse_initial_sol(text: &str, max: Amount) -> Result<Amount, ApiError> {
     let decimals = Token::Sol.decimals();
-    let bounds = || format!("Choose an initial balance between 0.000000001 and {} SOL.", max.format_display(decimals, 9));
-    let amount = Amount::parse(text, decimals).map_err(|error| ApiError::new(ErrorCode::InvalidAmount, error.to_string()))?;
+    let bounds =
+        || format!("Choose an initial balance between 0.000000001 and {} SOL.", max.format_display(decimals, 9));
+    let amount =
+        Amount::parse(text, decimals).map_err(|error| ApiError::new(ErrorCode::InvalidAmount, error.to_string()))?;
     if amount.is_zero() || amount > max {
         return Err(ApiError::new(ErrorCode::InvalidAmount, bounds()));
     }
@@ -69,7 +71,12 @@ pub fn new_wallet_address() -> WalletAddress {
 }
 
 /// Creates a user and credits their initial SOL from the faucet, in one database transaction.
-pub async fn sign_up(state: &AppState, password: &str, confirmation: &str, initial_sol: &str) -> Result<SignedUp, ApiError> {
+pub async fn sign_up(
+    state: &AppState,
+    password: &str,
+    confirmation: &str,
+    initial_sol: &str,
+) -> Result<SignedUp, ApiError> {
     check_new_password(password, confirmation)?;
     let amount = parse_initial_sol(initial_sol, state.config.max_initial_sol)?;
     let address = new_wallet_address();
@@ -93,8 +100,14 @@ pub async fn sign_up(state: &AppState, password: &str, confirmation: &str, initi
 /// Checks a wallet address and password, subject to the log-in limits.
 ///
 /// The error for a wrong password and for an unknown address is the same, and takes as long.
-pub async fn log_in(state: &AppState, address: &str, password: &str, client: Option<IpAddr>) -> Result<WalletAddress, ApiError> {
-    let address = WalletAddress::parse(address).map_err(|error| ApiError::new(ErrorCode::InvalidAddress, error.to_string()))?;
+pub async fn log_in(
+    state: &AppState,
+    address: &str,
+    password: &str,
+    client: Option<IpAddr>,
+) -> Result<WalletAddress, ApiError> {
+    let address =
+        WalletAddress::parse(address).map_err(|error| ApiError::new(ErrorCode::InvalidAddress, error.to_string()))?;
     state.limiter.check(&address, client).await?;
     let user = state
         .users
@@ -113,7 +126,8 @@ pub async fn log_in(state: &AppState, address: &str, password: &str, client: Opt
 
 /// What the app shell shows of a logged-in user.
 pub async fn me(state: &AppState, address: WalletAddress) -> Result<Me, ApiError> {
-    let sol_balance = state.ledger.balance(&AccountId::wallet(&address), Token::Sol).await.map_err(|error| ledger_error(&error))?;
+    let sol_balance =
+        state.ledger.balance(&AccountId::wallet(&address), Token::Sol).await.map_err(|error| ledger_error(&error))?;
     Ok(Me { address, sol_balance })
 }
 

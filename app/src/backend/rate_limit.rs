@@ -85,12 +85,16 @@ impl LoginLimiter {
     pub async fn check(&self, address: &WalletAddress, client: Option<IpAddr>) -> Result<(), ApiError> {
         let window = self.window();
         for (id, limit) in self.keys(address, client, &window) {
-            let counter = self.failures.find_one(doc! { "_id": &id }).await.map_err(|e| internal("reading log-in limits", &e))?;
+            let counter =
+                self.failures.find_one(doc! { "_id": &id }).await.map_err(|e| internal("reading log-in limits", &e))?;
             if counter.is_some_and(|counter| counter.count >= i64::from(limit)) {
                 let wait_ms = (window.ends_at_ms - DateTime::now().timestamp_millis()).max(0);
                 let minutes = (wait_ms + 59_999) / 60_000;
                 let when = if minutes <= 1 { "a minute".to_owned() } else { format!("{minutes} minutes") };
-                return Err(ApiError::new(ErrorCode::RateLimited, format!("Too many failed log-in attempts. Try again in {when}.")));
+                return Err(ApiError::new(
+                    ErrorCode::RateLimited,
+                    format!("Too many failed log-in attempts. Try again in {when}."),
+                ));
             }
         }
         Ok(())

@@ -37,7 +37,11 @@ pub struct AppState {
 
 impl AppState {
     /// Connects the parts and prepares the database (indexes, genesis). Idempotent.
-    pub async fn init(client: Client, database: &Database, config: AccountsConfig) -> Result<AppState, mongodb::error::Error> {
+    pub async fn init(
+        client: Client,
+        database: &Database,
+        config: AccountsConfig,
+    ) -> Result<AppState, mongodb::error::Error> {
         let ledger = Ledger::new(client, database);
         ledger.init().await.map_err(|error| match error {
             solstice_ledger::LedgerError::Database(error) => error,

@@ -125,7 +125,8 @@ mod tests {
 
     #[test]
     fn only_issuance_may_go_negative() {
-        let negatives: Vec<_> = SystemAccount::ALL.into_iter().filter(|a| AccountId::System(*a).may_go_negative()).collect();
+        let negatives: Vec<_> =
+            SystemAccount::ALL.into_iter().filter(|a| AccountId::System(*a).may_go_negative()).collect();
         assert_eq!(negatives, [SystemAccount::Issuance]);
     }
 }

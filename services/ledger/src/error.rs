@@ -31,17 +31,17 @@ impl LedgerError {
     pub fn to_api_error(&self) -> ApiError {
         match self {
             LedgerError::Invalid(reason) => ApiError::new(ErrorCode::InvalidInput, reason.clone()),
-            LedgerError::InsufficientFunds { token, .. } => {
-                ApiError::new(ErrorCode::InsufficientFunds, format!("Insufficient {token} balance for this transaction."))
-            }
+            LedgerError::InsufficientFunds { token, .. } => ApiError::new(
+                ErrorCode::InsufficientFunds,
+                format!("Insufficient {token} balance for this transaction."),
+            ),
             LedgerError::IdempotencyConflict(_) => ApiError::new(
                 ErrorCode::IdempotencyConflict,
                 "This request was already submitted with different details. Start a new one.",
             ),
-            LedgerError::Precondition(_) => ApiError::new(
-                ErrorCode::Conflict,
-                "This changed while we were working on it. Refresh and try again.",
-            ),
+            LedgerError::Precondition(_) => {
+                ApiError::new(ErrorCode::Conflict, "This changed while we were working on it. Refresh and try again.")
+            }
             LedgerError::Busy => ApiError::unavailable(),
             LedgerError::Database(_) | LedgerError::Corrupt(_) => ApiError::internal(),
         }

@@ -17,7 +17,7 @@ use rand::Rng;
 use solstice_types::{Amount, Reference, ReferenceKind, Token};
 
 use crate::{
-    AccountId, IdempotencyKey, Leg, LedgerError, Receipt, SideWrite, SystemAccount, TransactionRequest,
+    AccountId, IdempotencyKey, LedgerError, Leg, Receipt, SideWrite, SystemAccount, TransactionRequest,
     model::{BALANCES, BalanceDoc, EntryDoc, LegDoc, TRANSACTIONS, TransactionDoc, balance_id},
     net_changes,
 };
@@ -160,13 +160,19 @@ impl Ledger {
             .iter()
             .map(|((account, token), delta)| EntryDoc { account: account.to_string(), token: *token, delta: *delta })
             .collect();
-        let mut accounts: Vec<String> = request.legs.iter().flat_map(|l| [l.from.to_string(), l.to.to_string()]).collect();
+        let mut accounts: Vec<String> =
+            request.legs.iter().flat_map(|l| [l.from.to_string(), l.to.to_string()]).collect();
         accounts.sort();
         accounts.dedup();
         let legs: Vec<LegDoc> = request
             .legs
             .iter()
-            .map(|l| LegDoc { from: l.from.to_string(), to: l.to.to_string(), token: l.token, amount: l.amount.as_i64() })
+            .map(|l| LegDoc {
+                from: l.from.to_string(),
+                to: l.to.to_string(),
+                token: l.token,
+                amount: l.amount.as_i64(),
+            })
             .collect();
 
         let deadline = Instant::now() + RETRY_BUDGET;
@@ -228,15 +234,24 @@ impl Ledger {
         Err(Attempt::Transient)
     }
 
-    async fn writes(&self, session: &mut ClientSession, record: &TransactionDoc, side_writes: &[SideWrite]) -> Result<(), Attempt> {
+    async fn writes(
+        &self,
+        session: &mut ClientSession,
+        record: &TransactionDoc,
+        side_writes: &[SideWrite],
+    ) -> Result<(), Attempt> {
         self.transactions.insert_one(record).session(&mut *session).await?;
         for entry in &record.entries {
             let id = balance_id(&entry.account, entry.token);
-            let account: AccountId = entry.account.parse().map_err(|_| Attempt::Failed(LedgerError::Corrupt(entry.account.clone())))?;
+            let account: AccountId =
+                entry.account.parse().map_err(|_| Attempt::Failed(LedgerError::Corrupt(entry.account.clone())))?;
             if entry.delta < 0 && !account.may_go_negative() {
                 let debited = self
                     .balances
-                    .update_one(doc! { "_id": &id, "amount": { "$gte": -entry.delta } }, doc! { "$inc": { "amount": entry.delta } })
+                    .update_one(
+                        doc! { "_id": &id, "amount": { "$gte": -entry.delta } },
+                        doc! { "$inc": { "amount": entry.delta } },
+                    )
                     .session(&mut *session)
                     .await?;
                 if debited.matched_count == 0 {
@@ -259,7 +274,11 @@ impl Ledger {
         for write in side_writes {
             match write {
                 SideWrite::Insert { collection, document } => {
-                    self.database.collection::<Document>(collection).insert_one(document).session(&mut *session).await?;
+                    self.database
+                        .collection::<Document>(collection)
+                        .insert_one(document)
+                        .session(&mut *session)
+                        .await?;
                 }
                 SideWrite::Update { collection, filter, update } => {
                     let updated = self
@@ -300,7 +319,8 @@ impl Ledger {
 
     /// Every token the account holds or held, with its balance.
     pub async fn balances(&self, account: &AccountId) -> Result<BTreeMap<Token, Amount>, LedgerError> {
-        let docs: Vec<BalanceDoc> = self.balances.find(doc! { "account": account.to_string() }).await?.try_collect().await?;
+        let docs: Vec<BalanceDoc> =
+            self.balances.find(doc! { "account": account.to_string() }).await?.try_collect().await?;
         docs.iter().map(|balance| Ok((balance.token, to_amount(balance)?))).collect()
     }
 
@@ -350,7 +370,10 @@ fn receipt(record: TransactionDoc, replayed: bool) -> Result<Receipt, LedgerErro
                 from: leg.from.parse().map_err(|_| corrupt("account"))?,
                 to: leg.to.parse().map_err(|_| corrupt("account"))?,
                 token: leg.token,
-                amount: u64::try_from(leg.amount).ok().and_then(Amount::from_base_units).ok_or_else(|| corrupt("amount"))?,
+                amount: u64::try_from(leg.amount)
+                    .ok()
+                    .and_then(Amount::from_base_units)
+                    .ok_or_else(|| corrupt("amount"))?,
             })
         })
         .collect::<Result<Vec<_>, LedgerError>>()?;

@@ -44,9 +44,16 @@ pub struct Leg {
 /// money movement (a user's account on sign-up, a swap's record, a stake account's state).
 #[derive(Debug, Clone)]
 pub enum SideWrite {
-    Insert { collection: String, document: Document },
+    Insert {
+        collection: String,
+        document: Document,
+    },
     /// Must match exactly one document, or the whole transaction is abandoned.
-    Update { collection: String, filter: Document, update: Document },
+    Update {
+        collection: String,
+        filter: Document,
+        update: Document,
+    },
 }
 
 /// Everything needed to apply one ledger transaction.
@@ -189,7 +196,11 @@ mod tests {
     #[test]
     fn the_fingerprint_changes_with_what_moves() {
         let key = IdempotencyKey::new("k").unwrap();
-        let a = TransactionRequest::new(ReferenceKind::Transfer, key.clone(), vec![leg(wallet(1), wallet(2), Token::Sol, 5)]);
+        let a = TransactionRequest::new(
+            ReferenceKind::Transfer,
+            key.clone(),
+            vec![leg(wallet(1), wallet(2), Token::Sol, 5)],
+        );
         let b = TransactionRequest::new(ReferenceKind::Transfer, key, vec![leg(wallet(1), wallet(2), Token::Sol, 6)]);
         assert_eq!(a.fingerprint(), a.clone().fingerprint());
         assert_ne!(a.fingerprint(), b.fingerprint());

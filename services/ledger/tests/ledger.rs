@@ -3,7 +3,9 @@
 use std::sync::Arc;
 
 use mongodb::bson::doc;
-use solstice_ledger::{AccountId, IdempotencyKey, Leg, Ledger, LedgerError, SideWrite, SystemAccount, TransactionRequest};
+use solstice_ledger::{
+    AccountId, IdempotencyKey, Ledger, LedgerError, Leg, SideWrite, SystemAccount, TransactionRequest,
+};
 use solstice_types::{Amount, ReferenceKind, Token, WalletAddress};
 
 async fn ledger() -> Ledger {
@@ -197,5 +199,9 @@ async fn side_writes_commit_with_the_money_or_not_at_all() {
     });
     let error = ledger.apply(failing).await.unwrap_err();
     assert!(matches!(error, LedgerError::Precondition(_)), "{error:?}");
-    assert_eq!(ledger.balance(&alice, Token::Sol).await.unwrap(), sol(10), "the failed side write rolled the money back");
+    assert_eq!(
+        ledger.balance(&alice, Token::Sol).await.unwrap(),
+        sol(10),
+        "the failed side write rolled the money back"
+    );
 }

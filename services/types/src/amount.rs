@@ -98,9 +98,10 @@ impl Amount {
         let whole_units = if whole.is_empty() {
             0
         } else {
-            whole.trim_start_matches('0').parse::<u64>().or_else(|_| {
-                if whole.bytes().all(|b| b == b'0') { Ok(0) } else { Err(AmountError::TooLarge) }
-            })?
+            whole
+                .trim_start_matches('0')
+                .parse::<u64>()
+                .or_else(|_| if whole.bytes().all(|b| b == b'0') { Ok(0) } else { Err(AmountError::TooLarge) })?
         };
         let mut fraction_units = 0u64;
         for (i, digit) in significant_fraction.bytes().enumerate() {
@@ -239,7 +240,11 @@ mod tests {
         for decimals in [0u8, 2, 5, 6, 9] {
             for units in samples {
                 let amount = Amount::from_base_units(units).unwrap();
-                assert_eq!(Amount::parse(&amount.format(decimals), decimals), Ok(amount), "{units} with {decimals} decimals");
+                assert_eq!(
+                    Amount::parse(&amount.format(decimals), decimals),
+                    Ok(amount),
+                    "{units} with {decimals} decimals"
+                );
             }
         }
     }

@@ -24,8 +24,13 @@ pub enum ReferenceKind {
 }
 
 impl ReferenceKind {
-    pub const ALL: [ReferenceKind; 5] =
-        [ReferenceKind::Swap, ReferenceKind::Transfer, ReferenceKind::Stake, ReferenceKind::Airdrop, ReferenceKind::Genesis];
+    pub const ALL: [ReferenceKind; 5] = [
+        ReferenceKind::Swap,
+        ReferenceKind::Transfer,
+        ReferenceKind::Stake,
+        ReferenceKind::Airdrop,
+        ReferenceKind::Genesis,
+    ];
 
     pub const fn prefix(self) -> &'static str {
         match self {
@@ -142,7 +147,14 @@ mod tests {
 
     #[test]
     fn refuses_text_that_is_not_a_reference() {
-        for bad in ["", "TRF", "XYZ-01JDX3Q7ZK-8M2XQF", "TRF-01JDX3Q7ZK-8M2XQ", "TRF-01JDX3Q7ZU-8M2XQF", "TRF-01JDX3Q7ZK-8M2XQF-1"] {
+        for bad in [
+            "",
+            "TRF",
+            "XYZ-01JDX3Q7ZK-8M2XQF",
+            "TRF-01JDX3Q7ZK-8M2XQ",
+            "TRF-01JDX3Q7ZU-8M2XQF",
+            "TRF-01JDX3Q7ZK-8M2XQF-1",
+        ] {
             assert_eq!(Reference::parse(bad), Err(InvalidReference), "{bad}");
         }
     }
