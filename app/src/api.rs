@@ -23,12 +23,19 @@ pub struct SignedUp {
     pub airdrop: Reference,
 }
 
+/// The largest initial SOL balance a new account may choose.
+#[server(endpoint = "max_initial_sol")]
+pub async fn max_initial_sol() -> Result<Amount, AppError> {
+    Ok(crate::backend::state()?.config.max_initial_sol)
+}
+
 /// Creates a wallet with the chosen password and initial SOL, and logs it in.
 #[server(endpoint = "sign_up")]
 pub async fn sign_up(password: String, confirm_password: String, initial_sol: String) -> Result<SignedUp, AppError> {
     use crate::backend;
     let state = backend::state()?;
-    let signed_up = backend::accounts::sign_up(&state, &password, &confirm_password, &initial_sol).await?;
+    let client = backend::session::client_ip().await;
+    let signed_up = backend::accounts::sign_up(&state, &password, &confirm_password, &initial_sol, client).await?;
     backend::session::log_in(&signed_up.address).await?;
     Ok(signed_up)
 }
@@ -40,8 +47,8 @@ pub async fn log_in(address: String, password: String) -> Result<Me, AppError> {
     let state = backend::state()?;
     let client = backend::session::client_ip().await;
     let wallet = backend::accounts::log_in(&state, &address, &password, client).await?;
-    backend::session::log_in(&wallet).await?;
     let me = backend::accounts::me(&state, wallet).await?;
+    backend::session::log_in(&me.address).await?;
     leptos_axum::redirect("/");
     Ok(me)
 }

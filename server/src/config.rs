@@ -2,7 +2,7 @@
 
 use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
-use app::backend::{AccountsConfig, rate_limit::LoginLimits};
+use app::backend::{AccountsConfig, rate_limit::Limits};
 use clap::Parser;
 use solstice_types::{Amount, Token};
 
@@ -34,9 +34,10 @@ pub struct Config {
     #[arg(long, env = "SOLSTICE_SESSION_IDLE_MINUTES", default_value_t = 12 * 60)]
     pub session_idle_minutes: u32,
 
-    /// Take the client's IP from `X-Forwarded-For` (only behind a proxy that sets it).
-    #[arg(long, env = "SOLSTICE_TRUST_PROXY_HEADERS", default_value_t = false)]
-    pub trust_proxy_headers: bool,
+    /// Number of reverse proxies in front of the host (an Ingress counts one) whose
+    /// `X-Forwarded-For` entries are trusted. 0 uses the connection's address.
+    #[arg(long, env = "SOLSTICE_TRUSTED_PROXY_HOPS", default_value_t = 0)]
+    pub trusted_proxy_hops: usize,
 
     /// Largest initial SOL balance a new account may choose, in whole SOL.
     #[arg(long, env = "SOLSTICE_MAX_INITIAL_SOL", default_value_t = 1_000)]
@@ -50,9 +51,13 @@ pub struct Config {
     #[arg(long, env = "SOLSTICE_LOGIN_FAILURES_PER_CLIENT", default_value_t = 30)]
     pub login_failures_per_client: u32,
 
-    /// Length of the log-in limit window, in seconds.
-    #[arg(long, env = "SOLSTICE_LOGIN_WINDOW_SECONDS", default_value_t = 900)]
-    pub login_window_seconds: u64,
+    /// Sign-ups allowed per client IP per window.
+    #[arg(long, env = "SOLSTICE_SIGNUPS_PER_CLIENT", default_value_t = 10)]
+    pub signups_per_client: u32,
+
+    /// Length of the rate-limit window, in seconds.
+    #[arg(long, env = "SOLSTICE_RATE_LIMIT_WINDOW_SECONDS", default_value_t = 900)]
+    pub rate_limit_window_seconds: u64,
 
     /// Log format: `text` for people, `json` for log collectors.
     #[arg(long, env = "SOLSTICE_LOG_FORMAT", default_value = "text")]
@@ -65,10 +70,11 @@ impl Config {
             .ok_or_else(|| "SOLSTICE_MAX_INITIAL_SOL is too large".to_owned())?;
         Ok(AccountsConfig {
             max_initial_sol,
-            login_limits: LoginLimits {
-                per_address: self.login_failures_per_address,
-                per_client: self.login_failures_per_client,
-                window: Duration::from_secs(self.login_window_seconds),
+            limits: Limits {
+                login_per_address: self.login_failures_per_address,
+                login_per_client: self.login_failures_per_client,
+                signup_per_client: self.signups_per_client,
+                window: Duration::from_secs(self.rate_limit_window_seconds),
             },
         })
     }

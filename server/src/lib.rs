@@ -4,7 +4,11 @@
 pub mod config;
 pub mod session_store;
 
-use std::{future::Future, net::SocketAddr, time::Duration};
+use std::{
+    future::Future,
+    net::{IpAddr, SocketAddr},
+    time::Duration,
+};
 
 use app::{
     App,
@@ -12,18 +16,21 @@ use app::{
     shell,
 };
 use axum::{
-    Router,
+    Json, Router,
     body::Body,
     extract::{ConnectInfo, Request},
-    http::{HeaderName, HeaderValue, StatusCode},
+    http::{
+        HeaderMap, HeaderName, HeaderValue, Method, StatusCode,
+        header::{HOST, ORIGIN},
+    },
     middleware::{self, Next},
-    response::Response,
+    response::{IntoResponse, Response},
     routing::get,
 };
 use leptos::{prelude::*, server_fn::error::SERVER_FN_ERROR_HEADER};
 use leptos_axum::{LeptosRoutes, generate_route_list};
 use mongodb::{Client, Database, bson::doc, options::ClientOptions};
-use solstice_types::ApiError;
+use solstice_types::{ApiError, ErrorCode};
 use tokio::net::TcpListener;
 use tower_http::{
     compression::CompressionLayer, limit::RequestBodyLimitLayer, set_header::SetResponseHeaderLayer, trace::TraceLayer,
@@ -105,8 +112,10 @@ pub fn router(
         .with_http_only(true)
         .with_same_site(SameSite::Lax)
         .with_secure(config.cookie_secure)
-        .with_expiry(Expiry::OnInactivity(time::Duration::minutes(i64::from(config.session_idle_minutes))));
-    let trust_proxy = config.trust_proxy_headers;
+        .with_expiry(Expiry::OnInactivity(time::Duration::minutes(i64::from(config.session_idle_minutes))))
+        // Saving on every request is what moves an active session's expiry forward.
+        .with_always_save(true);
+    let trusted_hops = config.trusted_proxy_hops;
     let routes = generate_route_list(App);
     let context_state = state.clone();
 
@@ -121,7 +130,8 @@ pub fn router(
         .with_state(options)
         .layer(session_layer)
         .layer(middleware::from_fn(server_fn_error_status))
-        .layer(middleware::from_fn(move |request, next| client_ip(trust_proxy, request, next)))
+        .layer(middleware::from_fn(move |request, next| client_ip(trusted_hops, request, next)))
+        .layer(middleware::from_fn(refuse_cross_site_writes))
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
         .layer(CompressionLayer::new())
         .layer(security_header("x-content-type-options", "nosniff"))
@@ -167,16 +177,49 @@ async fn server_fn_error_status(request: Request, next: Next) -> Response {
     Response::from_parts(parts, Body::from(bytes))
 }
 
-/// Records the client's IP for the log-in limits.
-async fn client_ip(trust_proxy: bool, mut request: Request, next: Next) -> Response {
-    let forwarded = trust_proxy
-        .then(|| request.headers().get("x-forwarded-for"))
-        .flatten()
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.split(',').next())
-        .and_then(|first| first.trim().parse().ok());
+/// Records the client's IP for the rate limits.
+///
+/// Behind `trusted_hops` reverse proxies, each of which appends the address it received the
+/// request from to `X-Forwarded-For`, the client is the entry `trusted_hops` from the right:
+/// entries further left were written by the client itself and prove nothing.
+async fn client_ip(trusted_hops: usize, mut request: Request, next: Next) -> Response {
     let peer = request.extensions().get::<ConnectInfo<SocketAddr>>().map(|ConnectInfo(addr)| addr.ip());
-    request.extensions_mut().insert(ClientIp(forwarded.or(peer)));
+    let client = forwarded_client(request.headers(), trusted_hops).or(peer);
+    request.extensions_mut().insert(ClientIp(client));
+    next.run(request).await
+}
+
+fn forwarded_client(headers: &HeaderMap, trusted_hops: usize) -> Option<IpAddr> {
+    if trusted_hops == 0 {
+        return None;
+    }
+    let entries: Vec<&str> = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .map(str::trim)
+        .collect();
+    entries.iter().rev().nth(trusted_hops - 1).and_then(|entry| entry.parse().ok())
+}
+
+/// Refuses requests that change things when they come from another site, so that no other
+/// page can log a visitor in or out, or act for them, with a hidden form.
+async fn refuse_cross_site_writes(request: Request, next: Next) -> Response {
+    let reads_only = matches!(*request.method(), Method::GET | Method::HEAD | Method::OPTIONS);
+    let headers = request.headers();
+    let cross_site = headers.get("sec-fetch-site").is_some_and(|site| site == "cross-site");
+    let foreign_origin = match (headers.get(ORIGIN), headers.get(HOST)) {
+        (Some(origin), Some(host)) => {
+            let origin_host = origin.to_str().ok().and_then(|origin| origin.split_once("://")).map(|(_, host)| host);
+            origin_host != host.to_str().ok()
+        }
+        _ => false,
+    };
+    if !reads_only && (cross_site || foreign_origin) {
+        let error = ApiError::new(ErrorCode::Forbidden, "Requests from other sites are not accepted.");
+        return (StatusCode::FORBIDDEN, Json(error)).into_response();
+    }
     next.run(request).await
 }
 
@@ -201,4 +244,33 @@ pub async fn shutdown_signal() {
         () = terminate => {},
     }
     tracing::info!("shutting down: finishing requests in flight");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn forwarded_for(values: &[&str]) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        for value in values {
+            headers.append("x-forwarded-for", HeaderValue::from_str(value).unwrap());
+        }
+        headers
+    }
+
+    #[test]
+    fn without_trusted_proxies_forwarded_for_is_ignored() {
+        assert_eq!(forwarded_client(&forwarded_for(&["203.0.113.9"]), 0), None);
+    }
+
+    #[test]
+    fn the_client_is_the_entry_the_outermost_trusted_proxy_added() {
+        // The client claims to be 1.2.3.4; the ingress appends the address it really saw.
+        let headers = forwarded_for(&["1.2.3.4, 203.0.113.9"]);
+        assert_eq!(forwarded_client(&headers, 1), Some("203.0.113.9".parse().unwrap()));
+        let two_proxies = forwarded_for(&["1.2.3.4", "203.0.113.9, 10.0.0.7"]);
+        assert_eq!(forwarded_client(&two_proxies, 2), Some("203.0.113.9".parse().unwrap()));
+        assert_eq!(forwarded_client(&forwarded_for(&[]), 1), None);
+        assert_eq!(forwarded_client(&forwarded_for(&["garbage"]), 1), None);
+    }
 }

@@ -260,7 +260,9 @@ async fn a_session_works_on_every_host_process_and_survives_a_restart() {
 
 #[tokio::test]
 async fn fifty_simultaneous_sign_ups_each_get_exactly_their_balance() {
-    let host = Arc::new(spawn_host().await);
+    let (client, database) = solstice_testkit::fresh_database().await;
+    let base = start_host(database.name(), |config| config.signups_per_client = 50).await;
+    let host = Arc::new(TestHost { base, ledger: Ledger::new(client, &database), database });
     let faucet = AccountId::System(SystemAccount::Faucet);
     let faucet_before = host.ledger.balance(&faucet, Token::Sol).await.unwrap();
     let tasks: Vec<_> = (1..=50)
@@ -301,4 +303,72 @@ async fn health_probes_and_unknown_pages_answer_properly() {
     assert!(missing.text().await.unwrap().contains("Page not found"));
     let oversized = client.post(format!("{}/api/log_in", host.base)).body(vec![b'a'; 200 * 1024]).send().await.unwrap();
     assert_eq!(oversized.status(), StatusCode::PAYLOAD_TOO_LARGE);
+}
+
+#[tokio::test]
+async fn simultaneous_guesses_cannot_outrun_the_log_in_limit() {
+    let (client, database) = solstice_testkit::fresh_database().await;
+    let base = start_host(database.name(), |config| config.login_failures_per_address = 3).await;
+    let _ledger = Ledger::new(client, &database);
+    let (_, body) = sign_up(&browser(), &base, "1").await;
+    let address = body["address"].as_str().unwrap().to_owned();
+    let guesses: Vec<_> = (0..20)
+        .map(|i| {
+            let (base, address) = (base.clone(), address.clone());
+            tokio::spawn(async move {
+                let password = format!("guess number {i}");
+                call(&browser(), &base, "log_in", &[("address", &address), ("password", &password)]).await.0
+            })
+        })
+        .collect();
+    let mut checked = 0;
+    for guess in guesses {
+        let status = guess.await.unwrap();
+        assert!(status == StatusCode::UNAUTHORIZED || status == StatusCode::TOO_MANY_REQUESTS, "{status}");
+        checked += usize::from(status == StatusCode::UNAUTHORIZED);
+    }
+    assert_eq!(checked, 3, "only the allowed number of guesses had their password checked");
+}
+
+#[tokio::test]
+async fn sign_ups_are_limited_per_client() {
+    let (client, database) = solstice_testkit::fresh_database().await;
+    let base = start_host(database.name(), |config| config.signups_per_client = 2).await;
+    let _ledger = Ledger::new(client, &database);
+    assert_eq!(sign_up(&browser(), &base, "1").await.0, StatusCode::OK);
+    assert_eq!(sign_up(&browser(), &base, "1").await.0, StatusCode::OK);
+    let (status, body) = sign_up(&browser(), &base, "1").await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{body}");
+    assert!(body["message"].as_str().unwrap().starts_with("Too many sign-ups from your network."));
+    assert_eq!(database.collection::<mongodb::bson::Document>("users").count_documents(doc! {}).await.unwrap(), 2);
+}
+
+#[tokio::test]
+async fn writes_from_other_sites_are_refused() {
+    let host = spawn_host().await;
+    let client = browser();
+    let response = client
+        .post(format!("{}/api/sign_up", host.base))
+        .header("origin", "https://evil.example")
+        .form(&[("password", PASSWORD), ("confirm_password", PASSWORD), ("initial_sol", "1")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    assert_eq!(response.json::<Value>().await.unwrap()["code"], "forbidden");
+    let response =
+        client.post(format!("{}/api/log_out", host.base)).header("sec-fetch-site", "cross-site").send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    assert_eq!(host.database.collection::<mongodb::bson::Document>("users").count_documents(doc! {}).await.unwrap(), 0);
+
+    // The same request from the site itself goes through.
+    let own_origin = host.base.clone();
+    let response = client
+        .post(format!("{}/api/sign_up", host.base))
+        .header("origin", own_origin)
+        .form(&[("password", PASSWORD), ("confirm_password", PASSWORD), ("initial_sol", "1")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
 }

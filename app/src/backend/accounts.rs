@@ -76,9 +76,11 @@ pub async fn sign_up(
     password: &str,
     confirmation: &str,
     initial_sol: &str,
+    client: Option<IpAddr>,
 ) -> Result<SignedUp, ApiError> {
     check_new_password(password, confirmation)?;
     let amount = parse_initial_sol(initial_sol, state.config.max_initial_sol)?;
+    state.limiter.sign_up_attempt(client).await?;
     let address = new_wallet_address();
     let password_hash = hash_password(state, password.to_owned()).await?;
     let user = UserDoc { address: address.to_string(), password_hash, created_at: DateTime::now() };
@@ -108,7 +110,7 @@ pub async fn log_in(
 ) -> Result<WalletAddress, ApiError> {
     let address =
         WalletAddress::parse(address).map_err(|error| ApiError::new(ErrorCode::InvalidAddress, error.to_string()))?;
-    state.limiter.check(&address, client).await?;
+    let attempt = state.limiter.log_in_attempt(&address, client).await?;
     let user = state
         .users
         .find_one(doc! { "_id": address.as_str() })
@@ -117,10 +119,9 @@ pub async fn log_in(
     let hash = user.as_ref().map_or_else(|| state.decoy_hash.to_string(), |user| user.password_hash.clone());
     let matches = verify_password(state, hash, password.to_owned()).await?;
     if !(matches && user.is_some()) {
-        state.limiter.record_failure(&address, client).await?;
         return Err(ApiError::new(ErrorCode::InvalidCredentials, "Wrong wallet address or password."));
     }
-    state.limiter.forget(&address).await?;
+    state.limiter.take_back(attempt).await?;
     Ok(address)
 }
 

@@ -1,68 +1,82 @@
-//! Limits on failed log-ins, per wallet address and per client, shared by all host replicas
-//! through MongoDB.
+//! Limits on log-in attempts (per wallet address and per client) and on sign-ups (per
+//! client), shared by all host replicas through MongoDB.
 //!
-//! Failures are counted in fixed windows: one counter document per key and window, which
-//! expires with its window (TTL index). A fixed window lets a patient attacker make at most
-//! twice the limit around a window boundary, which still caps guessing at a few dozen tries an
-//! hour per address.
+//! Attempts are counted in fixed windows: one counter document per key and window, which
+//! expires with its window (TTL index). An attempt is counted *before* the password is checked,
+//! atomically, so a burst of simultaneous guesses cannot all slip past the check; a successful
+//! log-in takes its attempt back. A fixed window lets a patient attacker make at most twice the
+//! limit around a window boundary, which still caps guessing at a few dozen tries an hour.
 
 use std::{net::IpAddr, time::Duration};
 
 use mongodb::{
     Collection, Database, IndexModel,
     bson::{DateTime, doc},
-    options::IndexOptions,
+    options::{IndexOptions, ReturnDocument},
 };
 use serde::{Deserialize, Serialize};
 use solstice_types::{ApiError, ErrorCode, WalletAddress};
 
 use super::accounts::internal;
 
-/// Collection of failure counters.
-pub const LOGIN_FAILURES: &str = "login_failures";
+/// Collection of attempt counters.
+pub const ATTEMPTS: &str = "rate_limits";
 
-/// How many failed log-ins are allowed per window.
+/// How many attempts are allowed per window.
 #[derive(Debug, Clone)]
-pub struct LoginLimits {
-    pub per_address: u32,
-    pub per_client: u32,
+pub struct Limits {
+    /// Failed log-ins per wallet address.
+    pub login_per_address: u32,
+    /// Failed log-ins per client IP.
+    pub login_per_client: u32,
+    /// Sign-ups per client IP.
+    pub signup_per_client: u32,
     pub window: Duration,
 }
 
-impl Default for LoginLimits {
-    fn default() -> LoginLimits {
-        LoginLimits { per_address: 5, per_client: 30, window: Duration::from_secs(15 * 60) }
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            login_per_address: 5,
+            login_per_client: 30,
+            signup_per_client: 10,
+            window: Duration::from_secs(15 * 60),
+        }
     }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
-struct FailureDoc {
+struct CounterDoc {
     #[serde(rename = "_id")]
     id: String,
     count: i64,
     expires_at: DateTime,
 }
 
-/// Counts failed log-ins and refuses attempts past the limits.
+/// Counts attempts and refuses those past the limits.
 #[derive(Debug, Clone)]
-pub struct LoginLimiter {
-    failures: Collection<FailureDoc>,
-    limits: LoginLimits,
+pub struct RateLimiter {
+    counters: Collection<CounterDoc>,
+    limits: Limits,
 }
+
+/// Attempts counted for one request, to be taken back if it turns out fine.
+#[must_use]
+pub struct Counted(Vec<String>);
 
 struct Window {
     index: u64,
     ends_at_ms: i64,
 }
 
-impl LoginLimiter {
-    pub fn new(database: &Database, limits: LoginLimits) -> LoginLimiter {
-        LoginLimiter { failures: database.collection(LOGIN_FAILURES), limits }
+impl RateLimiter {
+    pub fn new(database: &Database, limits: Limits) -> RateLimiter {
+        RateLimiter { counters: database.collection(ATTEMPTS), limits }
     }
 
     pub async fn init(&self) -> Result<(), mongodb::error::Error> {
         let ttl = IndexOptions::builder().expire_after(Duration::ZERO).name("expires_at_ttl".to_owned()).build();
-        self.failures.create_index(IndexModel::builder().keys(doc! { "expires_at": 1 }).options(ttl).build()).await?;
+        self.counters.create_index(IndexModel::builder().keys(doc! { "expires_at": 1 }).options(ttl).build()).await?;
         Ok(())
     }
 
@@ -73,54 +87,65 @@ impl LoginLimiter {
         Window { index, ends_at_ms: ((index + 1) * length_ms) as i64 }
     }
 
-    fn keys(&self, address: &WalletAddress, client: Option<IpAddr>, window: &Window) -> Vec<(String, u32)> {
-        let mut keys = vec![(format!("address:{address}:{}", window.index), self.limits.per_address)];
+    /// Counts a log-in attempt against the address and the client; refuses it past either limit.
+    pub async fn log_in_attempt(&self, address: &WalletAddress, client: Option<IpAddr>) -> Result<Counted, ApiError> {
+        let mut keys = vec![(format!("login-address:{address}"), self.limits.login_per_address)];
         if let Some(ip) = client {
-            keys.push((format!("client:{ip}:{}", window.index), self.limits.per_client));
+            keys.push((format!("login-client:{ip}"), self.limits.login_per_client));
         }
-        keys
+        self.count(keys, "Too many failed log-in attempts.").await
     }
 
-    /// Refuses the attempt if the address or the client used up its failures.
-    pub async fn check(&self, address: &WalletAddress, client: Option<IpAddr>) -> Result<(), ApiError> {
-        let window = self.window();
-        for (id, limit) in self.keys(address, client, &window) {
-            let counter =
-                self.failures.find_one(doc! { "_id": &id }).await.map_err(|e| internal("reading log-in limits", &e))?;
-            if counter.is_some_and(|counter| counter.count >= i64::from(limit)) {
-                let wait_ms = (window.ends_at_ms - DateTime::now().timestamp_millis()).max(0);
-                let minutes = (wait_ms + 59_999) / 60_000;
-                let when = if minutes <= 1 { "a minute".to_owned() } else { format!("{minutes} minutes") };
-                return Err(ApiError::new(
-                    ErrorCode::RateLimited,
-                    format!("Too many failed log-in attempts. Try again in {when}."),
-                ));
-            }
+    /// Counts a sign-up against the client; refuses it past the limit.
+    pub async fn sign_up_attempt(&self, client: Option<IpAddr>) -> Result<(), ApiError> {
+        if let Some(ip) = client {
+            // Every sign-up counts, successful or not: the attempt is never taken back.
+            let _counted = self
+                .count(
+                    vec![(format!("signup-client:{ip}"), self.limits.signup_per_client)],
+                    "Too many sign-ups from your network.",
+                )
+                .await?;
         }
         Ok(())
     }
 
-    /// Counts one failed attempt against the address and the client.
-    pub async fn record_failure(&self, address: &WalletAddress, client: Option<IpAddr>) -> Result<(), ApiError> {
+    async fn count(&self, keys: Vec<(String, u32)>, what: &str) -> Result<Counted, ApiError> {
         let window = self.window();
-        for (id, _) in self.keys(address, client, &window) {
-            self.failures
-                .update_one(
+        let mut counted = Vec::with_capacity(keys.len());
+        let mut refused = false;
+        for (key, limit) in keys {
+            let id = format!("{key}:{}", window.index);
+            let counter = self
+                .counters
+                .find_one_and_update(
                     doc! { "_id": &id },
                     doc! { "$inc": { "count": 1_i64 }, "$setOnInsert": { "expires_at": DateTime::from_millis(window.ends_at_ms) } },
                 )
                 .upsert(true)
+                .return_document(ReturnDocument::After)
                 .await
-                .map_err(|e| internal("counting a failed log-in", &e))?;
+                .map_err(|e| internal("counting an attempt", &e))?;
+            refused |= counter.is_some_and(|counter| counter.count > i64::from(limit));
+            counted.push(id);
         }
-        Ok(())
+        if refused {
+            let wait_ms = (window.ends_at_ms - DateTime::now().timestamp_millis()).max(0);
+            let minutes = (wait_ms + 59_999) / 60_000;
+            let when = if minutes <= 1 { "a minute".to_owned() } else { format!("{minutes} minutes") };
+            return Err(ApiError::new(ErrorCode::RateLimited, format!("{what} Try again in {when}.")));
+        }
+        Ok(Counted(counted))
     }
 
-    /// Clears the address's failures after a successful log-in (the client's stay counted).
-    pub async fn forget(&self, address: &WalletAddress) -> Result<(), ApiError> {
-        let window = self.window();
-        let (id, _) = self.keys(address, None, &window).remove(0);
-        self.failures.delete_one(doc! { "_id": id }).await.map_err(|e| internal("clearing log-in failures", &e))?;
+    /// Takes back attempts that succeeded, so that only failures count against the limits.
+    pub async fn take_back(&self, counted: Counted) -> Result<(), ApiError> {
+        for id in counted.0 {
+            self.counters
+                .update_one(doc! { "_id": &id, "count": { "$gt": 0_i64 } }, doc! { "$inc": { "count": -1_i64 } })
+                .await
+                .map_err(|e| internal("updating an attempt counter", &e))?;
+        }
         Ok(())
     }
 }

@@ -9,7 +9,7 @@ use tokio::sync::Semaphore;
 
 use super::{
     accounts::{self, UserDoc},
-    rate_limit::{LoginLimiter, LoginLimits},
+    rate_limit::{Limits, RateLimiter},
 };
 
 /// Rules for sign-up and log-in, from the host's configuration.
@@ -17,7 +17,7 @@ use super::{
 pub struct AccountsConfig {
     /// The largest initial SOL balance a new account may ask for.
     pub max_initial_sol: Amount,
-    pub login_limits: LoginLimits,
+    pub limits: Limits,
 }
 
 /// Shared by all requests; cheap to clone.
@@ -25,7 +25,7 @@ pub struct AccountsConfig {
 pub struct AppState {
     pub ledger: Ledger,
     pub users: Collection<UserDoc>,
-    pub limiter: LoginLimiter,
+    pub limiter: RateLimiter,
     pub config: AccountsConfig,
     /// Bounds how many password hashes run at once: each takes ~19 MiB and a core for a while,
     /// so an unbounded burst of log-ins would exhaust memory instead of queueing.
@@ -47,7 +47,7 @@ impl AppState {
             solstice_ledger::LedgerError::Database(error) => error,
             other => mongodb::error::Error::custom(other.to_string()),
         })?;
-        let limiter = LoginLimiter::new(database, config.login_limits.clone());
+        let limiter = RateLimiter::new(database, config.limits.clone());
         limiter.init().await?;
         let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
         Ok(AppState {

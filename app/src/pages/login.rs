@@ -11,6 +11,7 @@ pub fn LoginPage() -> impl IntoView {
     let auth = use_auth();
     let action = auth.log_in;
     let error = move || action.value().get().and_then(Result::err).map(|error| error.message);
+    on_cleanup(move || action.clear());
     view! {
         <Title text="Log in" />
         <section class="card narrow">

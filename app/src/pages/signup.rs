@@ -6,7 +6,7 @@ use leptos_router::components::A;
 use solstice_types::Token;
 
 use crate::{
-    api::SignedUp,
+    api::{SignedUp, max_initial_sol},
     components::{auth::use_auth, copy::CopyButton},
 };
 
@@ -15,6 +15,8 @@ pub fn SignUpPage() -> impl IntoView {
     let auth = use_auth();
     let action = auth.sign_up;
     let created = move || action.value().get().and_then(Result::ok);
+    // A result belongs to the visit that produced it, not to the next time the page is opened.
+    on_cleanup(move || action.clear());
     view! {
         <Title text="Create a wallet" />
         <Show when=move || created().is_none() fallback=move || created().map(|created| view! { <Created created /> })>
@@ -27,6 +29,12 @@ pub fn SignUpPage() -> impl IntoView {
 fn SignUpForm() -> impl IntoView {
     let action = use_auth().sign_up;
     let error = move || action.value().get().and_then(Result::err).map(|error| error.message);
+    let max_initial = Resource::new(|| (), |_| max_initial_sol());
+    let hint = move || {
+        let max = max_initial.get().and_then(Result::ok);
+        let limit = max.map(|max| format!("Up to {} SOL, c", max.format_display(Token::Sol.decimals(), 9)));
+        format!("{}redited from the Solstice faucet.", limit.unwrap_or_else(|| "C".to_owned()))
+    };
     view! {
         <section class="card narrow">
             <h1>"Create a wallet"</h1>
@@ -58,7 +66,9 @@ fn SignUpForm() -> impl IntoView {
                     />
                     <span aria-hidden="true">"SOL"</span>
                 </div>
-                <p id="initial-hint" class="hint">"Up to 1,000 SOL, credited from the Solstice faucet."</p>
+                <p id="initial-hint" class="hint">
+                    <Suspense fallback=|| "Credited from the Solstice faucet.">{hint}</Suspense>
+                </p>
                 {move || error().map(|message| view! { <p class="alert" role="alert">{message}</p> })}
                 <button type="submit" class="btn btn-primary btn-block" disabled=move || action.pending().get()>
                     {move || if action.pending().get() { "Creating your wallet…" } else { "Create wallet" }}

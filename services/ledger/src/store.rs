@@ -75,6 +75,8 @@ enum Attempt {
     Transient,
     /// A unique index refused the record: the key was used already, or the reference collided.
     DuplicateKey,
+    /// The commit was sent but its outcome could not be learned: look the key up.
+    CommitUncertain,
     Failed(LedgerError),
 }
 
@@ -193,19 +195,24 @@ impl Ledger {
             match self.attempt(&record, &request.side_writes).await {
                 Ok(()) => return receipt(record, false),
                 Err(Attempt::Failed(error)) => return Err(error),
-                Err(Attempt::DuplicateKey) => {
+                Err(Attempt::DuplicateKey | Attempt::CommitUncertain) => {
                     if let Some(first) = self.by_idempotency_key(&request.idempotency_key).await? {
-                        return replay(first, &fingerprint);
+                        return settle(first, &record.reference, &fingerprint);
                     }
-                    // Otherwise two references collided in the same millisecond: draw again.
+                    // Otherwise the commit did not happen, or two references collided in the
+                    // same millisecond: try again with a new reference.
                 }
                 Err(Attempt::Transient) => {}
             }
             if Instant::now() >= deadline {
-                return Err(LedgerError::Busy);
+                // A last look, in case an attempt whose outcome was unknown did commit.
+                return match self.by_idempotency_key(&request.idempotency_key).await? {
+                    Some(first) => settle(first, &record.reference, &fingerprint),
+                    None => Err(LedgerError::Busy),
+                };
             }
             let jitter = rand::thread_rng().gen_range(0..=backoff.as_micros() as u64);
-            tokio_sleep(backoff / 2 + Duration::from_micros(jitter / 2)).await;
+            tokio::time::sleep(backoff / 2 + Duration::from_micros(jitter / 2)).await;
             backoff = (backoff * 2).min(Duration::from_millis(64));
         }
     }
@@ -223,15 +230,22 @@ impl Ledger {
             let _ = session.abort_transaction().await;
             return Err(failure);
         }
-        for _ in 0..COMMIT_ATTEMPTS {
+        for attempt in 0..COMMIT_ATTEMPTS {
             match session.commit_transaction().await {
                 Ok(()) => return Ok(()),
-                Err(error) if error.contains_label(UNKNOWN_TRANSACTION_COMMIT_RESULT) => continue,
-                Err(error) => return Err(error.into()),
+                // The driver already retried once; give the server a moment before asking again.
+                Err(error) if error.contains_label(UNKNOWN_TRANSACTION_COMMIT_RESULT) => {
+                    tokio::time::sleep(Duration::from_millis(10 << attempt)).await;
+                }
+                // The server says the commit did not happen and the whole transaction may be redone.
+                Err(error) if error.contains_label(TRANSIENT_TRANSACTION_ERROR) => return Err(Attempt::Transient),
+                Err(error) => {
+                    tracing::warn!(error = %error, "commit failed; checking whether it went through");
+                    return Err(Attempt::CommitUncertain);
+                }
             }
         }
-        // The outcome is unknown; the next attempt finds the record by its key if it committed.
-        Err(Attempt::Transient)
+        Err(Attempt::CommitUncertain)
     }
 
     async fn writes(
@@ -240,6 +254,7 @@ impl Ledger {
         record: &TransactionDoc,
         side_writes: &[SideWrite],
     ) -> Result<(), Attempt> {
+        // A duplicate key here means the idempotency key (or, very rarely, the reference) is taken.
         self.transactions.insert_one(record).session(&mut *session).await?;
         for entry in &record.entries {
             let id = balance_id(&entry.account, entry.token);
@@ -253,7 +268,8 @@ impl Ledger {
                         doc! { "$inc": { "amount": entry.delta } },
                     )
                     .session(&mut *session)
-                    .await?;
+                    .await
+                    .map_err(retry_on_duplicate)?;
                 if debited.matched_count == 0 {
                     return Err(Attempt::Failed(LedgerError::InsufficientFunds { account, token: entry.token }));
                 }
@@ -268,7 +284,8 @@ impl Ledger {
                     )
                     .upsert(true)
                     .session(&mut *session)
-                    .await?;
+                    .await
+                    .map_err(retry_on_duplicate)?;
             }
         }
         for write in side_writes {
@@ -286,7 +303,8 @@ impl Ledger {
                         .collection::<Document>(collection)
                         .update_one(filter.clone(), update.clone())
                         .session(&mut *session)
-                        .await?;
+                        .await
+                        .map_err(|error| side_write_failed(error, collection))?;
                     if updated.matched_count != 1 {
                         return Err(Attempt::Failed(LedgerError::Precondition(collection.clone())));
                     }
@@ -346,6 +364,26 @@ impl Ledger {
     }
 }
 
+/// Two transactions creating the same balance at once can race on its key; the loser retries.
+fn retry_on_duplicate(error: mongodb::error::Error) -> Attempt {
+    if is_duplicate_key(&error) { Attempt::Transient } else { error.into() }
+}
+
+/// A side write's unique index refusing a document will refuse it on every retry too.
+fn side_write_failed(error: mongodb::error::Error, collection: &str) -> Attempt {
+    if is_duplicate_key(&error) {
+        Attempt::Failed(LedgerError::Precondition(collection.to_owned()))
+    } else {
+        error.into()
+    }
+}
+
+/// The outcome of a request whose key is already recorded: this attempt's own commit (when the
+/// reference is the one it wrote), or an earlier application that a retry replays.
+fn settle(first: TransactionDoc, own_reference: &str, fingerprint: &str) -> Result<Receipt, LedgerError> {
+    if first.reference == own_reference { receipt(first, false) } else { replay(first, fingerprint) }
+}
+
 fn to_amount(balance: &BalanceDoc) -> Result<Amount, LedgerError> {
     u64::try_from(balance.amount)
         .ok()
@@ -384,8 +422,4 @@ fn receipt(record: TransactionDoc, replayed: bool) -> Result<Receipt, LedgerErro
         created_at: record.created_at.to_chrono(),
         replayed,
     })
-}
-
-async fn tokio_sleep(duration: Duration) {
-    tokio::time::sleep(duration).await;
 }

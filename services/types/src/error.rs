@@ -25,6 +25,8 @@ pub enum ErrorCode {
     RateLimited,
     /// The caller is not logged in or not authorised.
     Unauthorized,
+    /// The request is not allowed (for example, it came from another site).
+    Forbidden,
     /// The thing asked for does not exist (or is not the caller's).
     NotFound,
     /// The thing changed while the request was being handled; refresh and retry.
@@ -46,6 +48,7 @@ impl ErrorCode {
             | ErrorCode::UnknownToken
             | ErrorCode::InvalidAddress => 400,
             ErrorCode::InvalidCredentials | ErrorCode::Unauthorized => 401,
+            ErrorCode::Forbidden => 403,
             ErrorCode::NotFound => 404,
             ErrorCode::Conflict | ErrorCode::IdempotencyConflict => 409,
             ErrorCode::InsufficientFunds => 422,
@@ -66,6 +69,7 @@ impl ErrorCode {
             ErrorCode::InvalidCredentials => "invalid_credentials",
             ErrorCode::RateLimited => "rate_limited",
             ErrorCode::Unauthorized => "unauthorized",
+            ErrorCode::Forbidden => "forbidden",
             ErrorCode::NotFound => "not_found",
             ErrorCode::Conflict => "conflict",
             ErrorCode::IdempotencyConflict => "idempotency_conflict",
@@ -125,6 +129,7 @@ mod tests {
             ErrorCode::InvalidCredentials,
             ErrorCode::RateLimited,
             ErrorCode::Unauthorized,
+            ErrorCode::Forbidden,
             ErrorCode::NotFound,
             ErrorCode::Conflict,
             ErrorCode::IdempotencyConflict,
