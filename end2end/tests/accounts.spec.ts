@@ -19,6 +19,10 @@ test('a new user signs up, sees their address and balance, logs out and logs bac
   await logOut(page);
   await open(page, '/');
   await expect(page.getByTestId('wallet-address')).toHaveCount(0);
+  // The sign-up page starts afresh: no trace of the previous visitor's new wallet.
+  await open(page, '/signup');
+  await expect(page.getByRole('heading', { name: 'Create a wallet' })).toBeVisible();
+  await expect(page.getByText(address)).toHaveCount(0);
   await expect(page.getByRole('link', { name: 'Create a wallet' })).toBeVisible();
 
   await logIn(page, address, PASSWORD);
@@ -48,6 +52,8 @@ test('a wrong password or unknown address is refused without saying which', asyn
 });
 
 test('invalid sign-up inputs get a clear error and create nothing', async ({ page }) => {
+  await open(page, '/signup');
+  await expect(page.locator('#initial-hint')).toHaveText('Up to 1,000 SOL, credited from the Solstice faucet.');
   const cases: Array<[string, string, string, string | RegExp]> = [
     ['short', 'short', '10', 'Choose a password of at least 10 characters.'],
     [PASSWORD, `${PASSWORD}!`, '10', 'The two passwords do not match.'],

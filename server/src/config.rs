@@ -7,7 +7,7 @@ use clap::Parser;
 use solstice_types::{Amount, Token};
 
 /// Solstice host: server-side rendering, sessions and server functions.
-#[derive(Debug, Clone, Parser)]
+#[derive(Clone, Parser)]
 #[command(name = "solstice", version)]
 pub struct Config {
     /// Address and port to listen on (port 0 picks a free one).
@@ -62,6 +62,27 @@ pub struct Config {
     /// Log format: `text` for people, `json` for log collectors.
     #[arg(long, env = "SOLSTICE_LOG_FORMAT", default_value = "text")]
     pub log_format: String,
+}
+
+impl std::fmt::Debug for Config {
+    /// Everything but the database URI, which may carry credentials.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("addr", &self.addr)
+            .field("mongodb_uri", &"<redacted>")
+            .field("database", &self.database)
+            .field("site_root", &self.site_root)
+            .field("cookie_secure", &self.cookie_secure)
+            .field("session_idle_minutes", &self.session_idle_minutes)
+            .field("trusted_proxy_hops", &self.trusted_proxy_hops)
+            .field("max_initial_sol", &self.max_initial_sol)
+            .field("login_failures_per_address", &self.login_failures_per_address)
+            .field("login_failures_per_client", &self.login_failures_per_client)
+            .field("signups_per_client", &self.signups_per_client)
+            .field("rate_limit_window_seconds", &self.rate_limit_window_seconds)
+            .field("log_format", &self.log_format)
+            .finish()
+    }
 }
 
 impl Config {
