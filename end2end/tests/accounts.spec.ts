@@ -19,11 +19,11 @@ test('a new user signs up, sees their address and balance, logs out and logs bac
   await logOut(page);
   await open(page, '/');
   await expect(page.getByTestId('wallet-address')).toHaveCount(0);
+  await expect(page.getByRole('link', { name: 'Create a wallet' })).toBeVisible();
   // The sign-up page starts afresh: no trace of the previous visitor's new wallet.
   await open(page, '/signup');
   await expect(page.getByRole('heading', { name: 'Create a wallet' })).toBeVisible();
   await expect(page.getByText(address)).toHaveCount(0);
-  await expect(page.getByRole('link', { name: 'Create a wallet' })).toBeVisible();
 
   await logIn(page, address, PASSWORD);
   await expect(page).toHaveURL(/\/$/);
