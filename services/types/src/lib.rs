@@ -6,11 +6,13 @@
 mod address;
 mod amount;
 mod error;
+mod price;
 mod reference;
 mod token;
 
 pub use address::{AddressError, WalletAddress};
 pub use amount::{Amount, AmountError};
 pub use error::{ApiError, ErrorCode};
+pub use price::{UsdPrice, UsdValue, format_change_bps};
 pub use reference::{InvalidReference, Reference, ReferenceKind};
 pub use token::{Token, TokenInfo, UnknownToken};
