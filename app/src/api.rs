@@ -3,7 +3,8 @@
 
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
-use solstice_types::{Amount, Reference, WalletAddress};
+use solstice_market::{Candle, Interval};
+use solstice_types::{Amount, Reference, Token, UsdPrice, WalletAddress};
 
 use crate::error::AppError;
 
@@ -70,4 +71,37 @@ pub async fn current_user() -> Result<Option<Me>, AppError> {
         Some(wallet) => Ok(Some(backend::accounts::me(&state, wallet).await?)),
         None => Ok(None),
     }
+}
+
+/// One token's price in a tick.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenPrice {
+    pub token: Token,
+    pub price: UsdPrice,
+    /// Change over the last 24 hours, in basis points; absent when the feed has no price then.
+    pub change_24h_bps: Option<i64>,
+}
+
+/// Every token's price at one moment: what `/ws/prices` pushes to browsers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PriceTick {
+    /// Increases by one with every tick of the host that sent it.
+    pub seq: u64,
+    /// When the prices were taken, in Unix milliseconds.
+    pub at_ms: i64,
+    pub prices: Vec<TokenPrice>,
+}
+
+/// The latest prices, for the first render (the websocket takes over after hydration).
+#[server(endpoint = "market_snapshot")]
+pub async fn market_snapshot() -> Result<PriceTick, AppError> {
+    let state = crate::backend::state()?;
+    Ok(state.prices.latest_or_now().as_ref().clone())
+}
+
+/// A token's candles for a chart: the last [`Interval::chart_len`] intervals, oldest first.
+#[server(endpoint = "price_history")]
+pub async fn price_history(token: Token, interval: Interval) -> Result<Vec<Candle>, AppError> {
+    let state = crate::backend::state()?;
+    Ok(state.prices.history(token, interval).await?)
 }

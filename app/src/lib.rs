@@ -19,8 +19,14 @@ use leptos_router::{
 };
 
 use crate::{
-    components::{auth::Auth, layout::TopBar},
-    pages::{home::HomePage, login::LoginPage, not_found::NotFound, signup::SignUpPage},
+    components::{auth::Auth, layout::TopBar, live_prices::LivePrices},
+    pages::{
+        home::HomePage,
+        login::LoginPage,
+        markets::{MarketsPage, TokenPage},
+        not_found::NotFound,
+        signup::SignUpPage,
+    },
 };
 
 /// The HTML document around the app, rendered on the host.
@@ -50,6 +56,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 pub fn App() -> impl IntoView {
     provide_meta_context();
     provide_context(Auth::new());
+    LivePrices::provide();
 
     view! {
         <Title formatter=|page: String| if page.is_empty() { "Solstice".to_owned() } else { format!("{page} · Solstice") } />
@@ -60,6 +67,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/") view=HomePage />
                     <Route path=path!("/signup") view=SignUpPage />
                     <Route path=path!("/login") view=LoginPage />
+                    <Route path=path!("/markets") view=MarketsPage />
+                    <Route path=path!("/markets/:symbol") view=TokenPage />
                 </Routes>
             </main>
         </Router>

@@ -2,7 +2,7 @@
 
 use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
-use app::backend::{AccountsConfig, rate_limit::Limits};
+use app::backend::{AccountsConfig, prices::PriceConfig, rate_limit::Limits};
 use clap::Parser;
 use solstice_types::{Amount, Token};
 
@@ -59,6 +59,18 @@ pub struct Config {
     #[arg(long, env = "SOLSTICE_RATE_LIMIT_WINDOW_SECONDS", default_value_t = 900)]
     pub rate_limit_window_seconds: u64,
 
+    /// How often prices are taken from the feed and pushed to browsers, in milliseconds.
+    #[arg(long, env = "SOLSTICE_PRICE_TICK_MS", default_value_t = 1_000)]
+    pub price_tick_ms: u64,
+
+    /// Seed of the simulated market; every replica must use the same one to agree on prices.
+    #[arg(long, env = "SOLSTICE_MARKET_SEED", default_value_t = 2026)]
+    pub market_seed: u64,
+
+    /// Fill the charts' price history from the feed at start-up.
+    #[arg(long, env = "SOLSTICE_PRICE_BACKFILL", default_value_t = true, action = clap::ArgAction::Set)]
+    pub price_backfill: bool,
+
     /// Log format: `text` for people, `json` for log collectors.
     #[arg(long, env = "SOLSTICE_LOG_FORMAT", default_value = "text")]
     pub log_format: String,
@@ -80,6 +92,9 @@ impl std::fmt::Debug for Config {
             .field("login_failures_per_client", &self.login_failures_per_client)
             .field("signups_per_client", &self.signups_per_client)
             .field("rate_limit_window_seconds", &self.rate_limit_window_seconds)
+            .field("price_tick_ms", &self.price_tick_ms)
+            .field("market_seed", &self.market_seed)
+            .field("price_backfill", &self.price_backfill)
             .field("log_format", &self.log_format)
             .finish()
     }
@@ -97,6 +112,10 @@ impl Config {
                 signup_per_client: self.signups_per_client,
                 window: Duration::from_secs(self.rate_limit_window_seconds),
             },
+            prices: PriceConfig {
+                tick_interval: Duration::from_millis(self.price_tick_ms.max(10)),
+                backfill: self.price_backfill,
+            },
         })
     }
 
@@ -106,6 +125,7 @@ impl Config {
         config.addr = "127.0.0.1:0".parse().expect("valid address");
         config.mongodb_uri = mongodb_uri;
         config.database = database;
+        config.price_backfill = false;
         config
     }
 }

@@ -3,10 +3,12 @@
 
 pub mod config;
 pub mod session_store;
+mod ws;
 
 use std::{
     future::Future,
     net::{IpAddr, SocketAddr},
+    sync::Arc,
     time::Duration,
 };
 
@@ -30,6 +32,7 @@ use axum::{
 use leptos::{prelude::*, server_fn::error::SERVER_FN_ERROR_HEADER};
 use leptos_axum::{LeptosRoutes, generate_route_list};
 use mongodb::{Client, Database, bson::doc, options::ClientOptions};
+use solstice_market::SimulatedMarket;
 use solstice_types::{ApiError, ErrorCode};
 use tokio::net::TcpListener;
 use tower_http::{
@@ -71,7 +74,9 @@ impl Application {
         options.server_selection_timeout = Some(Duration::from_secs(10));
         let client = Client::with_options(options)?;
         let database = client.database(&config.database);
-        let state = AppState::init(client, &database, accounts).await?;
+        let feed = Arc::new(SimulatedMarket::new(config.market_seed));
+        let state = AppState::init(client, &database, accounts, feed).await?;
+        state.prices.start();
         let sessions = MongoSessionStore::new(&database);
         sessions.init().await?;
 
@@ -118,10 +123,12 @@ pub fn router(
     let trusted_hops = config.trusted_proxy_hops;
     let routes = generate_route_list(App);
     let context_state = state.clone();
+    let hub = state.prices.clone();
 
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(move || readyz(database.clone())))
+        .route("/ws/prices", get(move |upgrade| ws::prices(upgrade, hub.clone())))
         .leptos_routes_with_context(&options, routes, move || provide_context(context_state.clone()), {
             let options = options.clone();
             move || shell(options.clone())

@@ -4,11 +4,13 @@ use std::sync::Arc;
 
 use mongodb::{Client, Collection, Database};
 use solstice_ledger::Ledger;
+use solstice_market::PriceFeed;
 use solstice_types::Amount;
 use tokio::sync::Semaphore;
 
 use super::{
     accounts::{self, UserDoc},
+    prices::{PriceConfig, PriceHub},
     rate_limit::{Limits, RateLimiter},
 };
 
@@ -18,6 +20,7 @@ pub struct AccountsConfig {
     /// The largest initial SOL balance a new account may ask for.
     pub max_initial_sol: Amount,
     pub limits: Limits,
+    pub prices: PriceConfig,
 }
 
 /// Shared by all requests; cheap to clone.
@@ -26,6 +29,7 @@ pub struct AppState {
     pub ledger: Ledger,
     pub users: Collection<UserDoc>,
     pub limiter: RateLimiter,
+    pub prices: PriceHub,
     pub config: AccountsConfig,
     /// Bounds how many password hashes run at once: each takes ~19 MiB and a core for a while,
     /// so an unbounded burst of log-ins would exhaust memory instead of queueing.
@@ -41,6 +45,7 @@ impl AppState {
         client: Client,
         database: &Database,
         config: AccountsConfig,
+        feed: Arc<dyn PriceFeed>,
     ) -> Result<AppState, mongodb::error::Error> {
         let ledger = Ledger::new(client, database);
         ledger.init().await.map_err(|error| match error {
@@ -49,11 +54,14 @@ impl AppState {
         })?;
         let limiter = RateLimiter::new(database, config.limits.clone());
         limiter.init().await?;
+        let prices = PriceHub::new(feed, database, config.prices.clone());
+        prices.init().await?;
         let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
         Ok(AppState {
             ledger,
             users: database.collection(accounts::USERS),
             limiter,
+            prices,
             config,
             hashing: Arc::new(Semaphore::new(cores * 2)),
             decoy_hash: accounts::decoy_hash().into(),

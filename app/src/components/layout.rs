@@ -33,6 +33,7 @@ pub fn TopBar() -> impl IntoView {
 fn VisitorMenu() -> impl IntoView {
     view! {
         <nav class="topnav" aria-label="Account">
+            <A href="/markets" attr:class="navlink">"Markets"</A>
             <A href="/login" attr:class="btn btn-ghost">"Log in"</A>
             <A href="/signup" attr:class="btn btn-primary">"Sign up"</A>
         </nav>
@@ -47,6 +48,7 @@ fn UserMenu(me: Me) -> impl IntoView {
     view! {
         <nav class="topnav" aria-label="Main">
             <A href="/" attr:class="navlink">"Wallet"</A>
+            <A href="/markets" attr:class="navlink">"Markets"</A>
         </nav>
         <div class="account" data-testid="account">
             <div class="account-balance" title=format!("{} SOL", me.sol_balance.format(sol))>

@@ -3,3 +3,5 @@
 pub mod auth;
 pub mod copy;
 pub mod layout;
+pub mod live_prices;
+pub mod price_chart;

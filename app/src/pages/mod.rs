@@ -2,5 +2,6 @@
 
 pub mod home;
 pub mod login;
+pub mod markets;
 pub mod not_found;
 pub mod signup;

@@ -72,7 +72,7 @@ impl UsdValue {
 
     /// This value's share of `total`, in basis points (0 when the total is zero).
     pub fn share_bps_of(self, total: UsdValue) -> u32 {
-        if total.0 == 0 { 0 } else { (self.0 * 10_000 / total.0) as u32 }
+        (self.0 * 10_000).checked_div(total.0).map_or(0, |bps| bps as u32)
     }
 
     /// For people, in dollars and cents, truncated: "$1,234.56".
@@ -89,7 +89,7 @@ fn format_dollars(picos: u128, fraction_digits: u32) -> String {
     let mut grouped = String::with_capacity(whole.len() + whole.len() / 3 + fraction_digits as usize + 2);
     grouped.push('$');
     for (i, c) in whole.chars().enumerate() {
-        if i > 0 && (whole.len() - i) % 3 == 0 {
+        if i > 0 && (whole.len() - i).is_multiple_of(3) {
             grouped.push(',');
         }
         grouped.push(c);

@@ -1,0 +1,155 @@
+//! Live prices in the browser: one websocket to `/ws/prices` for the whole app, reconnecting
+//! by itself with backoff, and the connection state for the UI.
+
+use leptos::prelude::*;
+use solstice_types::Token;
+
+use crate::api::{PriceTick, TokenPrice};
+
+/// A price older than this is shown as stale.
+pub const STALE_AFTER_MS: i64 = 5_000;
+
+/// The state of the price connection, as the UI shows it. (The server only ever renders
+/// `Connecting`: the connection is the browser's.)
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
+pub enum Connection {
+    Connecting,
+    Live,
+    Reconnecting,
+}
+
+/// The latest tick and the connection state, provided once by [`crate::App`].
+#[derive(Clone, Copy)]
+pub struct LivePrices {
+    pub tick: RwSignal<Option<PriceTick>>,
+    pub connection: RwSignal<Connection>,
+    /// The browser's clock, updated every second, to tell when prices go stale.
+    pub now_ms: RwSignal<i64>,
+}
+
+impl LivePrices {
+    /// Creates the state and, in the browser, opens the connection.
+    pub fn provide() -> LivePrices {
+        let live = LivePrices {
+            tick: RwSignal::new(None),
+            connection: RwSignal::new(Connection::Connecting),
+            now_ms: RwSignal::new(0),
+        };
+        provide_context(live);
+        #[cfg(feature = "hydrate")]
+        Effect::new(move |started: Option<()>| {
+            // Runs once: the connection lives as long as the page.
+            if started.is_none() {
+                live.now_ms.set(js_sys::Date::now() as i64);
+                let _ = set_interval_with_handle(
+                    move || live.now_ms.set(js_sys::Date::now() as i64),
+                    std::time::Duration::from_secs(1),
+                );
+                leptos::task::spawn_local(client::run(live));
+            }
+        });
+        live
+    }
+
+    /// The latest price of `token`, from the websocket or else from `fallback` (the snapshot
+    /// rendered by the server).
+    pub fn price(&self, token: Token, fallback: Option<&PriceTick>) -> Option<(TokenPrice, i64)> {
+        let from = |tick: &PriceTick| tick.prices.iter().find(|p| p.token == token).map(|p| (p.clone(), tick.at_ms));
+        self.tick.with(|tick| tick.as_ref().and_then(from)).or_else(|| fallback.and_then(from))
+    }
+
+    /// Whether the newest price is too old to trust.
+    pub fn is_stale(&self) -> bool {
+        let now = self.now_ms.get();
+        match self.tick.with(|tick| tick.as_ref().map(|t| t.at_ms)) {
+            Some(at) => now > 0 && now - at > STALE_AFTER_MS,
+            None => false,
+        }
+    }
+}
+
+pub fn use_live_prices() -> LivePrices {
+    expect_context::<LivePrices>()
+}
+
+/// Live / reconnecting / stale, for people and screen readers.
+#[component]
+pub fn ConnectionBadge() -> impl IntoView {
+    let live = use_live_prices();
+    let state = move || {
+        if live.is_stale() {
+            ("stale", "Prices stale")
+        } else {
+            match live.connection.get() {
+                Connection::Live => ("live", "Live"),
+                Connection::Connecting => ("connecting", "Connecting…"),
+                Connection::Reconnecting => ("reconnecting", "Reconnecting…"),
+            }
+        }
+    };
+    view! {
+        <span class=move || format!("badge badge-{}", state().0) role="status" data-testid="price-connection">
+            {move || state().1}
+        </span>
+    }
+}
+
+#[cfg(feature = "hydrate")]
+mod client {
+    use futures::StreamExt;
+    use gloo_net::websocket::{Message, futures::WebSocket};
+
+    use leptos::prelude::Set;
+
+    use super::{Connection, LivePrices};
+    use crate::api::PriceTick;
+
+    const FIRST_RETRY_MS: u32 = 500;
+    const LAST_RETRY_MS: u32 = 15_000;
+
+    fn url() -> Option<String> {
+        let location = web_sys_location()?;
+        let scheme = if location.0 == "https:" { "wss" } else { "ws" };
+        Some(format!("{scheme}://{}/ws/prices", location.1))
+    }
+
+    fn web_sys_location() -> Option<(String, String)> {
+        let location = leptos::prelude::window().location();
+        Some((location.protocol().ok()?, location.host().ok()?))
+    }
+
+    async fn sleep(ms: u32) {
+        let promise = js_sys::Promise::new(&mut |resolve, _| {
+            let _ =
+                leptos::prelude::window().set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms as i32);
+        });
+        let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
+    }
+
+    /// Connects, reads ticks until the connection drops, waits, and connects again; the wait
+    /// doubles after each failure (with jitter, so that a restarted host is not hit by every
+    /// browser at once) and resets once ticks flow.
+    pub async fn run(live: LivePrices) {
+        let Some(url) = url() else { return };
+        let mut retry_ms = FIRST_RETRY_MS;
+        loop {
+            if let Ok(socket) = WebSocket::open(&url) {
+                let (_, mut incoming) = socket.split();
+                while let Some(Ok(message)) = incoming.next().await {
+                    if let Message::Text(text) = message
+                        && let Ok(tick) = serde_json::from_str::<PriceTick>(&text)
+                    {
+                        live.tick.set(Some(tick));
+                        live.connection.set(Connection::Live);
+                        retry_ms = FIRST_RETRY_MS;
+                    }
+                }
+            }
+            live.connection.set(Connection::Reconnecting);
+            let jitter = (js_sys::Math::random() * f64::from(retry_ms) / 2.0) as u32;
+            sleep(retry_ms / 2 + jitter).await;
+            retry_ms = (retry_ms * 2).min(LAST_RETRY_MS);
+        }
+    }
+}

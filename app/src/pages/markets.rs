@@ -1,0 +1,161 @@
+//! Markets: every token's live price and 24-hour change, and a chart per token.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::{components::A, hooks::use_params_map};
+use solstice_market::{Candle, Interval};
+use solstice_types::{Token, format_change_bps};
+
+use crate::{
+    api::{PriceTick, market_snapshot, price_history},
+    components::{
+        live_prices::{ConnectionBadge, use_live_prices},
+        price_chart::{PriceChart, span_label},
+    },
+};
+
+#[component]
+pub fn MarketsPage() -> impl IntoView {
+    let snapshot = Resource::new(|| (), |_| market_snapshot());
+    view! {
+        <Title text="Markets" />
+        <div class="page-head">
+            <h1 class="page-title">"Markets"</h1>
+            <ConnectionBadge />
+        </div>
+        <Suspense fallback=|| view! { <p class="muted">"Loading prices…"</p> }>
+            {move || {
+                snapshot
+                    .get()
+                    .map(|snapshot| {
+                        let snapshot = snapshot.ok();
+                        view! {
+                            <ul class="market-list card" aria-label="Token prices">
+                                {Token::ALL
+                                    .into_iter()
+                                    .map(|token| view! { <MarketRow token snapshot=snapshot.clone() /> })
+                                    .collect_view()}
+                            </ul>
+                        }
+                    })
+            }}
+        </Suspense>
+    }
+}
+
+#[component]
+fn MarketRow(token: Token, snapshot: Option<PriceTick>) -> impl IntoView {
+    let live = use_live_prices();
+    let price = Signal::derive(move || live.price(token, snapshot.as_ref()));
+    let info = token.info();
+    view! {
+        <li>
+            <A href=format!("/markets/{}", info.symbol) attr:class="market-row" attr:data-testid=format!("market-{}", info.symbol)>
+                <span class="token-name">
+                    <strong>{info.symbol}</strong>
+                    <span class="muted small">{info.name}</span>
+                </span>
+                <span class="market-figures">
+                    <span class=move || if live.is_stale() { "price stale" } else { "price" } data-testid="price">
+                        {move || price.get().map(|(p, _)| p.price.format()).unwrap_or_else(|| "—".to_owned())}
+                    </span>
+                    <Change bps=Signal::derive(move || price.get().and_then(|(p, _)| p.change_24h_bps)) />
+                </span>
+            </A>
+        </li>
+    }
+}
+
+/// A 24-hour change, coloured, with its direction in words for screen readers.
+#[component]
+fn Change(#[prop(into)] bps: Signal<Option<i64>>) -> impl IntoView {
+    let class = move || match bps.get() {
+        Some(b) if b > 0 => "change up",
+        Some(b) if b < 0 => "change down",
+        _ => "change",
+    };
+    view! {
+        <span class=class data-testid="change">
+            <span class="sr-only">"24 hour change: "</span>
+            {move || bps.get().map(format_change_bps).unwrap_or_else(|| "—".to_owned())}
+        </span>
+    }
+}
+
+#[component]
+pub fn TokenPage() -> impl IntoView {
+    let params = use_params_map();
+    let token = Memo::new(move |_| params.read().get("symbol").and_then(|symbol| symbol.parse::<Token>().ok()));
+    view! {
+        {move || match token.get() {
+            Some(token) => view! { <TokenMarket token /> }.into_any(),
+            None => view! { <crate::pages::not_found::NotFound /> }.into_any(),
+        }}
+    }
+}
+
+#[component]
+fn TokenMarket(token: Token) -> impl IntoView {
+    let live = use_live_prices();
+    let interval = RwSignal::new(Interval::OneMinute);
+    let history = Resource::new(move || interval.get(), move |interval| price_history(token, interval));
+    let snapshot = Resource::new(|| (), |_| market_snapshot());
+    let info = token.info();
+    // The stored history with the live price folded into its last candle (or a new one).
+    let candles = Signal::derive(move || {
+        let mut candles: Vec<Candle> = history.get().and_then(Result::ok).unwrap_or_default();
+        if let Some((price, at_ms)) = live.price(token, None) {
+            let interval = interval.get();
+            let start = interval.start_of(at_ms.div_euclid(1_000));
+            match candles.last_mut() {
+                Some(last) if last.start == start => last.update(price.price),
+                Some(last) if last.start > start => {}
+                _ => candles.push(Candle::at(start, price.price)),
+            }
+            let excess = candles.len().saturating_sub(interval.chart_len());
+            candles.drain(..excess);
+        }
+        candles
+    });
+    let current = move || {
+        let fallback = snapshot.get().and_then(Result::ok);
+        live.price(token, fallback.as_ref()).map(|(p, _)| p)
+    };
+    view! {
+        <Title text=format!("{} price", info.symbol) />
+        <p class="crumbs"><A href="/markets">"Markets"</A> " / " {info.symbol}</p>
+        <div class="page-head">
+            <h1 class="page-title">{info.name} " " <span class="muted">{info.symbol}</span></h1>
+            <ConnectionBadge />
+        </div>
+        <section class="card">
+            <Suspense fallback=|| ()>
+                <p class="big-number" data-testid="token-price">
+                    {move || current().map(|p| p.price.format()).unwrap_or_else(|| "—".to_owned())}
+                </p>
+                <Change bps=Signal::derive(move || current().and_then(|p| p.change_24h_bps)) />
+            </Suspense>
+            <div class="segmented" role="group" aria-label="Chart range">
+                {Interval::ALL
+                    .into_iter()
+                    .map(|choice| {
+                        view! {
+                            <button
+                                type="button"
+                                class="btn btn-small"
+                                aria-pressed=move || (interval.get() == choice).to_string()
+                                on:click=move |_| interval.set(choice)
+                            >
+                                {span_label(choice)}
+                            </button>
+                        }
+                    })
+                    .collect_view()}
+            </div>
+            <Transition fallback=|| view! { <p class="muted">"Loading chart…"</p> }>
+                {move || history.get().map(|_| view! { <PriceChart candles interval symbol=info.symbol /> })}
+            </Transition>
+            <p class="muted small">{format!("Mint {}", info.mint)}</p>
+        </section>
+    }
+}

@@ -1,0 +1,59 @@
+//! `/ws/prices`: every price tick, pushed to the browser.
+
+use std::time::Duration;
+
+use app::backend::prices::PriceHub;
+use axum::{
+    extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade, close_code},
+    response::Response,
+};
+use futures::{SinkExt, StreamExt};
+use tokio::sync::broadcast::error::RecvError;
+
+/// A subscriber that cannot take a tick within this time is disconnected (it reconnects and
+/// resumes from the latest tick) instead of holding memory for it.
+const SEND_TIMEOUT: Duration = Duration::from_secs(5);
+
+pub async fn prices(upgrade: WebSocketUpgrade, hub: PriceHub) -> Response {
+    upgrade.on_upgrade(move |socket| serve(socket, hub))
+}
+
+async fn serve(socket: WebSocket, hub: PriceHub) {
+    let (mut sink, mut incoming) = socket.split();
+    let (latest, mut ticks) = hub.subscribe();
+    if let Some(json) = latest
+        && !send(&mut sink, &json).await
+    {
+        return;
+    }
+    loop {
+        tokio::select! {
+            tick = ticks.recv() => match tick {
+                Ok(json) => {
+                    if !send(&mut sink, &json).await {
+                        return;
+                    }
+                }
+                // Fell behind: the next receive is the newest tick, which is all a price view needs.
+                Err(RecvError::Lagged(_)) => {}
+                Err(RecvError::Closed) => {
+                    let frame = CloseFrame { code: close_code::AWAY, reason: "server shutting down".into() };
+                    let _ = sink.send(Message::Close(Some(frame))).await;
+                    return;
+                }
+            },
+            message = incoming.next() => match message {
+                // Pings are answered by the websocket layer itself; anything else is ignored.
+                Some(Ok(Message::Close(_)) | Err(_)) | None => return,
+                Some(Ok(_)) => {}
+            },
+        }
+    }
+}
+
+async fn send<S>(sink: &mut S, json: &str) -> bool
+where
+    S: SinkExt<Message> + Unpin,
+{
+    matches!(tokio::time::timeout(SEND_TIMEOUT, sink.send(Message::Text(json.into()))).await, Ok(Ok(())))
+}
