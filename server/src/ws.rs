@@ -21,18 +21,22 @@ pub async fn prices(upgrade: WebSocketUpgrade, hub: PriceHub) -> Response {
 async fn serve(socket: WebSocket, hub: PriceHub) {
     let (mut sink, mut incoming) = socket.split();
     let (latest, mut ticks) = hub.subscribe();
-    if let Some(json) = latest
-        && !send(&mut sink, &json).await
-    {
-        return;
+    let mut sent = 0;
+    if let Some((seq, json)) = latest {
+        if !send(&mut sink, &json).await {
+            return;
+        }
+        sent = seq;
     }
     loop {
         tokio::select! {
             tick = ticks.recv() => match tick {
-                Ok(json) => {
+                Ok((seq, _)) if seq <= sent => {}
+                Ok((seq, json)) => {
                     if !send(&mut sink, &json).await {
                         return;
                     }
+                    sent = seq;
                 }
                 // Fell behind: the next receive is the newest tick, which is all a price view needs.
                 Err(RecvError::Lagged(_)) => {}

@@ -84,6 +84,9 @@ fn candle_id(token: Token, interval: Interval, start: i64) -> String {
     format!("{}:{token}:{start}", interval.label())
 }
 
+/// A tick as sent to subscribers: its sequence number and its JSON, encoded once for all.
+pub type Frame = (u64, Arc<str>);
+
 /// How the hub runs; the defaults suit production, tests tick faster.
 #[derive(Debug, Clone)]
 pub struct PriceConfig {
@@ -108,7 +111,7 @@ struct Inner {
     feed: Arc<dyn PriceFeed>,
     config: PriceConfig,
     latest: RwLock<Option<(Arc<PriceTick>, Arc<str>)>>,
-    sender: broadcast::Sender<Arc<str>>,
+    sender: broadcast::Sender<Frame>,
     candles: Collection<CandleDoc>,
     /// The candle in progress for each token and interval.
     current: Mutex<HashMap<(Token, Interval), Candle>>,
@@ -166,10 +169,12 @@ impl PriceHub {
         }
     }
 
-    /// The latest tick as JSON and a receiver for the following ones.
-    pub fn subscribe(&self) -> (Option<Arc<str>>, broadcast::Receiver<Arc<str>>) {
+    /// The latest tick and a receiver for the following ones. A tick taken between the two
+    /// steps can arrive twice; subscribers drop frames not newer than the last they sent.
+    pub fn subscribe(&self) -> (Option<Frame>, broadcast::Receiver<Frame>) {
         let receiver = self.inner.sender.subscribe();
-        let latest = self.inner.latest.read().expect("price lock").as_ref().map(|(_, json)| json.clone());
+        let latest =
+            self.inner.latest.read().expect("price lock").as_ref().map(|(tick, json)| (tick.seq, json.clone()));
         (latest, receiver)
     }
 
@@ -207,7 +212,7 @@ impl PriceHub {
         let finished = self.update_candles(&tick);
         *self.inner.latest.write().expect("price lock") = Some((Arc::new(tick), json.clone()));
         // No subscribers is fine: the send only fails when nobody listens.
-        let _ = self.inner.sender.send(json);
+        let _ = self.inner.sender.send((seq, json));
         if !finished.is_empty() {
             let hub = self.clone();
             tokio::spawn(async move { hub.store(finished).await });

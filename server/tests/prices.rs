@@ -1,0 +1,161 @@
+//! Live prices over real websockets, against a real host and database.
+
+use std::{sync::Arc, time::Duration};
+
+use futures::StreamExt;
+use serde::Deserialize;
+use server::{Application, Config};
+use tokio::{net::TcpSocket, sync::Semaphore};
+use tokio_tungstenite::{client_async, connect_async, tungstenite::Message};
+
+/// Only the part of a tick these tests look at.
+#[derive(Deserialize)]
+struct Tick {
+    seq: u64,
+    prices: Vec<serde_json::Value>,
+}
+
+async fn start_host(tick_ms: u64) -> String {
+    let (_client, database) = solstice_testkit::fresh_database().await;
+    let mut config = Config::for_tests(solstice_testkit::mongodb_uri(), database.name().to_owned());
+    config.price_tick_ms = tick_ms;
+    let app = Application::build(config).await.expect("the host starts");
+    let addr = app.local_addr();
+    tokio::spawn(app.run_until_stopped(std::future::pending()));
+    addr.to_string()
+}
+
+fn parse(message: Message) -> Option<Tick> {
+    match message {
+        Message::Text(text) => serde_json::from_str(&text).ok(),
+        _ => None,
+    }
+}
+
+#[tokio::test]
+async fn a_new_subscriber_gets_the_latest_prices_at_once_then_every_tick() {
+    let addr = start_host(100).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let (mut socket, _) = connect_async(format!("ws://{addr}/ws/prices")).await.unwrap();
+    let first =
+        tokio::time::timeout(Duration::from_millis(50), socket.next()).await.expect("the latest tick comes at once");
+    let first = parse(first.unwrap().unwrap()).unwrap();
+    assert_eq!(first.prices.len(), solstice_types::Token::ALL.len(), "every token has a price");
+    let mut previous = first.seq;
+    for _ in 0..5 {
+        let tick = parse(socket.next().await.unwrap().unwrap()).unwrap();
+        assert_eq!(tick.seq, previous + 1, "no tick is skipped");
+        previous = tick.seq;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_thousand_clients_each_receive_every_tick_and_stalled_clients_hold_up_no_one() {
+    const CLIENTS: usize = 1_000;
+    const TICKS: u64 = 15;
+    let addr = start_host(200).await;
+    let url = format!("ws://{addr}/ws/prices");
+
+    // Clients that connect and then never read, with the smallest receive buffer the kernel allows.
+    let mut stalled = Vec::new();
+    for _ in 0..5 {
+        let socket = TcpSocket::new_v4().unwrap();
+        socket.set_recv_buffer_size(1024).unwrap();
+        let stream = socket.connect(addr.parse().unwrap()).await.unwrap();
+        stalled.push(client_async(url.as_str(), stream).await.unwrap().0);
+    }
+
+    // Open the connections (a bounded number of handshakes at a time), then read them all.
+    let handshakes = Arc::new(Semaphore::new(64));
+    let mut connecting = Vec::with_capacity(CLIENTS);
+    for _ in 0..CLIENTS {
+        let (url, handshakes) = (url.clone(), handshakes.clone());
+        connecting.push(tokio::spawn(async move {
+            let _permit = handshakes.acquire().await.unwrap();
+            connect_async(url).await.expect("connects").0
+        }));
+    }
+    let mut sockets = Vec::with_capacity(CLIENTS);
+    for connection in connecting {
+        sockets.push(connection.await.unwrap());
+    }
+
+    // Each client reads until it has seen TICKS ticks after its first, recording every seq.
+    let readers: Vec<_> = sockets
+        .into_iter()
+        .map(|mut socket| {
+            tokio::spawn(async move {
+                let mut seen = Vec::new();
+                while let Some(Ok(message)) = socket.next().await {
+                    if let Some(tick) = parse(message) {
+                        seen.push(tick.seq);
+                        if seen.len() as u64 > TICKS {
+                            break;
+                        }
+                    }
+                }
+                seen
+            })
+        })
+        .collect();
+    let deadline = Duration::from_secs(60);
+    for reader in readers {
+        let seen = tokio::time::timeout(deadline, reader).await.expect("every client finishes in time").unwrap();
+        assert_eq!(seen.len() as u64, TICKS + 1, "the client got all its ticks");
+        for pair in seen.windows(2) {
+            assert_eq!(pair[1], pair[0] + 1, "a tick was skipped: {seen:?}");
+        }
+    }
+    drop(stalled);
+}
+
+#[tokio::test]
+async fn charts_load_stored_history_that_expires() {
+    let (_client, database) = solstice_testkit::fresh_database().await;
+    let mut config = Config::for_tests(solstice_testkit::mongodb_uri(), database.name().to_owned());
+    config.price_backfill = true;
+    let app = Application::build(config).await.expect("the host starts");
+    let base = format!("http://{}", app.local_addr());
+    tokio::spawn(app.run_until_stopped(std::future::pending()));
+
+    let http = reqwest::Client::new();
+    let mut candles = Vec::new();
+    for _ in 0..120 {
+        let response = http
+            .post(format!("{base}/api/price_history"))
+            .form(&[("token", "SOL"), ("interval", "1h")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), reqwest::StatusCode::OK);
+        candles = response.json::<Vec<serde_json::Value>>().await.unwrap();
+        if candles.len() >= 168 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    assert_eq!(candles.len(), 168, "a week of hourly candles, the last one in progress");
+    let mut previous_start = i64::MIN;
+    for candle in &candles {
+        let field = |name: &str| candle[name].as_u64().unwrap();
+        assert!(field("low") <= field("open") && field("open") <= field("high"), "{candle}");
+        assert!(field("low") <= field("close") && field("close") <= field("high"), "{candle}");
+        let start = candle["start"].as_i64().unwrap();
+        assert_eq!(start % 3_600, 0);
+        assert!(start > previous_start, "sorted by time, no duplicates");
+        previous_start = start;
+    }
+
+    let stored = database.collection::<mongodb::bson::Document>("price_candles");
+    let without_expiry =
+        stored.count_documents(mongodb::bson::doc! { "expires_at": { "$exists": false } }).await.unwrap();
+    assert_eq!(without_expiry, 0, "every stored candle expires");
+
+    let unknown = http
+        .post(format!("{base}/api/price_history"))
+        .form(&[("token", "DOGE"), ("interval", "1h")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unknown.status(), reqwest::StatusCode::BAD_REQUEST);
+}
