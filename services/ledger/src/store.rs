@@ -50,6 +50,26 @@ pub struct Ledger {
     database: Database,
 }
 
+/// Read-only access to balances, for services that must never write (the portfolio): it has
+/// no method that changes anything.
+#[derive(Debug, Clone)]
+pub struct LedgerReader {
+    balances: Collection<BalanceDoc>,
+}
+
+impl LedgerReader {
+    pub fn new(database: &Database) -> LedgerReader {
+        LedgerReader { balances: database.collection(BALANCES) }
+    }
+
+    /// Every token the account holds or held, with its balance.
+    pub async fn balances(&self, account: &AccountId) -> Result<BTreeMap<Token, Amount>, LedgerError> {
+        let docs: Vec<BalanceDoc> =
+            self.balances.find(doc! { "account": account.to_string() }).await?.try_collect().await?;
+        docs.iter().map(|balance| Ok((balance.token, to_amount(balance)?))).collect()
+    }
+}
+
 /// Whether a token's money is all accounted for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TokenAudit {

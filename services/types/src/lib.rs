@@ -6,6 +6,7 @@
 mod address;
 mod amount;
 mod error;
+pub mod portfolio;
 mod price;
 mod reference;
 mod token;

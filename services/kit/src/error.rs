@@ -1,0 +1,38 @@
+//! Error responses: the shared `{ "code", "message" }` body with the code's HTTP status.
+
+use axum::{
+    Json,
+    http::StatusCode,
+    response::{IntoResponse, Response},
+};
+use solstice_types::ApiError;
+
+/// An [`ApiError`] as an HTTP response.
+#[derive(Debug)]
+pub struct ErrorResponse(pub ApiError);
+
+impl IntoResponse for ErrorResponse {
+    fn into_response(self) -> Response {
+        let status = StatusCode::from_u16(self.0.code.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        (status, Json(self.0)).into_response()
+    }
+}
+
+impl From<ApiError> for ErrorResponse {
+    fn from(error: ApiError) -> ErrorResponse {
+        ErrorResponse(error)
+    }
+}
+
+/// Logs a fault of ours with its cause chain and answers generically.
+pub fn internal(context: &str, error: &dyn std::error::Error) -> ErrorResponse {
+    let mut chain = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        chain.push_str(": ");
+        chain.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    tracing::error!(error = %chain, "{context} failed");
+    ErrorResponse(ApiError::internal())
+}

@@ -1,0 +1,8 @@
+//! Plumbing shared by every Solstice service and by the host that calls them. No business
+//! logic lives here: only how services authenticate callers, answer errors, report health
+//! and metrics, document their API and shut down.
+
+pub mod auth;
+pub mod client;
+pub mod error;
+pub mod http;

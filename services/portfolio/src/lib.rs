@@ -1,0 +1,221 @@
+//! The portfolio service: what a wallet holds, valued at live prices.
+//!
+//! It only reads. Its whole view of the database is a [`LedgerReader`], which has no method
+//! that writes; in production it should also connect as a MongoDB user with only the `read`
+//! role, so that even a bug here could not change a balance.
+
+mod openapi;
+
+use std::{collections::BTreeMap, net::SocketAddr, sync::Arc, time::Duration};
+
+use axum::{Extension, Json, Router, extract::State, middleware, routing::get};
+use clap::Parser;
+use mongodb::{Client, options::ClientOptions};
+use solstice_ledger::{AccountId, LedgerReader};
+use solstice_market::{PriceFeed, SimulatedMarket};
+use solstice_service::{
+    auth::{Caller, ServiceSecret, require_signature},
+    error::{ErrorResponse, internal},
+    http::with_operations,
+};
+use solstice_types::{
+    Amount, ApiError, ErrorCode, Token, UsdValue,
+    portfolio::{Holding, Portfolio},
+};
+use tokio::net::TcpListener;
+
+const DAY: i64 = 86_400;
+
+/// Solstice portfolio service.
+#[derive(Clone, Parser)]
+#[command(name = "solstice-portfolio", version)]
+pub struct Config {
+    /// Address and port to listen on (port 0 picks a free one).
+    #[arg(long, env = "PORTFOLIO_ADDR", default_value = "127.0.0.1:3101")]
+    pub addr: SocketAddr,
+    /// MongoDB connection string (a user with the `read` role is enough). Never logged.
+    #[arg(long, env = "MONGODB_URI", default_value = "mongodb://127.0.0.1:27017", hide_env_values = true)]
+    pub mongodb_uri: String,
+    /// Database name.
+    #[arg(long, env = "SOLSTICE_DATABASE", default_value = "solstice")]
+    pub database: String,
+    /// Secret shared with the host to sign internal requests (32+ characters). Never logged.
+    #[arg(long, env = "SOLSTICE_INTERNAL_SECRET", hide_env_values = true)]
+    pub internal_secret: String,
+    /// Seed of the simulated market: the same as the host's, so that both show the same prices.
+    #[arg(long, env = "SOLSTICE_MARKET_SEED", default_value_t = 2026)]
+    pub market_seed: u64,
+}
+
+/// Why the service could not start.
+#[derive(Debug)]
+pub struct StartError(pub String);
+
+impl std::fmt::Display for StartError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// The service, bound to its port.
+pub struct Application {
+    listener: TcpListener,
+    router: Router,
+}
+
+impl Application {
+    pub async fn build(config: Config) -> Result<Application, StartError> {
+        let secret = ServiceSecret::new(&config.internal_secret).map_err(StartError)?;
+        let mut options = ClientOptions::parse(&config.mongodb_uri)
+            .await
+            .map_err(|e| StartError(format!("invalid MONGODB_URI: {}", e.kind)))?;
+        options.app_name = Some("solstice-portfolio".to_owned());
+        options.server_selection_timeout = Some(Duration::from_secs(10));
+        let client = Client::with_options(options).map_err(|e| StartError(format!("MongoDB client: {}", e.kind)))?;
+        let database = client.database(&config.database);
+        let feed: Arc<dyn PriceFeed> = Arc::new(SimulatedMarket::new(config.market_seed));
+        let state = AppState { reader: LedgerReader::new(&database), feed };
+        let router = with_operations(api(state, secret), "portfolio", database, openapi::document());
+        let listener = TcpListener::bind(config.addr).await.map_err(|e| StartError(format!("cannot listen: {e}")))?;
+        Ok(Application { listener, router })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener.local_addr().expect("a bound listener has an address")
+    }
+
+    pub async fn run_until_stopped(
+        self,
+        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        solstice_service::http::serve(self.listener, self.router, shutdown).await
+    }
+}
+
+#[derive(Clone)]
+struct AppState {
+    reader: LedgerReader,
+    feed: Arc<dyn PriceFeed>,
+}
+
+fn api(state: AppState, secret: ServiceSecret) -> Router {
+    Router::new()
+        .route("/v1/portfolio", get(portfolio))
+        .layer(middleware::from_fn_with_state(secret, require_signature))
+        .with_state(state)
+}
+
+/// `GET /v1/portfolio`: the calling wallet's holdings.
+async fn portfolio(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+) -> Result<Json<Portfolio>, ErrorResponse> {
+    let balances = state
+        .reader
+        .balances(&AccountId::wallet(&caller.wallet))
+        .await
+        .map_err(|error| internal("reading balances", &error))?;
+    let now_ms = mongodb::bson::DateTime::now().timestamp_millis();
+    let portfolio = value(caller.wallet, &balances, state.feed.as_ref(), now_ms)?;
+    Ok(Json(portfolio))
+}
+
+/// Values `balances` at the feed's prices of `now_ms`.
+fn value(
+    wallet: solstice_types::WalletAddress,
+    balances: &BTreeMap<Token, Amount>,
+    feed: &dyn PriceFeed,
+    now_ms: i64,
+) -> Result<Portfolio, ErrorResponse> {
+    let second = now_ms.div_euclid(1_000);
+    let unavailable = || ErrorResponse(ApiError::new(ErrorCode::Unavailable, "Prices are unavailable right now."));
+    let mut holdings = Vec::new();
+    let mut total = UsdValue::ZERO;
+    // The same holdings at yesterday's prices, for the total's 24-hour change.
+    let mut total_then = Some(UsdValue::ZERO);
+    for (token, amount) in balances.iter().filter(|(_, amount)| !amount.is_zero()) {
+        let price = feed.price_at(*token, second).map_err(|_| unavailable())?;
+        let value = price.value_of(*amount, token.decimals());
+        let then = feed.price_at(*token, second - DAY).ok();
+        total = total.checked_add(value).ok_or_else(unavailable)?;
+        total_then = match (total_then, then) {
+            (Some(sum), Some(then)) => sum.checked_add(then.value_of(*amount, token.decimals())),
+            _ => None,
+        };
+        holdings.push(Holding {
+            token: *token,
+            amount: *amount,
+            price,
+            value,
+            change_24h_bps: then.map(|then| price.change_bps_since(then)),
+            share_bps: 0,
+        });
+    }
+    for holding in &mut holdings {
+        holding.share_bps = holding.value.share_bps_of(total);
+    }
+    holdings.sort_by(|a, b| b.value.cmp(&a.value).then(a.token.cmp(&b.token)));
+    let change_24h_bps = total_then.filter(|then| then.picodollars() > 0).map(|then| {
+        let delta = total.picodollars() as i128 - then.picodollars() as i128;
+        (delta * 10_000 / then.picodollars() as i128) as i64
+    });
+    Ok(Portfolio { wallet, holdings, total_value: total, change_24h_bps, priced_at_ms: now_ms })
+}
+
+#[cfg(test)]
+mod tests {
+    use solstice_market::FeedError;
+    use solstice_types::{UsdPrice, WalletAddress};
+
+    use super::*;
+
+    /// A feed with fixed prices today and a day ago.
+    struct Fixed;
+
+    impl PriceFeed for Fixed {
+        fn price_at(&self, token: Token, unix_second: i64) -> Result<UsdPrice, FeedError> {
+            let today = unix_second >= 999_990_000;
+            let dollars = match (token, today) {
+                (Token::Sol, true) => 200.0,
+                (Token::Sol, false) => 100.0,
+                (Token::Usdc, _) => 1.0,
+                _ => return Err(FeedError { token, unix_second }),
+            };
+            Ok(UsdPrice::from_picodollars((dollars * 1e12) as u64))
+        }
+    }
+
+    #[test]
+    fn holdings_are_valued_shared_and_sorted_by_value() {
+        let balances = BTreeMap::from([
+            (Token::Usdc, Amount::parse("100", 6).unwrap()),
+            (Token::Sol, Amount::parse("1.5", 9).unwrap()),
+            (Token::Jup, Amount::ZERO),
+        ]);
+        let portfolio =
+            value(WalletAddress::from_public_key(&[1; 32]), &balances, &Fixed, 1_000_000_000 * 1_000).unwrap();
+        assert_eq!(portfolio.holdings.iter().map(|h| h.token).collect::<Vec<_>>(), [Token::Sol, Token::Usdc]);
+        assert_eq!(portfolio.holdings[0].value.format(), "$300.00");
+        assert_eq!(portfolio.total_value.format(), "$400.00");
+        assert_eq!(portfolio.holdings[0].share_bps, 7_500);
+        assert_eq!(portfolio.holdings[1].share_bps, 2_500);
+        assert_eq!(portfolio.holdings[0].change_24h_bps, Some(10_000));
+        // Yesterday: 1.5 SOL at $100 + $100 = $250; today $400: +60%.
+        assert_eq!(portfolio.change_24h_bps, Some(6_000));
+    }
+
+    #[test]
+    fn an_empty_wallet_is_worth_nothing() {
+        let portfolio = value(WalletAddress::from_public_key(&[1; 32]), &BTreeMap::new(), &Fixed, 0).unwrap();
+        assert!(portfolio.holdings.is_empty());
+        assert_eq!(portfolio.total_value, UsdValue::ZERO);
+        assert_eq!(portfolio.change_24h_bps, None);
+    }
+
+    #[test]
+    fn a_token_without_a_price_makes_the_answer_unavailable_not_wrong() {
+        let balances = BTreeMap::from([(Token::Jup, Amount::parse("1", 6).unwrap())]);
+        let error = value(WalletAddress::from_public_key(&[1; 32]), &balances, &Fixed, 0).unwrap_err();
+        assert_eq!(error.0.code, ErrorCode::Unavailable);
+    }
+}

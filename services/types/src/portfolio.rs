@@ -1,0 +1,32 @@
+//! The portfolio service's API types.
+
+use serde::{Deserialize, Serialize};
+
+use crate::{Amount, Token, UsdPrice, UsdValue, WalletAddress};
+
+/// One token a wallet holds, valued at the live price.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Holding {
+    pub token: Token,
+    /// Base units of the token.
+    pub amount: Amount,
+    pub price: UsdPrice,
+    pub value: UsdValue,
+    /// The price's change over 24 hours, in basis points, when known.
+    pub change_24h_bps: Option<i64>,
+    /// This holding's share of the portfolio's value, in basis points.
+    pub share_bps: u32,
+}
+
+/// A wallet's holdings and what they are worth.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Portfolio {
+    pub wallet: WalletAddress,
+    /// Largest value first; tokens the wallet holds none of are left out.
+    pub holdings: Vec<Holding>,
+    pub total_value: UsdValue,
+    /// Change of the total over 24 hours at today's amounts, in basis points, when known.
+    pub change_24h_bps: Option<i64>,
+    /// When the prices were taken, in Unix milliseconds.
+    pub priced_at_ms: i64,
+}
