@@ -139,3 +139,31 @@ stop_database() {
         wait "$DB_PID" 2>/dev/null || true
     fi
 }
+
+# The secret the host and the services sign internal requests with: SOLSTICE_INTERNAL_SECRET
+# if set, else one generated for this checkout and kept in .local/internal-secret.
+ensure_internal_secret() {
+    if [ -z "${SOLSTICE_INTERNAL_SECRET:-}" ]; then
+        if [ ! -s "$LOCAL/internal-secret" ]; then
+            (umask 077 && python3 -c 'import secrets; print(secrets.token_hex(32))' >"$LOCAL/internal-secret")
+        fi
+        SOLSTICE_INTERNAL_SECRET="$(cat "$LOCAL/internal-secret")"
+    fi
+    export SOLSTICE_INTERNAL_SECRET
+}
+
+# Starts the portfolio service in the background on $1 (address), logging to $2; waits for it.
+PORTFOLIO_PID=""
+start_portfolio() {
+    local addr="$1" log="$2" binary="$3"
+    PORTFOLIO_ADDR="$addr" "$binary" >"$log" 2>&1 &
+    PORTFOLIO_PID=$!
+    wait_for_port "${addr##*:}" 30 || fail "the portfolio service did not start: see $log"
+}
+
+stop_services() {
+    for pid in ${PORTFOLIO_PID:-}; do
+        kill "$pid" 2>/dev/null || true
+        wait "$pid" 2>/dev/null || true
+    done
+}

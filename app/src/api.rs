@@ -4,7 +4,7 @@
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 use solstice_market::{Candle, Interval};
-use solstice_types::{Amount, Reference, Token, UsdPrice, WalletAddress};
+use solstice_types::{Amount, Reference, Token, UsdPrice, WalletAddress, portfolio::Portfolio};
 
 use crate::error::AppError;
 
@@ -104,4 +104,13 @@ pub async fn market_snapshot() -> Result<PriceTick, AppError> {
 pub async fn price_history(token: Token, interval: Interval) -> Result<Vec<Candle>, AppError> {
     let state = crate::backend::state()?;
     Ok(state.prices.history(token, interval).await?)
+}
+
+/// The logged-in wallet's holdings valued at live prices, from the portfolio service.
+#[server(endpoint = "my_portfolio")]
+pub async fn my_portfolio() -> Result<Portfolio, AppError> {
+    use crate::backend;
+    let state = backend::state()?;
+    let wallet = backend::session::require_wallet().await?;
+    Ok(state.portfolio.get("/v1/portfolio", &wallet).await?)
 }

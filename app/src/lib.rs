@@ -25,6 +25,7 @@ use crate::{
         login::LoginPage,
         markets::{MarketsPage, TokenPage},
         not_found::NotFound,
+        portfolio::PortfolioPage,
         signup::SignUpPage,
     },
 };
@@ -67,6 +68,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/") view=HomePage />
                     <Route path=path!("/signup") view=SignUpPage />
                     <Route path=path!("/login") view=LoginPage />
+                    <Route path=path!("/portfolio") view=PortfolioPage />
                     <Route path=path!("/markets") view=MarketsPage />
                     <Route path=path!("/markets/:symbol") view=TokenPage />
                 </Routes>

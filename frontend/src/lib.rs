@@ -1,5 +1,8 @@
 //! The browser entry point: hydrates the page the host rendered.
 
+// Leptos views are deeply nested types; the portfolio page exceeds the default limit.
+#![recursion_limit = "256"]
+
 use wasm_bindgen::prelude::wasm_bindgen;
 
 /// Called by the hydration script that the host puts in every page.

@@ -71,6 +71,18 @@ pub struct Config {
     #[arg(long, env = "SOLSTICE_PRICE_BACKFILL", default_value_t = true, action = clap::ArgAction::Set)]
     pub price_backfill: bool,
 
+    /// Base URL of the portfolio service.
+    #[arg(long, env = "SOLSTICE_PORTFOLIO_URL", default_value = "http://127.0.0.1:3101")]
+    pub portfolio_url: String,
+
+    /// Secret shared with the services to sign internal requests (32+ characters). Never logged.
+    #[arg(long, env = "SOLSTICE_INTERNAL_SECRET", hide_env_values = true)]
+    pub internal_secret: String,
+
+    /// How long a call to a service may take before the user gets an "unavailable" answer.
+    #[arg(long, env = "SOLSTICE_SERVICE_TIMEOUT_MS", default_value_t = 3_000)]
+    pub service_timeout_ms: u64,
+
     /// Log format: `text` for people, `json` for log collectors.
     #[arg(long, env = "SOLSTICE_LOG_FORMAT", default_value = "text")]
     pub log_format: String,
@@ -95,6 +107,9 @@ impl std::fmt::Debug for Config {
             .field("price_tick_ms", &self.price_tick_ms)
             .field("market_seed", &self.market_seed)
             .field("price_backfill", &self.price_backfill)
+            .field("portfolio_url", &self.portfolio_url)
+            .field("internal_secret", &"<redacted>")
+            .field("service_timeout_ms", &self.service_timeout_ms)
             .field("log_format", &self.log_format)
             .finish()
     }
@@ -121,7 +136,7 @@ impl Config {
 
     /// The defaults with a given database, for tests.
     pub fn for_tests(mongodb_uri: String, database: String) -> Config {
-        let mut config = Config::parse_from(["solstice"]);
+        let mut config = Config::parse_from(["solstice", "--internal-secret", "test-secret-test-secret-test-secret"]);
         config.addr = "127.0.0.1:0".parse().expect("valid address");
         config.mongodb_uri = mongodb_uri;
         config.database = database;

@@ -33,6 +33,7 @@ use leptos::{prelude::*, server_fn::error::SERVER_FN_ERROR_HEADER};
 use leptos_axum::{LeptosRoutes, generate_route_list};
 use mongodb::{Client, Database, bson::doc, options::ClientOptions};
 use solstice_market::SimulatedMarket;
+use solstice_service::{auth::ServiceSecret, client::ServiceClient};
 use solstice_types::{ApiError, ErrorCode};
 use tokio::net::TcpListener;
 use tower_http::{
@@ -75,7 +76,10 @@ impl Application {
         let client = Client::with_options(options)?;
         let database = client.database(&config.database);
         let feed = Arc::new(SimulatedMarket::new(config.market_seed));
-        let state = AppState::init(client, &database, accounts, feed).await?;
+        let secret = ServiceSecret::new(&config.internal_secret).map_err(StartError::Config)?;
+        let timeout = Duration::from_millis(config.service_timeout_ms);
+        let portfolio = ServiceClient::new("portfolio", &config.portfolio_url, secret, timeout);
+        let state = AppState::init(client, &database, accounts, feed, portfolio).await?;
         state.prices.start();
         let sessions = MongoSessionStore::new(&database);
         sessions.init().await?;

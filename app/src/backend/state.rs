@@ -5,6 +5,7 @@ use std::sync::Arc;
 use mongodb::{Client, Collection, Database};
 use solstice_ledger::Ledger;
 use solstice_market::PriceFeed;
+use solstice_service::client::ServiceClient;
 use solstice_types::Amount;
 use tokio::sync::Semaphore;
 
@@ -30,6 +31,8 @@ pub struct AppState {
     pub users: Collection<UserDoc>,
     pub limiter: RateLimiter,
     pub prices: PriceHub,
+    /// The portfolio service.
+    pub portfolio: ServiceClient,
     pub config: AccountsConfig,
     /// Bounds how many password hashes run at once: each takes ~19 MiB and a core for a while,
     /// so an unbounded burst of log-ins would exhaust memory instead of queueing.
@@ -46,6 +49,7 @@ impl AppState {
         database: &Database,
         config: AccountsConfig,
         feed: Arc<dyn PriceFeed>,
+        portfolio: ServiceClient,
     ) -> Result<AppState, mongodb::error::Error> {
         let ledger = Ledger::new(client, database);
         ledger.init().await.map_err(|error| match error {
@@ -62,6 +66,7 @@ impl AppState {
             users: database.collection(accounts::USERS),
             limiter,
             prices,
+            portfolio,
             config,
             hashing: Arc::new(Semaphore::new(cores * 2)),
             decoy_hash: accounts::decoy_hash().into(),

@@ -48,6 +48,7 @@ fn UserMenu(me: Me) -> impl IntoView {
     view! {
         <nav class="topnav" aria-label="Main">
             <A href="/" attr:class="navlink">"Wallet"</A>
+            <A href="/portfolio" attr:class="navlink">"Portfolio"</A>
             <A href="/markets" attr:class="navlink">"Markets"</A>
         </nav>
         <div class="account" data-testid="account">

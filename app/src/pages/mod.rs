@@ -4,4 +4,5 @@ pub mod home;
 pub mod login;
 pub mod markets;
 pub mod not_found;
+pub mod portfolio;
 pub mod signup;

@@ -1,0 +1,221 @@
+//! The portfolio: every holding valued at live prices, the total, 24-hour change, allocation.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::components::A;
+use solstice_types::{
+    Amount, ErrorCode, Token, UsdPrice, UsdValue, format_change_bps,
+    portfolio::{Holding, Portfolio},
+};
+
+use crate::{
+    api::my_portfolio,
+    components::live_prices::{ConnectionBadge, LivePrices, use_live_prices},
+};
+
+/// A holding revalued at the latest live price.
+#[derive(Debug, Clone, PartialEq)]
+struct LiveHolding {
+    token: Token,
+    amount: Amount,
+    price: UsdPrice,
+    value: UsdValue,
+    change_24h_bps: Option<i64>,
+    share_bps: u32,
+}
+
+/// Revalues the service's holdings at the live prices (integers throughout, like the service).
+fn revalue(portfolio: &Portfolio, live: &LivePrices) -> (Vec<LiveHolding>, UsdValue, Option<i64>) {
+    let mut holdings: Vec<LiveHolding> = portfolio
+        .holdings
+        .iter()
+        .map(|Holding { token, amount, price, change_24h_bps, .. }| {
+            let (price, change) = match live.price(*token, None) {
+                Some((live, _)) => (live.price, live.change_24h_bps),
+                None => (*price, *change_24h_bps),
+            };
+            LiveHolding {
+                token: *token,
+                amount: *amount,
+                price,
+                value: price.value_of(*amount, token.decimals()),
+                change_24h_bps: change,
+                share_bps: 0,
+            }
+        })
+        .collect();
+    let total = holdings.iter().fold(UsdValue::ZERO, |sum, h| sum.checked_add(h.value).unwrap_or(sum));
+    // Yesterday's value of today's amounts: value / (1 + change).
+    let then: Option<u128> = holdings.iter().try_fold(0u128, |sum, h| {
+        let bps = h.change_24h_bps?;
+        let divisor = u128::try_from(10_000 + bps).ok().filter(|d| *d > 0)?;
+        Some(sum + h.value.picodollars() * 10_000 / divisor)
+    });
+    let change = then
+        .filter(|then| *then > 0)
+        .map(|then| ((total.picodollars() as i128 - then as i128) * 10_000 / then as i128) as i64);
+    for holding in &mut holdings {
+        holding.share_bps = holding.value.share_bps_of(total);
+    }
+    holdings.sort_by_key(|h| std::cmp::Reverse(h.value));
+    (holdings, total, change)
+}
+
+fn color(token: Token) -> &'static str {
+    match token {
+        Token::Sol => "#9945ff",
+        Token::Usdc => "#2775ca",
+        Token::Usdt => "#26a17b",
+        Token::Jup => "#c7f284",
+        Token::Bonk => "#f8a93b",
+        Token::Ray => "#e84fbd",
+        Token::Jto => "#5ee0a0",
+    }
+}
+
+#[component]
+pub fn PortfolioPage() -> impl IntoView {
+    let portfolio = Resource::new(|| (), |_| my_portfolio());
+    view! {
+        <Title text="Portfolio" />
+        <div class="page-head">
+            <h1 class="page-title">"Portfolio"</h1>
+            <ConnectionBadge />
+        </div>
+        <Suspense fallback=|| view! { <p class="muted">"Loading your portfolio…"</p> }>
+            {move || {
+                portfolio
+                    .get()
+                    .map(|result| match result {
+                        Ok(portfolio) => view! { <Holdings portfolio /> }.into_any(),
+                        Err(error) if error.code == ErrorCode::Unauthorized => {
+                            view! {
+                                <section class="card narrow">
+                                    <p>"Log in to see your portfolio."</p>
+                                    <A href="/login" attr:class="btn btn-primary">"Log in"</A>
+                                </section>
+                            }
+                                .into_any()
+                        }
+                        Err(error) => view! { <p class="alert" role="alert">{error.message}</p> }.into_any(),
+                    })
+            }}
+        </Suspense>
+    }
+}
+
+#[component]
+fn Holdings(portfolio: Portfolio) -> impl IntoView {
+    let live = use_live_prices();
+    let empty = portfolio.holdings.is_empty();
+    let valued = Memo::new(move |_| revalue(&portfolio, &live));
+    let change_class = move || match valued.with(|v| v.2) {
+        Some(b) if b > 0 => "change up",
+        Some(b) if b < 0 => "change down",
+        _ => "change",
+    };
+    view! {
+        <section class="card" aria-labelledby="total-heading">
+            <h2 id="total-heading" class="card-label">"Total value"</h2>
+            <p class="big-number" data-testid="total-value">{move || valued.with(|v| v.1.format())}</p>
+            <p class=change_class data-testid="total-change">
+                {move || valued.with(|v| v.2).map(|bps| format!("{} in 24 hours", format_change_bps(bps))).unwrap_or_default()}
+            </p>
+        </section>
+        <Show when=move || !empty fallback=|| view! { <p class="card muted">"This wallet holds no tokens yet."</p> }>
+            <div class="portfolio-grid">
+                <section class="card" aria-labelledby="allocation-heading">
+                    <h2 id="allocation-heading" class="card-label">"Allocation"</h2>
+                    <Allocation holdings=Signal::derive(move || valued.with(|v| v.0.clone())) />
+                </section>
+                <section class="card holdings" aria-labelledby="holdings-heading">
+                    <h2 id="holdings-heading" class="card-label">"Holdings"</h2>
+                    <ul class="holding-list">
+                        <For each=move || valued.with(|v| v.0.clone()) key=|h| h.token let:holding>
+                            <HoldingRow token=holding.token valued />
+                        </For>
+                    </ul>
+                </section>
+            </div>
+        </Show>
+    }
+}
+
+#[component]
+fn HoldingRow(token: Token, valued: Memo<(Vec<LiveHolding>, UsdValue, Option<i64>)>) -> impl IntoView {
+    let info = token.info();
+    let holding = move || valued.with(|v| v.0.iter().find(|h| h.token == token).cloned());
+    let field = move |f: fn(&LiveHolding) -> String| move || holding().map(|h| f(&h)).unwrap_or_default();
+    view! {
+        <li class="holding" data-testid=format!("holding-{}", info.symbol)>
+            <span class="swatch" style=format!("background:{}", color(token)) aria-hidden="true"></span>
+            <span class="token-name">
+                <strong>{info.symbol}</strong>
+                <span class="muted small" data-testid="holding-amount">
+                    {field(|h| format!("{} {}", h.amount.format_display(h.token.decimals(), 6), h.token.symbol()))}
+                </span>
+            </span>
+            <span class="market-figures">
+                <span class="price" data-testid="holding-value">{field(|h| h.value.format())}</span>
+                <span class="muted small" data-testid="holding-price">
+                    {field(|h| format!("{} · {}", h.price.format(), h.change_24h_bps.map(format_change_bps).unwrap_or_default()))}
+                </span>
+                <span class="muted small">
+                    {field(|h| format!("{}.{:02}%", h.share_bps / 100, h.share_bps % 100))}
+                </span>
+            </span>
+        </li>
+    }
+}
+
+/// A donut chart of each holding's share of the total.
+#[component]
+fn Allocation(#[prop(into)] holdings: Signal<Vec<LiveHolding>>) -> impl IntoView {
+    // On a circle of circumference 100, a dash of length `share%` draws that share.
+    let segments = move || {
+        let mut offset = 25.0;
+        holdings
+            .get()
+            .into_iter()
+            .filter(|h| h.share_bps > 0)
+            .map(|h| {
+                let share = f64::from(h.share_bps) / 100.0;
+                let segment = (h.token, share, offset);
+                offset -= share;
+                segment
+            })
+            .collect::<Vec<_>>()
+    };
+    let label = move || {
+        holdings
+            .get()
+            .iter()
+            .map(|h| format!("{} {}.{:02}%", h.token, h.share_bps / 100, h.share_bps % 100))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    view! {
+        <svg class="donut" viewBox="0 0 42 42" role="img" aria-label=move || format!("Allocation: {}", label())>
+            <circle cx="21" cy="21" r="15.915" fill="transparent" stroke="var(--surface-2)" stroke-width="6" />
+            {move || {
+                segments()
+                    .into_iter()
+                    .map(|(token, share, offset)| {
+                        view! {
+                            <circle
+                                cx="21"
+                                cy="21"
+                                r="15.915"
+                                fill="transparent"
+                                stroke=color(token)
+                                stroke-width="6"
+                                stroke-dasharray=format!("{share:.3} {:.3}", 100.0 - share)
+                                stroke-dashoffset=format!("{offset:.3}")
+                            />
+                        }
+                    })
+                    .collect_view()
+            }}
+        </svg>
+    }
+}
