@@ -21,10 +21,13 @@ use tokio::net::TcpListener;
 /// Upper bounds of the request-duration histogram, in seconds.
 const BUCKETS: [f64; 9] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5];
 
+/// Method, route template and status of a request.
+type SeriesKey = (String, String, u16);
+
 /// Request counts and durations per route and status, in Prometheus' text format.
 #[derive(Clone, Default)]
 pub struct Metrics {
-    inner: Arc<Mutex<BTreeMap<(String, String, u16), Series>>>,
+    inner: Arc<Mutex<BTreeMap<SeriesKey, Series>>>,
 }
 
 #[derive(Default)]
