@@ -1,0 +1,148 @@
+//! Live-price fan-out benchmark: opens N websocket clients against a running host and reports
+//! ticks delivered per second, delivery latency (p50/p99, from the tick's timestamp to its
+//! arrival) and the host's resident memory per connection.
+//!
+//! Run through `scripts/bench`, which starts the database and a release host and passes:
+//! `BENCH_URL` (ws://…/ws/prices), `BENCH_HOST_PID`, `BENCH_CLIENTS` (e.g. "1000,10000") and
+//! `BENCH_SECONDS` (measuring time per run).
+
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    },
+    time::{Duration, Instant, SystemTime, UNIX_EPOCH},
+};
+
+use futures::StreamExt;
+use serde::Deserialize;
+use tokio::sync::Semaphore;
+use tokio_tungstenite::{connect_async, tungstenite::Message};
+
+#[derive(Deserialize)]
+struct Tick {
+    seq: u64,
+    at_ms: i64,
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).expect("clock after 1970").as_millis() as i64
+}
+
+/// The host's resident memory, in KiB, from /proc.
+fn rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("the host process is running");
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmRSS:"))
+        .and_then(|value| value.split_whitespace().next())
+        .and_then(|kib| kib.parse().ok())
+        .expect("VmRSS is reported")
+}
+
+fn percentile(sorted: &[i64], p: f64) -> i64 {
+    if sorted.is_empty() {
+        return 0;
+    }
+    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
+}
+
+struct Outcome {
+    latencies_ms: Vec<i64>,
+    received: u64,
+    missed: u64,
+}
+
+async fn run(url: &str, pid: u32, clients: usize, seconds: u64) {
+    let baseline = rss_kib(pid);
+    let handshakes = Arc::new(Semaphore::new(200));
+    let started = Instant::now();
+    let mut connecting = Vec::with_capacity(clients);
+    for _ in 0..clients {
+        let (url, handshakes) = (url.to_owned(), handshakes.clone());
+        connecting.push(tokio::spawn(async move {
+            let _permit = handshakes.acquire().await.expect("semaphore open");
+            connect_async(url).await.map(|(socket, _)| socket)
+        }));
+    }
+    let mut sockets = Vec::with_capacity(clients);
+    for connection in connecting {
+        match connection.await.expect("connect task") {
+            Ok(socket) => sockets.push(socket),
+            Err(error) => panic!("a client could not connect: {error}"),
+        }
+    }
+    let connect_time = started.elapsed();
+
+    // Read from every client at once; measuring starts after two seconds, when all are settled.
+    let measuring = Arc::new(AtomicBool::new(false));
+    let stop = Arc::new(AtomicBool::new(false));
+    let readers: Vec<_> = sockets
+        .into_iter()
+        .map(|mut socket| {
+            let (measuring, stop) = (measuring.clone(), stop.clone());
+            tokio::spawn(async move {
+                let mut outcome = Outcome { latencies_ms: Vec::new(), received: 0, missed: 0 };
+                let mut last_seq = None;
+                while !stop.load(Ordering::Relaxed) {
+                    let next = tokio::time::timeout(Duration::from_millis(500), socket.next()).await;
+                    let Ok(Some(Ok(Message::Text(text)))) = next else { continue };
+                    let Ok(tick) = serde_json::from_str::<Tick>(&text) else { continue };
+                    if measuring.load(Ordering::Relaxed) {
+                        outcome.latencies_ms.push(now_ms() - tick.at_ms);
+                        outcome.received += 1;
+                        if let Some(last) = last_seq
+                            && tick.seq > last + 1
+                        {
+                            outcome.missed += tick.seq - last - 1;
+                        }
+                    }
+                    last_seq = Some(tick.seq);
+                }
+                outcome
+            })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let connected_rss = rss_kib(pid);
+    measuring.store(true, Ordering::Relaxed);
+    tokio::time::sleep(Duration::from_secs(seconds)).await;
+    measuring.store(false, Ordering::Relaxed);
+    stop.store(true, Ordering::Relaxed);
+    let mut latencies = Vec::new();
+    let (mut received, mut missed) = (0, 0);
+    for reader in readers {
+        let outcome = reader.await.expect("reader task");
+        latencies.extend(outcome.latencies_ms);
+        received += outcome.received;
+        missed += outcome.missed;
+    }
+    latencies.sort_unstable();
+    let per_connection = connected_rss.saturating_sub(baseline) as f64 * 1024.0 / clients as f64;
+    println!(
+        "clients={clients} connect_s={:.1} ticks_delivered_per_s={:.0} missed_ticks={missed} latency_p50_ms={} \
+         latency_p99_ms={} latency_max_ms={} host_rss_before_mib={:.1} host_rss_connected_mib={:.1} \
+         host_bytes_per_connection={:.0}",
+        connect_time.as_secs_f64(),
+        received as f64 / seconds as f64,
+        percentile(&latencies, 0.50),
+        percentile(&latencies, 0.99),
+        latencies.last().copied().unwrap_or(0),
+        baseline as f64 / 1024.0,
+        connected_rss as f64 / 1024.0,
+        per_connection,
+    );
+}
+
+fn main() {
+    let url = std::env::var("BENCH_URL").expect("BENCH_URL: run through scripts/bench");
+    let pid: u32 = std::env::var("BENCH_HOST_PID").expect("BENCH_HOST_PID").parse().expect("a process id");
+    let seconds: u64 = std::env::var("BENCH_SECONDS").ok().and_then(|s| s.parse().ok()).unwrap_or(10);
+    let counts = std::env::var("BENCH_CLIENTS").unwrap_or_else(|_| "1000,10000".to_owned());
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("a runtime");
+    for clients in counts.split(',').filter_map(|n| n.trim().parse::<usize>().ok()) {
+        runtime.block_on(run(&url, pid, clients, seconds));
+        // Let the host notice the closed connections before the next run measures its baseline.
+        std::thread::sleep(Duration::from_secs(3));
+    }
+}
