@@ -14,8 +14,20 @@ use tokio::sync::broadcast::error::RecvError;
 /// resumes from the latest tick) instead of holding memory for it.
 const SEND_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// Browsers send nothing but control frames here, and ticks are about a kilobyte; the default
+/// 128 KiB read buffer per connection would make memory, not CPU, the limit on subscribers.
+const READ_BUFFER: usize = 4 * 1024;
+/// A tick is written out at once; a connection that cannot take this much is stalled.
+const WRITE_BUFFER_LIMIT: usize = 64 * 1024;
+
 pub async fn prices(upgrade: WebSocketUpgrade, hub: PriceHub) -> Response {
-    upgrade.on_upgrade(move |socket| serve(socket, hub))
+    upgrade
+        .read_buffer_size(READ_BUFFER)
+        .write_buffer_size(0)
+        .max_write_buffer_size(WRITE_BUFFER_LIMIT)
+        .max_message_size(READ_BUFFER)
+        .max_frame_size(READ_BUFFER)
+        .on_upgrade(move |socket| serve(socket, hub))
 }
 
 async fn serve(socket: WebSocket, hub: PriceHub) {
