@@ -49,10 +49,14 @@ test('the connection state shows when prices stop and when they are stale', asyn
   await expect(page.getByTestId('price-connection')).toHaveText('Reconnecting…');
   await page.unrouteAll();
 
-  // A feed whose last tick is ten seconds old is marked stale.
+  // A feed that sends one tick and then falls silent is marked stale a few seconds later.
   const stale = await page.context().newPage();
+  let connections = 0;
   await stale.routeWebSocket('**/ws/prices', (socket) => {
-    socket.send(JSON.stringify({ seq: 1, at_ms: Date.now() - 10_000, prices: [{ token: 'SOL', price: 150_000_000_000_000, change_24h_bps: 12 }] }));
+    connections += 1;
+    if (connections === 1) {
+      socket.send(JSON.stringify({ seq: 1, at_ms: Date.now(), prices: [{ token: 'SOL', price: 150_000_000_000_000, change_24h_bps: 12 }] }));
+    }
   });
   await open(stale, '/markets');
   await expect(stale.getByTestId('price-connection')).toHaveText('Prices stale');

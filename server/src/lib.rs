@@ -14,7 +14,7 @@ use std::{
 
 use app::{
     App,
-    backend::{AppState, session::ClientIp},
+    backend::{AppState, prices::PriceHub, session::ClientIp},
     shell,
 };
 use axum::{
@@ -64,6 +64,7 @@ pub enum StartError {
 pub struct Application {
     listener: TcpListener,
     router: Router,
+    prices: PriceHub,
 }
 
 impl Application {
@@ -86,16 +87,23 @@ impl Application {
 
         let listener = TcpListener::bind(config.addr).await?;
         let site_addr = listener.local_addr()?;
+        let prices = state.prices.clone();
         let router = router(&config, state, database, sessions, site_addr);
-        Ok(Application { listener, router })
+        Ok(Application { listener, router, prices })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
         self.listener.local_addr().expect("a bound listener has an address")
     }
 
-    /// Serves until `shutdown` completes, then finishes the requests in flight.
+    /// Serves until `shutdown` completes, then tells websocket clients to reconnect elsewhere
+    /// and finishes the requests in flight.
     pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+        let prices = self.prices;
+        let shutdown = async move {
+            shutdown.await;
+            prices.close();
+        };
         axum::serve(self.listener, self.router.into_make_service_with_connect_info::<SocketAddr>())
             .with_graceful_shutdown(shutdown)
             .await

@@ -50,14 +50,27 @@ async fn serve(socket: WebSocket, hub: PriceHub) {
                     }
                     sent = seq;
                 }
-                // Fell behind: the next receive is the newest tick, which is all a price view needs.
-                Err(RecvError::Lagged(_)) => {}
-                Err(RecvError::Closed) => {
-                    let frame = CloseFrame { code: close_code::AWAY, reason: "server shutting down".into() };
-                    let _ = sink.send(Message::Close(Some(frame))).await;
-                    return;
+                // Fell behind: skip the backlog and carry on from the newest tick, which is all
+                // a price view needs.
+                Err(RecvError::Lagged(_)) => {
+                    ticks = ticks.resubscribe();
+                    if let (Some((seq, json)), _) = hub.subscribe()
+                        && seq > sent
+                    {
+                        if !send(&mut sink, &json).await {
+                            return;
+                        }
+                        sent = seq;
+                    }
                 }
+                Err(RecvError::Closed) => return,
             },
+            () = hub.closed() => {
+                // "Going away": the browser reconnects, to this host's replacement.
+                let frame = CloseFrame { code: close_code::AWAY, reason: "server restarting".into() };
+                let _ = tokio::time::timeout(SEND_TIMEOUT, sink.send(Message::Close(Some(frame)))).await;
+                return;
+            }
             message = incoming.next() => match message {
                 // Pings are answered by the websocket layer itself; anything else is ignored.
                 Some(Ok(Message::Close(_)) | Err(_)) | None => return,

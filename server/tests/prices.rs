@@ -159,3 +159,33 @@ async fn charts_load_stored_history_that_expires() {
         .unwrap();
     assert_eq!(unknown.status(), reqwest::StatusCode::BAD_REQUEST);
 }
+
+#[tokio::test]
+async fn on_shutdown_subscribers_are_told_to_reconnect() {
+    let (_client, database) = solstice_testkit::fresh_database().await;
+    let mut config = Config::for_tests(solstice_testkit::mongodb_uri(), database.name().to_owned());
+    config.price_tick_ms = 100;
+    let app = Application::build(config).await.expect("the host starts");
+    let addr = app.local_addr();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(app.run_until_stopped(async move {
+        let _ = stopped.await;
+    }));
+    let (mut socket, _) = connect_async(format!("ws://{addr}/ws/prices")).await.unwrap();
+    assert!(parse(socket.next().await.unwrap().unwrap()).is_some());
+
+    stop.send(()).unwrap();
+    let close = tokio::time::timeout(Duration::from_secs(5), async {
+        while let Some(Ok(message)) = socket.next().await {
+            if let Message::Close(frame) = message {
+                return frame;
+            }
+        }
+        None
+    })
+    .await
+    .expect("the close frame comes promptly")
+    .expect("a close frame with a reason");
+    assert_eq!(u16::from(close.code), 1001, "going away: reconnect elsewhere");
+    tokio::time::timeout(Duration::from_secs(5), server).await.expect("the host stops").unwrap().unwrap();
+}

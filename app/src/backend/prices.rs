@@ -80,6 +80,16 @@ impl CandleDoc {
     }
 }
 
+fn is_only_duplicates(error: &mongodb::error::Error) -> bool {
+    match &*error.kind {
+        mongodb::error::ErrorKind::InsertMany(failure) => {
+            failure.write_concern_error.is_none()
+                && failure.write_errors.as_ref().is_some_and(|errors| errors.iter().all(|e| e.code == 11000))
+        }
+        _ => false,
+    }
+}
+
 fn candle_id(token: Token, interval: Interval, start: i64) -> String {
     format!("{}:{token}:{start}", interval.label())
 }
@@ -113,8 +123,28 @@ struct Inner {
     latest: RwLock<Option<(Arc<PriceTick>, Arc<str>)>>,
     sender: broadcast::Sender<Frame>,
     candles: Collection<CandleDoc>,
-    /// The candle in progress for each token and interval.
-    current: Mutex<HashMap<(Token, Interval), Candle>>,
+    /// The candle in progress for each token and interval, and whether this process saw it
+    /// from its start (a candle begun mid-interval, after a restart, is partial).
+    current: Mutex<HashMap<(Token, Interval), (Candle, bool)>>,
+    /// Set when the host shuts down: ticking stops and subscribers are told to reconnect.
+    closed: tokio::sync::watch::Sender<bool>,
+}
+
+/// Samples per candle when a candle is computed from the feed rather than from live ticks.
+const SAMPLES: i64 = 12;
+
+/// A candle computed from the feed's past prices, where the feed can tell them.
+fn candle_from_feed(feed: &dyn PriceFeed, token: Token, interval: Interval, start: i64) -> Option<Candle> {
+    let step = interval.seconds() / SAMPLES;
+    let mut candle: Option<Candle> = None;
+    for i in 0..SAMPLES {
+        let price = feed.price_at(token, start + i * step).ok()?;
+        match candle.as_mut() {
+            Some(candle) => candle.update(price),
+            None => candle = Some(Candle::at(start, price)),
+        }
+    }
+    candle
 }
 
 fn now_ms() -> i64 {
@@ -132,6 +162,7 @@ impl PriceHub {
                 sender,
                 candles: database.collection(CANDLES),
                 current: Mutex::new(HashMap::new()),
+                closed: tokio::sync::watch::Sender::new(false),
             }),
         }
     }
@@ -153,8 +184,12 @@ impl PriceHub {
             let mut ticker = tokio::time::interval(hub.inner.config.tick_interval);
             ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
             let mut seq = 0;
+            let mut closed = hub.inner.closed.subscribe();
             loop {
-                ticker.tick().await;
+                tokio::select! {
+                    _ = ticker.tick() => {}
+                    _ = closed.wait_for(|closed| *closed) => return,
+                }
                 seq += 1;
                 hub.tick(seq);
             }
@@ -167,6 +202,17 @@ impl PriceHub {
                 }
             });
         }
+    }
+
+    /// Stops ticking and tells every subscriber to close its connection (on shutdown).
+    pub fn close(&self) {
+        self.inner.closed.send_replace(true);
+    }
+
+    /// Completes when the hub is closed.
+    pub async fn closed(&self) {
+        let mut closed = self.inner.closed.subscribe();
+        let _ = closed.wait_for(|closed| *closed).await;
     }
 
     /// The latest tick and a receiver for the following ones. A tick taken between the two
@@ -220,21 +266,33 @@ impl PriceHub {
     }
 
     /// Folds a tick into the candles in progress; returns the candles it closed.
+    ///
+    /// A closed candle this process saw only part of is recomputed from the feed (when it can
+    /// tell past prices) or not stored, so that a replica started mid-interval never overwrites
+    /// a whole candle with a partial one.
     fn update_candles(&self, tick: &PriceTick) -> Vec<CandleDoc> {
         let second = tick.at_ms.div_euclid(1_000);
+        let tick_seconds = self.inner.config.tick_interval.as_secs().max(1) as i64;
         let mut current = self.inner.current.lock().expect("candle lock");
         let mut finished = Vec::new();
         for TokenPrice { token, price, .. } in &tick.prices {
             for interval in Interval::ALL {
                 let start = interval.start_of(second);
                 match current.get_mut(&(*token, interval)) {
-                    Some(candle) if candle.start == start => candle.update(*price),
-                    Some(candle) => {
-                        finished.push(CandleDoc::new(*token, interval, candle));
+                    Some((candle, _)) if candle.start == start => candle.update(*price),
+                    Some((candle, whole)) => {
+                        let closed = if *whole {
+                            Some(*candle)
+                        } else {
+                            candle_from_feed(self.inner.feed.as_ref(), *token, interval, candle.start)
+                        };
+                        finished.extend(closed.map(|closed| CandleDoc::new(*token, interval, &closed)));
                         *candle = Candle::at(start, *price);
+                        *whole = true;
                     }
                     None => {
-                        current.insert((*token, interval), Candle::at(start, *price));
+                        let whole = second - start <= tick_seconds;
+                        current.insert((*token, interval), (Candle::at(start, *price), whole));
                     }
                 }
             }
@@ -268,7 +326,8 @@ impl PriceHub {
             .await
             .map_err(|e| internal("reading candles", &e))?;
         let mut candles: Vec<Candle> = stored.iter().map(CandleDoc::candle).collect();
-        let in_progress = self.inner.current.lock().expect("candle lock").get(&(token, interval)).copied();
+        let in_progress =
+            self.inner.current.lock().expect("candle lock").get(&(token, interval)).map(|(candle, _)| *candle);
         if let Some(candle) = in_progress {
             candles.retain(|stored| stored.start != candle.start);
             candles.push(candle);
@@ -281,8 +340,6 @@ impl PriceHub {
     async fn backfill(&self) -> Result<(), mongodb::error::Error> {
         let now = now_ms().div_euclid(1_000);
         for interval in Interval::ALL {
-            let samples = 12;
-            let step = interval.seconds() / samples;
             let current_start = interval.start_of(now);
             for token in Token::ALL {
                 let starts: Vec<i64> =
@@ -293,21 +350,16 @@ impl PriceHub {
                 let missing: Vec<CandleDoc> = starts
                     .iter()
                     .filter(|start| !existing.iter().any(|doc| doc.start == **start))
-                    .filter_map(|start| {
-                        let mut candle: Option<Candle> = None;
-                        for i in 0..samples {
-                            let price = self.inner.feed.price_at(token, start + i * step).ok()?;
-                            match candle.as_mut() {
-                                Some(candle) => candle.update(price),
-                                None => candle = Some(Candle::at(*start, price)),
-                            }
-                        }
-                        candle.map(|candle| CandleDoc::new(token, interval, &candle))
-                    })
+                    .filter_map(|start| candle_from_feed(self.inner.feed.as_ref(), token, interval, *start))
+                    .map(|candle| CandleDoc::new(token, interval, &candle))
                     .collect();
-                if !missing.is_empty() {
-                    // Another replica may be filling the same gap; duplicates are harmless.
-                    let _ = self.inner.candles.insert_many(missing).ordered(false).await;
+                if !missing.is_empty()
+                    && let Err(error) = self.inner.candles.insert_many(missing).ordered(false).await
+                {
+                    // Another replica filling the same gap causes duplicate keys, which are harmless.
+                    if !is_only_duplicates(&error) {
+                        return Err(error);
+                    }
                 }
             }
         }

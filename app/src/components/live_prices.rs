@@ -26,6 +26,9 @@ pub struct LivePrices {
     pub connection: RwSignal<Connection>,
     /// The browser's clock, updated every second, to tell when prices go stale.
     pub now_ms: RwSignal<i64>,
+    /// When the browser last received a tick (its own clock, so server clock skew does not
+    /// matter); the page's start until the first tick.
+    pub received_ms: RwSignal<i64>,
 }
 
 impl LivePrices {
@@ -35,6 +38,7 @@ impl LivePrices {
             tick: RwSignal::new(None),
             connection: RwSignal::new(Connection::Connecting),
             now_ms: RwSignal::new(0),
+            received_ms: RwSignal::new(0),
         };
         provide_context(live);
         #[cfg(feature = "hydrate")]
@@ -42,6 +46,7 @@ impl LivePrices {
             // Runs once: the connection lives as long as the page.
             if started.is_none() {
                 live.now_ms.set(js_sys::Date::now() as i64);
+                live.received_ms.set(js_sys::Date::now() as i64);
                 let _ = set_interval_with_handle(
                     move || live.now_ms.set(js_sys::Date::now() as i64),
                     std::time::Duration::from_secs(1),
@@ -59,13 +64,11 @@ impl LivePrices {
         self.tick.with(|tick| tick.as_ref().and_then(from)).or_else(|| fallback.and_then(from))
     }
 
-    /// Whether the newest price is too old to trust.
+    /// Whether the prices shown are too old to trust: no tick has arrived for a while (or,
+    /// since the page loaded, none at all and the server's snapshot is all there is).
     pub fn is_stale(&self) -> bool {
-        let now = self.now_ms.get();
-        match self.tick.with(|tick| tick.as_ref().map(|t| t.at_ms)) {
-            Some(at) => now > 0 && now - at > STALE_AFTER_MS,
-            None => false,
-        }
+        let (now, received) = (self.now_ms.get(), self.received_ms.get());
+        now > 0 && received > 0 && now - received > STALE_AFTER_MS
     }
 }
 
@@ -107,6 +110,9 @@ mod client {
 
     const FIRST_RETRY_MS: u32 = 500;
     const LAST_RETRY_MS: u32 = 15_000;
+    /// Ticks come every second; this long without one means the connection died silently
+    /// (a lost network, a sleeping laptop, a host gone without closing it).
+    const SILENCE_MS: u32 = 5_000;
 
     fn url() -> Option<String> {
         let location = web_sys_location()?;
@@ -136,11 +142,14 @@ mod client {
         loop {
             if let Ok(socket) = WebSocket::open(&url) {
                 let (_, mut incoming) = socket.split();
-                while let Some(Ok(message)) = incoming.next().await {
+                loop {
+                    let next = futures::future::select(incoming.next(), Box::pin(sleep(SILENCE_MS))).await;
+                    let futures::future::Either::Left((Some(Ok(message)), _)) = next else { break };
                     if let Message::Text(text) = message
                         && let Ok(tick) = serde_json::from_str::<PriceTick>(&text)
                     {
                         live.tick.set(Some(tick));
+                        live.received_ms.set(js_sys::Date::now() as i64);
                         live.connection.set(Connection::Live);
                         retry_ms = FIRST_RETRY_MS;
                     }

@@ -101,20 +101,36 @@ fn TokenMarket(token: Token) -> impl IntoView {
     let history = Resource::new(move || interval.get(), move |interval| price_history(token, interval));
     let snapshot = Resource::new(|| (), |_| market_snapshot());
     let info = token.info();
-    // The stored history with the live price folded into its last candle (or a new one).
-    let candles = Signal::derive(move || {
-        let mut candles: Vec<Candle> = history.get().and_then(Result::ok).unwrap_or_default();
+    // Candles built in the browser from every tick since the page loaded (or the range changed).
+    let live_candles = RwSignal::new(Vec::<Candle>::new());
+    Effect::new(move |_| {
+        interval.track();
+        live_candles.set(Vec::new());
+    });
+    Effect::new(move |_| {
         if let Some((price, at_ms)) = live.price(token, None) {
-            let interval = interval.get();
-            let start = interval.start_of(at_ms.div_euclid(1_000));
-            match candles.last_mut() {
+            let start = interval.get_untracked().start_of(at_ms.div_euclid(1_000));
+            live_candles.update(|candles| match candles.last_mut() {
                 Some(last) if last.start == start => last.update(price.price),
                 Some(last) if last.start > start => {}
                 _ => candles.push(Candle::at(start, price.price)),
-            }
-            let excess = candles.len().saturating_sub(interval.chart_len());
-            candles.drain(..excess);
+            });
         }
+    });
+    // The stored history, with the live candles merged in and appended.
+    let candles = Signal::derive(move || {
+        let mut candles: Vec<Candle> = history.get().and_then(Result::ok).unwrap_or_default();
+        for live in live_candles.get() {
+            if let Some(candle) = candles.iter_mut().find(|candle| candle.start == live.start) {
+                candle.high = candle.high.max(live.high);
+                candle.low = candle.low.min(live.low);
+                candle.close = live.close;
+            } else if candles.last().is_none_or(|last| last.start < live.start) {
+                candles.push(live);
+            }
+        }
+        let excess = candles.len().saturating_sub(interval.get().chart_len());
+        candles.drain(..excess);
         candles
     });
     let current = move || {

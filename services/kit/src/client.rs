@@ -29,8 +29,17 @@ impl ServiceClient {
     /// `GET path` on behalf of `wallet`.
     pub async fn get<T: DeserializeOwned>(&self, path: &str, wallet: &WalletAddress) -> Result<T, ApiError> {
         let now_ms = mongodb::bson::DateTime::now().timestamp_millis();
-        let mut request = self.http.get(format!("{}{path}", self.base_url));
-        for (name, value) in sign(&self.secret, "GET", path, wallet, now_ms, b"") {
+        let url = reqwest::Url::parse(&format!("{}{path}", self.base_url)).map_err(|error| {
+            tracing::error!(service = self.name, error = %error, "invalid service URL");
+            ApiError::internal()
+        })?;
+        // Sign what the service will see: the final URL's path and query.
+        let signed_path = match url.query() {
+            Some(query) => format!("{}?{query}", url.path()),
+            None => url.path().to_owned(),
+        };
+        let mut request = self.http.get(url.clone());
+        for (name, value) in sign(&self.secret, "GET", &signed_path, wallet, now_ms, b"") {
             request = request.header(name, value);
         }
         let response = request.send().await.map_err(|error| {

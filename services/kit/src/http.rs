@@ -10,7 +10,7 @@ use std::{
 use axum::{
     Router,
     extract::{MatchedPath, Request, State},
-    http::{StatusCode, header},
+    http::{Method, StatusCode, header},
     middleware::{self, Next},
     response::{Html, IntoResponse, Response},
     routing::get,
@@ -78,7 +78,13 @@ impl Metrics {
 }
 
 async fn measure(State(metrics): State<Metrics>, request: Request, next: Next) -> Response {
-    let method = request.method().to_string();
+    // Only standard methods become labels: anyone can send made-up ones.
+    let method = match *request.method() {
+        Method::GET | Method::POST | Method::PUT | Method::PATCH | Method::DELETE | Method::HEAD | Method::OPTIONS => {
+            request.method().to_string()
+        }
+        _ => "other".to_owned(),
+    };
     let route = request.extensions().get::<MatchedPath>().map_or("unmatched", |path| path.as_str()).to_owned();
     let started = Instant::now();
     let response = next.run(request).await;
