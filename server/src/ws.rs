@@ -40,6 +40,8 @@ async fn serve(socket: WebSocket, hub: PriceHub) {
         }
         sent = seq;
     }
+    let closed = hub.closed();
+    tokio::pin!(closed);
     loop {
         tokio::select! {
             tick = ticks.recv() => match tick {
@@ -65,7 +67,7 @@ async fn serve(socket: WebSocket, hub: PriceHub) {
                 }
                 Err(RecvError::Closed) => return,
             },
-            () = hub.closed() => {
+            () = &mut closed => {
                 // "Going away": the browser reconnects, to this host's replacement.
                 let frame = CloseFrame { code: close_code::AWAY, reason: "server restarting".into() };
                 let _ = tokio::time::timeout(SEND_TIMEOUT, sink.send(Message::Close(Some(frame)))).await;

@@ -1,11 +1,10 @@
 //! Limits on log-in attempts (per wallet address and per client) and on sign-ups (per
 //! client), shared by all host replicas through MongoDB.
 //!
-//! Attempts are counted in fixed windows: one counter document per key and window, which
-//! expires with its window (TTL index). An attempt is counted *before* the password is checked,
-//! atomically, so a burst of simultaneous guesses cannot all slip past the check; a successful
-//! log-in takes its attempt back. A fixed window lets a patient attacker make at most twice the
-//! limit around a window boundary, which still caps guessing at a few dozen tries an hour.
+//! Each key has one counter document whose window starts with its first attempt and which is
+//! replaced once the window is over (a TTL index also removes it). An attempt is counted
+//! *before* the password is checked, atomically, so a burst of simultaneous guesses cannot all
+//! slip past the check; a successful log-in takes its attempt back.
 
 use std::{net::IpAddr, time::Duration};
 
@@ -60,14 +59,18 @@ pub struct RateLimiter {
     limits: Limits,
 }
 
+fn is_duplicate_key(error: &mongodb::error::Error) -> bool {
+    use mongodb::error::{ErrorKind, WriteFailure};
+    match &*error.kind {
+        ErrorKind::Write(WriteFailure::WriteError(e)) => e.code == 11000,
+        ErrorKind::Command(e) => e.code == 11000,
+        _ => false,
+    }
+}
+
 /// Attempts counted for one request, to be taken back if it turns out fine.
 #[must_use]
 pub struct Counted(Vec<String>);
-
-struct Window {
-    index: u64,
-    ends_at_ms: i64,
-}
 
 impl RateLimiter {
     pub fn new(database: &Database, limits: Limits) -> RateLimiter {
@@ -78,13 +81,6 @@ impl RateLimiter {
         let ttl = IndexOptions::builder().expire_after(Duration::ZERO).name("expires_at_ttl".to_owned()).build();
         self.counters.create_index(IndexModel::builder().keys(doc! { "expires_at": 1 }).options(ttl).build()).await?;
         Ok(())
-    }
-
-    fn window(&self) -> Window {
-        let now_ms = DateTime::now().timestamp_millis().max(0) as u64;
-        let length_ms = (self.limits.window.as_millis() as u64).max(1);
-        let index = now_ms / length_ms;
-        Window { index, ends_at_ms: ((index + 1) * length_ms) as i64 }
     }
 
     /// Counts a log-in attempt against the address and the client; refuses it past either limit.
@@ -111,31 +107,50 @@ impl RateLimiter {
     }
 
     async fn count(&self, keys: Vec<(String, u32)>, what: &str) -> Result<Counted, ApiError> {
-        let window = self.window();
         let mut counted = Vec::with_capacity(keys.len());
-        let mut refused = false;
-        for (key, limit) in keys {
-            let id = format!("{key}:{}", window.index);
-            let counter = self
-                .counters
-                .find_one_and_update(
-                    doc! { "_id": &id },
-                    doc! { "$inc": { "count": 1_i64 }, "$setOnInsert": { "expires_at": DateTime::from_millis(window.ends_at_ms) } },
-                )
-                .upsert(true)
-                .return_document(ReturnDocument::After)
-                .await
-                .map_err(|e| internal("counting an attempt", &e))?;
-            refused |= counter.is_some_and(|counter| counter.count > i64::from(limit));
+        let mut retry_at_ms = None;
+        for (id, limit) in keys {
+            let counter = self.bump(&id).await?;
+            if counter.count > i64::from(limit) {
+                retry_at_ms = retry_at_ms.max(Some(counter.expires_at.timestamp_millis()));
+            }
             counted.push(id);
         }
-        if refused {
-            let wait_ms = (window.ends_at_ms - DateTime::now().timestamp_millis()).max(0);
+        if let Some(retry_at_ms) = retry_at_ms {
+            let wait_ms = (retry_at_ms - DateTime::now().timestamp_millis()).max(0);
             let minutes = (wait_ms + 59_999) / 60_000;
             let when = if minutes <= 1 { "a minute".to_owned() } else { format!("{minutes} minutes") };
             return Err(ApiError::new(ErrorCode::RateLimited, format!("{what} Try again in {when}.")));
         }
         Ok(Counted(counted))
+    }
+
+    /// Adds one to the key's counter, starting a new window if the last one is over.
+    async fn bump(&self, id: &str) -> Result<CounterDoc, ApiError> {
+        let now = DateTime::now();
+        // A window that is over is replaced, not continued.
+        self.counters
+            .delete_one(doc! { "_id": id, "expires_at": { "$lte": now } })
+            .await
+            .map_err(|e| internal("resetting an attempt counter", &e))?;
+        let ends = DateTime::from_millis(now.timestamp_millis() + self.limits.window.as_millis() as i64);
+        // Create the counter if there is none (an insert either happens whole or not at all),
+        // then count with a plain atomic increment: no racing upserts.
+        let fresh = CounterDoc { id: id.to_owned(), count: 0, expires_at: ends };
+        match self.counters.insert_one(&fresh).await {
+            Ok(_) => {}
+            Err(error) if is_duplicate_key(&error) => {}
+            Err(error) => return Err(internal("creating an attempt counter", &error)),
+        }
+        let counter = self
+            .counters
+            .find_one_and_update(doc! { "_id": id }, doc! { "$inc": { "count": 1_i64 } })
+            .return_document(ReturnDocument::After)
+            .await
+            .map_err(|e| internal("counting an attempt", &e))?;
+        // The counter can only vanish if its window ended in between; count this attempt as the
+        // first of a new one.
+        Ok(counter.unwrap_or(CounterDoc { count: 1, ..fresh }))
     }
 
     /// Takes back attempts that succeeded, so that only failures count against the limits.

@@ -41,6 +41,9 @@ pub const GENESIS: &[(Token, SystemAccount, u64)] = &[
     (Token::Jto, SystemAccount::Treasury, 200_000_000),
 ];
 
+/// Lock stripes for accounts being debited in this process (see [`Ledger::apply`]).
+const STRIPES: usize = 64;
+
 /// The ledger, over one MongoDB database.
 #[derive(Debug, Clone)]
 pub struct Ledger {
@@ -48,6 +51,10 @@ pub struct Ledger {
     balances: Collection<BalanceDoc>,
     transactions: Collection<TransactionDoc>,
     database: Database,
+    /// Requests in one process that debit the same account (the faucet at a burst of sign-ups,
+    /// say) take turns instead of colliding in the database and retrying; across processes,
+    /// MongoDB's write-conflict detection and the retries still keep everything correct.
+    stripes: std::sync::Arc<[tokio::sync::Mutex<()>; STRIPES]>,
 }
 
 /// Read-only access to balances, for services that must never write (the portfolio): it has
@@ -136,7 +143,26 @@ impl Ledger {
             balances: database.collection(BALANCES),
             transactions: database.collection(TRANSACTIONS),
             database: database.clone(),
+            stripes: std::sync::Arc::new(std::array::from_fn(|_| tokio::sync::Mutex::new(()))),
         }
+    }
+
+    /// The stripes of the accounts `entries` debit, sorted so that every request takes them in
+    /// the same order (no deadlock).
+    fn stripes_for(entries: &[EntryDoc]) -> Vec<usize> {
+        use std::hash::{Hash, Hasher};
+        let mut stripes: Vec<usize> = entries
+            .iter()
+            .filter(|entry| entry.delta < 0)
+            .map(|entry| {
+                let mut hasher = std::collections::hash_map::DefaultHasher::new();
+                entry.account.hash(&mut hasher);
+                (hasher.finish() % STRIPES as u64) as usize
+            })
+            .collect();
+        stripes.sort_unstable();
+        stripes.dedup();
+        stripes
     }
 
     /// Creates the indexes and issues the genesis supply. Safe to run from every replica at
@@ -197,6 +223,10 @@ impl Ledger {
             })
             .collect();
 
+        let mut _turns = Vec::new();
+        for stripe in Self::stripes_for(&entries) {
+            _turns.push(self.stripes[stripe].lock().await);
+        }
         let deadline = Instant::now() + RETRY_BUDGET;
         let mut backoff = Duration::from_millis(1);
         loop {
