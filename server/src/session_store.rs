@@ -76,9 +76,12 @@ impl SessionStore for MongoSessionStore {
         }
     }
 
+    /// Updates a session that still exists. Never re-creates one: a request that loaded the
+    /// session before a log-out elsewhere (or before it expired) must not bring it back when it
+    /// finishes. New sessions, including the new id after a log-in, go through `create`.
     async fn save(&self, record: &Record) -> Result<()> {
         let document = Self::document(record)?;
-        self.sessions.replace_one(doc! { "_id": &document.id }, &document).upsert(true).await.map_err(backend)?;
+        self.sessions.replace_one(doc! { "_id": &document.id }, &document).await.map_err(backend)?;
         Ok(())
     }
 

@@ -372,3 +372,25 @@ async fn writes_from_other_sites_are_refused() {
         .unwrap();
     assert_eq!(response.status(), StatusCode::OK);
 }
+
+#[tokio::test]
+async fn a_request_still_in_flight_at_log_out_cannot_bring_the_session_back() {
+    use server::session_store::MongoSessionStore;
+    use tower_sessions::{SessionStore, session::Record};
+
+    let (_client, database) = solstice_testkit::fresh_database().await;
+    let store = MongoSessionStore::new(&database);
+    let mut record = Record {
+        id: Default::default(),
+        data: Default::default(),
+        expiry_date: time::OffsetDateTime::now_utc() + time::Duration::hours(1),
+    };
+    record.data.insert("wallet".into(), serde_json::json!("someone"));
+    store.create(&mut record).await.unwrap();
+    assert!(store.load(&record.id).await.unwrap().is_some());
+
+    // Log-out deletes the session; a request that had loaded it earlier then saves it.
+    store.delete(&record.id).await.unwrap();
+    store.save(&record).await.unwrap();
+    assert!(store.load(&record.id).await.unwrap().is_none(), "the logged-out session stays gone");
+}
