@@ -10,6 +10,7 @@ use mongodb::bson::{self, DateTime, doc};
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 use solstice_ledger::{AccountId, IdempotencyKey, LedgerError, Leg, SideWrite, SystemAccount, TransactionRequest};
+use solstice_service::error::error_chain;
 use solstice_types::{Amount, ApiError, ErrorCode, ReferenceKind, Token, WalletAddress};
 
 use super::AppState;
@@ -177,17 +178,6 @@ pub(crate) fn ledger_error(error: &LedgerError) -> ApiError {
         tracing::error!(error = %error_chain(error), "ledger transaction failed");
     }
     api
-}
-
-fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
 
 #[cfg(test)]

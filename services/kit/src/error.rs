@@ -26,6 +26,12 @@ impl From<ApiError> for ErrorResponse {
 
 /// Logs a fault of ours with its cause chain and answers generically.
 pub fn internal(context: &str, error: &dyn std::error::Error) -> ErrorResponse {
+    tracing::error!(error = %error_chain(error), "{context} failed");
+    ErrorResponse(ApiError::internal())
+}
+
+/// An error and its causes, as one line for the log.
+pub fn error_chain(error: &dyn std::error::Error) -> String {
     let mut chain = error.to_string();
     let mut source = error.source();
     while let Some(cause) = source {
@@ -33,6 +39,5 @@ pub fn internal(context: &str, error: &dyn std::error::Error) -> ErrorResponse {
         chain.push_str(&cause.to_string());
         source = cause.source();
     }
-    tracing::error!(error = %chain, "{context} failed");
-    ErrorResponse(ApiError::internal())
+    chain
 }
