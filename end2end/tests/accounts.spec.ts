@@ -86,4 +86,13 @@ test('pages fit a 360 px wide phone without sideways scrolling', async ({ page }
   await open(page, '/');
   await expect(page.getByTestId('sol-balance')).toContainText('999.123456789');
   await fits();
+  await open(page, '/portfolio');
+  await expect(page.getByTestId('holding-SOL')).toBeVisible();
+  await fits();
+  await open(page, '/markets');
+  await expect(page.getByTestId('market-BONK')).toBeVisible();
+  await fits();
+  await open(page, '/markets/BONK');
+  await expect(page.getByTestId('price-chart')).toBeVisible();
+  await fits();
 });

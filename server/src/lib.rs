@@ -31,13 +31,17 @@ use axum::{
 };
 use leptos::{prelude::*, server_fn::error::SERVER_FN_ERROR_HEADER};
 use leptos_axum::{LeptosRoutes, generate_route_list};
-use mongodb::{Client, Database, bson::doc, options::ClientOptions};
+use mongodb::{Client, Database, options::ClientOptions};
 use solstice_market::SimulatedMarket;
-use solstice_service::{auth::ServiceSecret, client::ServiceClient};
+use solstice_service::{auth::ServiceSecret, client::ServiceClient, http::readyz};
 use solstice_types::{ApiError, ErrorCode};
 use tokio::net::TcpListener;
 use tower_http::{
-    compression::CompressionLayer, limit::RequestBodyLimitLayer, set_header::SetResponseHeaderLayer, trace::TraceLayer,
+    compression::CompressionLayer,
+    limit::RequestBodyLimitLayer,
+    services::{ServeDir, ServeFile},
+    set_header::SetResponseHeaderLayer,
+    trace::TraceLayer,
 };
 use tower_sessions::{Expiry, SessionManagerLayer, cookie::SameSite};
 
@@ -137,10 +141,10 @@ pub fn router(
     let context_state = state.clone();
     let hub = state.prices.clone();
 
-    Router::new()
-        .route("/healthz", get(|| async { "ok" }))
-        .route("/readyz", get(move || readyz(database.clone())))
-        .route("/ws/prices", get(move |upgrade| ws::prices(upgrade, hub.clone())))
+    // Pages and server functions need the session. Probes, the price socket and the built
+    // assets do not: keeping the session layer off them spares two database round trips (load
+    // and sliding-expiry save) on every asset download.
+    let pages = Router::new()
         .leptos_routes_with_context(&options, routes, move || provide_context(context_state.clone()), {
             let options = options.clone();
             move || shell(options.clone())
@@ -148,7 +152,15 @@ pub fn router(
         .fallback(leptos_axum::file_and_error_handler(shell))
         .with_state(options)
         .layer(session_layer)
-        .layer(middleware::from_fn(server_fn_error_status))
+        .layer(middleware::from_fn(server_fn_error_status));
+    let site_root = &config.site_root;
+    Router::new()
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(move || readyz(database.clone())))
+        .route("/ws/prices", get(move |upgrade| ws::prices(upgrade, hub.clone())))
+        .nest_service("/pkg", ServeDir::new(site_root.join("pkg")))
+        .route_service("/favicon.svg", ServeFile::new(site_root.join("favicon.svg")))
+        .merge(pages)
         .layer(middleware::from_fn(move |request, next| client_ip(trusted_hops, request, next)))
         .layer(middleware::from_fn(refuse_cross_site_writes))
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
@@ -161,17 +173,6 @@ pub fn router(
 
 fn security_header(name: &'static str, value: &'static str) -> SetResponseHeaderLayer<HeaderValue> {
     SetResponseHeaderLayer::if_not_present(HeaderName::from_static(name), HeaderValue::from_static(value))
-}
-
-/// Ready when the database answers.
-async fn readyz(database: Database) -> (StatusCode, &'static str) {
-    match database.run_command(doc! { "ping": 1 }).await {
-        Ok(_) => (StatusCode::OK, "ready"),
-        Err(error) => {
-            tracing::warn!(error = %error.kind, "not ready: database unreachable");
-            (StatusCode::SERVICE_UNAVAILABLE, "database unreachable")
-        }
-    }
 }
 
 /// Gives each server function error the HTTP status of its code in the shared table.
@@ -240,29 +241,6 @@ async fn refuse_cross_site_writes(request: Request, next: Next) -> Response {
         return (StatusCode::FORBIDDEN, Json(error)).into_response();
     }
     next.run(request).await
-}
-
-/// Completes on Ctrl-C or SIGTERM (what Kubernetes sends before stopping a pod).
-pub async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = terminate => {},
-    }
-    tracing::info!("shutting down: finishing requests in flight");
 }
 
 #[cfg(test)]

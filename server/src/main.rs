@@ -1,7 +1,8 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use server::{Application, Config, shutdown_signal};
+use server::{Application, Config};
+use solstice_service::http::shutdown_signal;
 use tracing_subscriber::{EnvFilter, fmt, prelude::*};
 
 #[tokio::main]

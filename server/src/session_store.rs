@@ -8,6 +8,7 @@ use mongodb::{
     options::IndexOptions,
 };
 use serde::{Deserialize, Serialize};
+use solstice_service::is_duplicate_key;
 use tower_sessions::{
     SessionStore,
     session::{Id, Record},
@@ -56,11 +57,6 @@ impl MongoSessionStore {
 fn backend(error: mongodb::error::Error) -> Error {
     // The driver's message names hosts, not credentials; still, keep it short.
     Error::Backend(format!("session store: {}", error.kind))
-}
-
-fn is_duplicate_key(error: &mongodb::error::Error) -> bool {
-    use mongodb::error::{ErrorKind, WriteFailure};
-    matches!(&*error.kind, ErrorKind::Write(WriteFailure::WriteError(e)) if e.code == 11000)
 }
 
 #[async_trait]

@@ -7,13 +7,7 @@ use server::{Application, Config};
 const PASSWORD: &str = "correct horse battery";
 
 async fn start_portfolio(database: &str) -> String {
-    let config = solstice_portfolio::Config {
-        addr: "127.0.0.1:0".parse().unwrap(),
-        mongodb_uri: solstice_testkit::mongodb_uri(),
-        database: database.to_owned(),
-        internal_secret: "test-secret-test-secret-test-secret".to_owned(),
-        market_seed: 2026,
-    };
+    let config = solstice_portfolio::Config::for_tests(solstice_testkit::mongodb_uri(), database.to_owned());
     let app = solstice_portfolio::Application::build(config).await.unwrap();
     let base = format!("http://{}", app.local_addr());
     tokio::spawn(app.run_until_stopped(std::future::pending()));

@@ -14,6 +14,7 @@ use mongodb::{
     options::{IndexOptions, ReturnDocument},
 };
 use serde::{Deserialize, Serialize};
+use solstice_service::is_duplicate_key;
 use solstice_types::{ApiError, ErrorCode, WalletAddress};
 
 use super::accounts::internal;
@@ -57,15 +58,6 @@ struct CounterDoc {
 pub struct RateLimiter {
     counters: Collection<CounterDoc>,
     limits: Limits,
-}
-
-fn is_duplicate_key(error: &mongodb::error::Error) -> bool {
-    use mongodb::error::{ErrorKind, WriteFailure};
-    match &*error.kind {
-        ErrorKind::Write(WriteFailure::WriteError(e)) => e.code == 11000,
-        ErrorKind::Command(e) => e.code == 11000,
-        _ => false,
-    }
 }
 
 /// Attempts counted for one request, to be taken back if it turns out fine.

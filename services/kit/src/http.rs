@@ -118,7 +118,8 @@ pub fn with_operations(api: Router, service: &'static str, database: Database, o
         .layer(middleware::from_fn_with_state(metrics, measure))
 }
 
-async fn readyz(database: Database) -> Response {
+/// Ready when the database answers a ping.
+pub async fn readyz(database: Database) -> Response {
     match database.run_command(doc! { "ping": 1 }).await {
         Ok(_) => (StatusCode::OK, "ready").into_response(),
         Err(error) => {

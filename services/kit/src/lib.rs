@@ -6,3 +6,13 @@ pub mod auth;
 pub mod client;
 pub mod error;
 pub mod http;
+
+/// Whether a MongoDB error is a unique-index violation (duplicate key, code 11000).
+pub fn is_duplicate_key(error: &mongodb::error::Error) -> bool {
+    use mongodb::error::{ErrorKind, WriteFailure};
+    match &*error.kind {
+        ErrorKind::Write(WriteFailure::WriteError(e)) => e.code == 11000,
+        ErrorKind::Command(e) => e.code == 11000,
+        _ => false,
+    }
+}

@@ -47,6 +47,19 @@ pub struct Config {
     pub market_seed: u64,
 }
 
+impl Config {
+    /// A service on a free port over `database`, with the secret the tests share with the host.
+    pub fn for_tests(mongodb_uri: String, database: String) -> Config {
+        Config {
+            addr: "127.0.0.1:0".parse().expect("valid address"),
+            mongodb_uri,
+            database,
+            internal_secret: "test-secret-test-secret-test-secret".to_owned(),
+            market_seed: 2026,
+        }
+    }
+}
+
 /// Why the service could not start.
 #[derive(Debug)]
 pub struct StartError(pub String);

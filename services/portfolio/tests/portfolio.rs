@@ -22,13 +22,8 @@ async fn spawn_service() -> TestService {
     let (client, database) = solstice_testkit::fresh_database().await;
     let ledger = Ledger::new(client, &database);
     ledger.init().await.unwrap();
-    let config = Config {
-        addr: "127.0.0.1:0".parse().unwrap(),
-        mongodb_uri: solstice_testkit::mongodb_uri(),
-        database: database.name().to_owned(),
-        internal_secret: SECRET.to_owned(),
-        market_seed: 2026,
-    };
+    let config = Config::for_tests(solstice_testkit::mongodb_uri(), database.name().to_owned());
+    assert_eq!(config.internal_secret, SECRET);
     let app = Application::build(config).await.unwrap();
     let base = format!("http://{}", app.local_addr());
     tokio::spawn(app.run_until_stopped(std::future::pending()));
