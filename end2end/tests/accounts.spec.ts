@@ -96,3 +96,11 @@ test('pages fit a 360 px wide phone without sideways scrolling', async ({ page }
   await expect(page.getByTestId('price-chart')).toBeVisible();
   await fits();
 });
+
+test('the copy button puts the new wallet address on the clipboard', async ({ page, context }) => {
+  await context.grantPermissions(['clipboard-read', 'clipboard-write']);
+  const address = await signUp(page, '1');
+  await page.getByRole('button', { name: 'Copy address' }).click();
+  await expect(page.getByRole('button', { name: 'Copied' }).first()).toBeVisible();
+  expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(address);
+});
