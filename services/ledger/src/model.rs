@@ -1,6 +1,6 @@
 //! How the ledger is stored in MongoDB.
 
-use mongodb::bson::DateTime;
+use mongodb::bson::{DateTime, Document};
 use serde::{Deserialize, Serialize};
 use solstice_types::{ReferenceKind, Token};
 
@@ -39,6 +39,10 @@ pub struct TransactionDoc {
     /// The accounts touched, for finding an account's history by index.
     pub accounts: Vec<String>,
     pub created_at: DateTime,
+    /// What the service that moved the money records with it (a transfer's memo, a swap's
+    /// rate and fee), returned with the record.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub details: Option<Document>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -57,16 +57,73 @@ pub struct Ledger {
     stripes: std::sync::Arc<[tokio::sync::Mutex<()>; STRIPES]>,
 }
 
-/// Read-only access to balances, for services that must never write (the portfolio): it has
-/// no method that changes anything.
+/// Read-only access to balances and records, for services that must never write (the
+/// portfolio) and for the read side of the others: it has no method that changes anything.
 #[derive(Debug, Clone)]
 pub struct LedgerReader {
     balances: Collection<BalanceDoc>,
+    transactions: Collection<TransactionDoc>,
+}
+
+/// Which of an account's records to list, newest first.
+#[derive(Debug, Clone)]
+pub struct HistoryQuery {
+    pub kind: ReferenceKind,
+    /// Only records with a leg in this token.
+    pub token: Option<Token>,
+    /// Only records created at or after this time.
+    pub since: Option<chrono::DateTime<Utc>>,
+    /// Only records created before this time.
+    pub until: Option<chrono::DateTime<Utc>>,
+    /// Only records older than this one: the cursor of the next page.
+    pub before: Option<Reference>,
+    pub limit: u32,
 }
 
 impl LedgerReader {
     pub fn new(database: &Database) -> LedgerReader {
-        LedgerReader { balances: database.collection(BALANCES) }
+        LedgerReader { balances: database.collection(BALANCES), transactions: database.collection(TRANSACTIONS) }
+    }
+
+    /// The record with this reference number, if there is one and `account` took part in it.
+    /// Anyone else gets `None`, exactly as if it did not exist.
+    pub async fn record_of(&self, account: &AccountId, reference: &Reference) -> Result<Option<Receipt>, LedgerError> {
+        let filter = doc! { "_id": reference.as_str(), "accounts": account.to_string() };
+        match self.transactions.find_one(filter).await? {
+            Some(record) => receipt(record, false).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// The account's records of one kind, newest first, at most `query.limit` (1 to 100).
+    pub async fn history(&self, account: &AccountId, query: &HistoryQuery) -> Result<Vec<Receipt>, LedgerError> {
+        let kind = mongodb::bson::to_bson(&query.kind).map_err(|e| LedgerError::Corrupt(e.to_string()))?;
+        let mut filter = doc! { "accounts": account.to_string(), "kind": kind };
+        if let Some(token) = query.token {
+            filter.insert("legs.token", token.symbol());
+        }
+        let mut created = Document::new();
+        if let Some(since) = query.since {
+            created.insert("$gte", DateTime::from_chrono(since));
+        }
+        if let Some(until) = query.until {
+            created.insert("$lt", DateTime::from_chrono(until));
+        }
+        if !created.is_empty() {
+            filter.insert("created_at", created);
+        }
+        if let Some(before) = &query.before {
+            filter.insert("_id", doc! { "$lt": before.as_str() });
+        }
+        let records: Vec<TransactionDoc> = self
+            .transactions
+            .find(filter)
+            .sort(doc! { "_id": -1 })
+            .limit(i64::from(query.limit.clamp(1, 100)))
+            .await?
+            .try_collect()
+            .await?;
+        records.into_iter().map(|record| receipt(record, false)).collect()
     }
 
     /// Every token the account holds or held, with its balance.
@@ -136,6 +193,11 @@ fn is_write_conflict(error: &mongodb::error::Error) -> bool {
 }
 
 impl Ledger {
+    /// Read-only access to the same database.
+    pub fn reader(&self) -> LedgerReader {
+        LedgerReader::new(&self.database)
+    }
+
     /// A ledger stored in `database`; `client` must be the client that database came from.
     pub fn new(client: Client, database: &Database) -> Ledger {
         Ledger {
@@ -172,8 +234,9 @@ impl Ledger {
         self.transactions
             .create_index(IndexModel::builder().keys(doc! { "idempotency_key": 1 }).options(unique).build())
             .await?;
+        // An account's history of one kind, newest first (references sort by time).
         self.transactions
-            .create_index(IndexModel::builder().keys(doc! { "accounts": 1, "created_at": -1 }).build())
+            .create_index(IndexModel::builder().keys(doc! { "accounts": 1, "kind": 1, "_id": -1 }).build())
             .await?;
         self.balances.create_index(IndexModel::builder().keys(doc! { "account": 1 }).build()).await?;
         for token in Token::ALL {
@@ -241,6 +304,7 @@ impl Ledger {
                 entries: entries.clone(),
                 accounts: accounts.clone(),
                 created_at: DateTime::from_millis(now.timestamp_millis()),
+                details: request.details.clone(),
             };
             match self.attempt(&record, &request.side_writes).await {
                 Ok(()) => return receipt(record, false),
@@ -470,6 +534,7 @@ fn receipt(record: TransactionDoc, replayed: bool) -> Result<Receipt, LedgerErro
         kind: record.kind,
         legs,
         created_at: record.created_at.to_chrono(),
+        details: record.details,
         replayed,
     })
 }

@@ -63,22 +63,33 @@ pub struct TransactionRequest {
     pub idempotency_key: IdempotencyKey,
     pub legs: Vec<Leg>,
     pub side_writes: Vec<SideWrite>,
+    /// Stored with the record and returned in receipts and history. Not part of the
+    /// fingerprint: a retry may carry details computed afresh (a timestamp, say) and is still
+    /// the same movement of money.
+    pub details: Option<Document>,
 }
 
 /// What a caller gets back: the same for the first request and for any retry of it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Receipt {
     pub reference: Reference,
     pub kind: ReferenceKind,
     pub legs: Vec<Leg>,
     pub created_at: DateTime<Utc>,
+    /// The details stored with the first application.
+    pub details: Option<Document>,
     /// True when this request had been applied before and nothing moved this time.
     pub replayed: bool,
 }
 
 impl TransactionRequest {
     pub fn new(kind: ReferenceKind, idempotency_key: IdempotencyKey, legs: Vec<Leg>) -> TransactionRequest {
-        TransactionRequest { kind, idempotency_key, legs, side_writes: Vec::new() }
+        TransactionRequest { kind, idempotency_key, legs, side_writes: Vec::new(), details: None }
+    }
+
+    pub fn with_details(mut self, details: Document) -> TransactionRequest {
+        self.details = Some(details);
+        self
     }
 
     pub fn with_side_write(mut self, write: SideWrite) -> TransactionRequest {

@@ -205,3 +205,62 @@ async fn side_writes_commit_with_the_money_or_not_at_all() {
         "the failed side write rolled the money back"
     );
 }
+
+#[tokio::test]
+async fn history_lists_an_accounts_records_newest_first_page_by_page() {
+    use solstice_ledger::HistoryQuery;
+    let ledger = ledger().await;
+    let (alice, bob, carol) = (new_wallet(), new_wallet(), new_wallet());
+    ledger.apply(pay(&faucet(), &alice, 1_000, key("fund"))).await.unwrap();
+    let mut references = Vec::new();
+    for n in 1..=5 {
+        let request = pay(&alice, &bob, n, key("pay")).with_details(doc! { "memo": format!("payment {n}") });
+        references.push(ledger.apply(request).await.unwrap().reference);
+    }
+    let query = |before| HistoryQuery {
+        kind: ReferenceKind::Transfer,
+        token: None,
+        since: None,
+        until: None,
+        before,
+        limit: 2,
+    };
+    let reader = ledger.reader();
+    let first = reader.history(&bob, &query(None)).await.unwrap();
+    assert_eq!(
+        first.iter().map(|r| r.reference.clone()).collect::<Vec<_>>(),
+        [&references[4], &references[3]].map(Clone::clone)
+    );
+    assert_eq!(first[0].details.as_ref().unwrap().get_str("memo").unwrap(), "payment 5");
+    let second = reader.history(&bob, &query(Some(first[1].reference.clone()))).await.unwrap();
+    assert_eq!(
+        second.iter().map(|r| r.reference.clone()).collect::<Vec<_>>(),
+        [&references[2], &references[1]].map(Clone::clone)
+    );
+    // Alice also has the transfer that funded her.
+    assert_eq!(reader.history(&alice, &HistoryQuery { limit: 100, ..query(None) }).await.unwrap().len(), 6);
+    assert!(reader.history(&carol, &query(None)).await.unwrap().is_empty());
+    let usdc = HistoryQuery { token: Some(Token::Usdc), ..query(None) };
+    assert!(reader.history(&bob, &usdc).await.unwrap().is_empty());
+    let swaps = HistoryQuery { kind: ReferenceKind::Swap, ..query(None) };
+    assert!(reader.history(&bob, &swaps).await.unwrap().is_empty());
+
+    // A record opens for those who took part in it, and for no one else.
+    assert!(reader.record_of(&bob, &references[0]).await.unwrap().is_some());
+    assert!(reader.record_of(&alice, &references[0]).await.unwrap().is_some());
+    assert!(reader.record_of(&carol, &references[0]).await.unwrap().is_none());
+}
+
+#[tokio::test]
+async fn a_replay_returns_the_details_of_the_first_application() {
+    let ledger = ledger().await;
+    let (alice, bob) = (new_wallet(), new_wallet());
+    ledger.apply(pay(&faucet(), &alice, 100, key("fund"))).await.unwrap();
+    let retried = key("retry");
+    let first = ledger.apply(pay(&alice, &bob, 10, retried.clone()).with_details(doc! { "n": 1 })).await.unwrap();
+    let again = ledger.apply(pay(&alice, &bob, 10, retried).with_details(doc! { "n": 2 })).await.unwrap();
+    assert!(again.replayed);
+    assert_eq!(again.reference, first.reference);
+    assert_eq!(again.details.unwrap().get_i32("n").unwrap(), 1);
+    assert_eq!(ledger.balance(&bob, Token::Sol).await.unwrap(), sol(10));
+}
