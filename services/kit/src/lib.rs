@@ -5,7 +5,11 @@
 pub mod auth;
 pub mod client;
 pub mod error;
+pub mod extract;
 pub mod http;
+pub mod input;
+pub mod openapi;
+pub mod start;
 
 /// Whether a MongoDB error is a unique-index violation (duplicate key, code 11000).
 pub fn is_duplicate_key(error: &mongodb::error::Error) -> bool {

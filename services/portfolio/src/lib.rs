@@ -6,17 +6,17 @@
 
 mod openapi;
 
-use std::{collections::BTreeMap, net::SocketAddr, sync::Arc, time::Duration};
+use std::{collections::BTreeMap, net::SocketAddr, sync::Arc};
 
 use axum::{Extension, Json, Router, extract::State, middleware, routing::get};
 use clap::Parser;
-use mongodb::{Client, options::ClientOptions};
 use solstice_ledger::{AccountId, LedgerReader};
 use solstice_market::{PriceFeed, SimulatedMarket};
 use solstice_service::{
     auth::{Caller, ServiceSecret, require_signature},
     error::{ErrorResponse, internal},
     http::with_operations,
+    start::{StartError, connect},
 };
 use solstice_types::{
     Amount, ApiError, ErrorCode, Token, UsdValue,
@@ -60,16 +60,6 @@ impl Config {
     }
 }
 
-/// Why the service could not start.
-#[derive(Debug)]
-pub struct StartError(pub String);
-
-impl std::fmt::Display for StartError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
 /// The service, bound to its port.
 pub struct Application {
     listener: TcpListener,
@@ -79,13 +69,7 @@ pub struct Application {
 impl Application {
     pub async fn build(config: Config) -> Result<Application, StartError> {
         let secret = ServiceSecret::new(&config.internal_secret).map_err(StartError)?;
-        let mut options = ClientOptions::parse(&config.mongodb_uri)
-            .await
-            .map_err(|e| StartError(format!("invalid MONGODB_URI: {}", e.kind)))?;
-        options.app_name = Some("solstice-portfolio".to_owned());
-        options.server_selection_timeout = Some(Duration::from_secs(10));
-        let client = Client::with_options(options).map_err(|e| StartError(format!("MongoDB client: {}", e.kind)))?;
-        let database = client.database(&config.database);
+        let (_client, database) = connect(&config.mongodb_uri, &config.database, "solstice-portfolio").await?;
         let feed: Arc<dyn PriceFeed> = Arc::new(SimulatedMarket::new(config.market_seed));
         let state = AppState { reader: LedgerReader::new(&database), feed };
         let router = with_operations(api(state, secret), "portfolio", database, openapi::document());

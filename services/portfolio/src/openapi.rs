@@ -1,17 +1,9 @@
 //! The service's OpenAPI 3.1 document, served at `/openapi.json` and rendered at `/docs`.
 
 use serde_json::{Value, json};
+use solstice_service::openapi::{body, error, error_schema, signed_parameters, token_schema, with_operational_paths};
 
 pub fn document() -> Value {
-    let error = json!({ "$ref": "#/components/schemas/Error" });
-    let signed = json!([
-        { "name": "x-solstice-wallet", "in": "header", "required": true, "schema": { "type": "string" },
-          "description": "The acting wallet's address." },
-        { "name": "x-solstice-timestamp", "in": "header", "required": true, "schema": { "type": "string" },
-          "description": "Unix milliseconds; must be within 30 s of the service's clock." },
-        { "name": "x-solstice-signature", "in": "header", "required": true, "schema": { "type": "string" },
-          "description": "Hex HMAC-SHA256, with the internal secret, of method, path, wallet, timestamp and body hash." }
-    ]);
     json!({
         "openapi": "3.1.0",
         "info": {
@@ -19,31 +11,25 @@ pub fn document() -> Value {
             "version": env!("CARGO_PKG_VERSION"),
             "description": "A wallet's holdings valued at live prices. Read-only. Called by the Solstice host with signed requests."
         },
-        "paths": {
+        "paths": with_operational_paths(json!({
             "/v1/portfolio": { "get": {
                 "summary": "The calling wallet's portfolio.",
                 "description": "Every token the wallet holds, valued at the live price, largest first, with the total and 24-hour changes.",
-                "parameters": signed,
+                "parameters": signed_parameters(),
                 "responses": {
-                    "200": { "description": "The portfolio.", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Portfolio" } } } },
-                    "401": { "description": "Missing or invalid service credentials.", "content": { "application/json": { "schema": error } } },
-                    "500": { "description": "A fault of ours.", "content": { "application/json": { "schema": error } } },
-                    "503": { "description": "Prices or the database are unavailable.", "content": { "application/json": { "schema": error } } }
+                    "200": body("The portfolio.", "Portfolio"),
+                    "401": error("Missing or invalid service credentials."),
+                    "500": error("A fault of ours."),
+                    "503": error("Prices or the database are unavailable.")
                 }
-            } },
-            "/healthz": { "get": { "summary": "Alive.", "responses": { "200": { "description": "The process is running." } } } },
-            "/readyz": { "get": { "summary": "Ready.", "responses": {
-                "200": { "description": "The database answers." }, "503": { "description": "The database is unreachable." } } } },
-            "/metrics": { "get": { "summary": "Prometheus metrics.", "responses": { "200": { "description": "Metrics in text format." } } } }
-        },
+            } }
+        })),
         "components": { "schemas": {
-            "Error": { "type": "object", "required": ["code", "message"], "properties": {
-                "code": { "type": "string", "description": "Stable machine-readable code, e.g. unauthorized." },
-                "message": { "type": "string", "description": "A sentence for people." } } },
+            "Error": error_schema(),
             "Holding": { "type": "object",
                 "required": ["token", "amount", "price", "value", "change_24h_bps", "share_bps"],
                 "properties": {
-                    "token": { "type": "string", "enum": ["SOL", "USDC", "USDT", "JUP", "BONK", "RAY", "JTO"] },
+                    "token": token_schema(),
                     "amount": { "type": "integer", "minimum": 0, "description": "Base units of the token (lamports for SOL)." },
                     "price": { "type": "integer", "minimum": 0, "description": "USD per whole token, in picodollars (1e-12 USD)." },
                     "value": { "type": "integer", "minimum": 0, "description": "USD value in picodollars." },

@@ -21,3 +21,73 @@ pub async fn fresh_database() -> (Client, Database) {
     let database = client.database(&name);
     (client, database)
 }
+
+/// The internal secret the tests' services are configured with (`Config::for_tests`).
+pub const SECRET: &str = "test-secret-test-secret-test-secret";
+
+/// Calls a service as the host would for `wallet`: signed with [`SECRET`]. Returns the status
+/// and the JSON body (`Null` when there is none).
+pub async fn signed(
+    method: &str,
+    url: &str,
+    wallet: &solstice_types::WalletAddress,
+    body: Option<serde_json::Value>,
+) -> (reqwest::StatusCode, serde_json::Value) {
+    let secret = solstice_service::auth::ServiceSecret::new(SECRET).unwrap();
+    let parsed = reqwest::Url::parse(url).unwrap();
+    let path = match parsed.query() {
+        Some(query) => format!("{}?{query}", parsed.path()),
+        None => parsed.path().to_owned(),
+    };
+    let bytes = body.map(|body| serde_json::to_vec(&body).unwrap()).unwrap_or_default();
+    let now_ms = mongodb::bson::DateTime::now().timestamp_millis();
+    let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+    let mut request = reqwest::Client::new().request(method.clone(), parsed);
+    for (name, value) in solstice_service::auth::sign(&secret, method.as_str(), &path, wallet, now_ms, &bytes) {
+        request = request.header(name, value);
+    }
+    if !bytes.is_empty() {
+        request = request.header("content-type", "application/json").body(bytes);
+    }
+    let response = request.send().await.expect("the service answers");
+    let status = response.status();
+    (status, response.json().await.unwrap_or(serde_json::Value::Null))
+}
+
+/// A new platform user (as sign-up leaves it: an account document and a balance) holding
+/// `amounts` (token, base units), paid from the faucet and the treasury.
+pub async fn new_user(
+    database: &Database,
+    ledger: &solstice_ledger::Ledger,
+    amounts: &[(solstice_types::Token, u64)],
+) -> solstice_types::WalletAddress {
+    use solstice_ledger::{AccountId, IdempotencyKey, Leg, SystemAccount, TransactionRequest};
+    use solstice_types::{Amount, ReferenceKind, Token};
+    let wallet = solstice_types::WalletAddress::from_public_key(&rand::random::<[u8; 32]>());
+    database
+        .collection::<mongodb::bson::Document>("users")
+        .insert_one(mongodb::bson::doc! { "_id": wallet.as_str(), "password_hash": "-", "created_at": mongodb::bson::DateTime::now() })
+        .await
+        .unwrap();
+    let legs: Vec<Leg> = amounts
+        .iter()
+        .map(|(token, units)| Leg {
+            from: AccountId::System(if *token == Token::Sol { SystemAccount::Faucet } else { SystemAccount::Treasury }),
+            to: AccountId::wallet(&wallet),
+            token: *token,
+            amount: Amount::from_base_units(*units).unwrap(),
+        })
+        .collect();
+    if !legs.is_empty() {
+        let key = IdempotencyKey::new(format!("test-funding:{wallet}")).unwrap();
+        ledger.apply(TransactionRequest::new(ReferenceKind::Airdrop, key, legs)).await.unwrap();
+    }
+    wallet
+}
+
+/// Every token's books balance and no balance is negative.
+pub async fn assert_books_balance(ledger: &solstice_ledger::Ledger) {
+    for audit in ledger.audit().await.unwrap() {
+        assert!(audit.is_sound(), "{audit:?}");
+    }
+}

@@ -19,6 +19,16 @@ pub enum ErrorCode {
     InvalidAddress,
     /// The paying account does not hold enough of the token.
     InsufficientFunds,
+    /// The recipient's address is well formed but is not a wallet on this platform.
+    UnknownRecipient,
+    /// The exchange cannot fill an order of this size right now.
+    InsufficientLiquidity,
+    /// The swap quote's time ran out before it was executed.
+    QuoteExpired,
+    /// The price moved past the slippage tolerance since the quote.
+    PriceMoved,
+    /// The price feed has no fresh price, so nothing is quoted or filled.
+    PriceStale,
     /// Wallet address or password is wrong (deliberately not saying which).
     InvalidCredentials,
     /// Too many attempts; try again later.
@@ -50,11 +60,13 @@ impl ErrorCode {
             ErrorCode::InvalidCredentials | ErrorCode::Unauthorized => 401,
             ErrorCode::Forbidden => 403,
             ErrorCode::NotFound => 404,
-            ErrorCode::Conflict | ErrorCode::IdempotencyConflict => 409,
-            ErrorCode::InsufficientFunds => 422,
+            ErrorCode::Conflict | ErrorCode::IdempotencyConflict | ErrorCode::QuoteExpired | ErrorCode::PriceMoved => {
+                409
+            }
+            ErrorCode::InsufficientFunds | ErrorCode::UnknownRecipient | ErrorCode::InsufficientLiquidity => 422,
             ErrorCode::RateLimited => 429,
             ErrorCode::Internal => 500,
-            ErrorCode::Unavailable => 503,
+            ErrorCode::Unavailable | ErrorCode::PriceStale => 503,
         }
     }
 
@@ -66,6 +78,11 @@ impl ErrorCode {
             ErrorCode::UnknownToken => "unknown_token",
             ErrorCode::InvalidAddress => "invalid_address",
             ErrorCode::InsufficientFunds => "insufficient_funds",
+            ErrorCode::UnknownRecipient => "unknown_recipient",
+            ErrorCode::InsufficientLiquidity => "insufficient_liquidity",
+            ErrorCode::QuoteExpired => "quote_expired",
+            ErrorCode::PriceMoved => "price_moved",
+            ErrorCode::PriceStale => "price_stale",
             ErrorCode::InvalidCredentials => "invalid_credentials",
             ErrorCode::RateLimited => "rate_limited",
             ErrorCode::Unauthorized => "unauthorized",
@@ -126,6 +143,11 @@ mod tests {
             ErrorCode::UnknownToken,
             ErrorCode::InvalidAddress,
             ErrorCode::InsufficientFunds,
+            ErrorCode::UnknownRecipient,
+            ErrorCode::InsufficientLiquidity,
+            ErrorCode::QuoteExpired,
+            ErrorCode::PriceMoved,
+            ErrorCode::PriceStale,
             ErrorCode::InvalidCredentials,
             ErrorCode::RateLimited,
             ErrorCode::Unauthorized,

@@ -9,7 +9,9 @@ mod error;
 pub mod portfolio;
 mod price;
 mod reference;
+pub mod swap;
 mod token;
+pub mod transfer;
 
 pub use address::{AddressError, WalletAddress};
 pub use amount::{Amount, AmountError};

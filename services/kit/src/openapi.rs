@@ -1,0 +1,52 @@
+//! Pieces every service's OpenAPI document shares: the signed-request headers, the error
+//! body, and the operational endpoints.
+
+use serde_json::{Value, json};
+
+/// The headers of a signed internal request.
+pub fn signed_parameters() -> Value {
+    json!([
+        { "name": "x-solstice-wallet", "in": "header", "required": true, "schema": { "type": "string" },
+          "description": "The acting wallet's address." },
+        { "name": "x-solstice-timestamp", "in": "header", "required": true, "schema": { "type": "string" },
+          "description": "Unix milliseconds; must be within 30 s of the service's clock." },
+        { "name": "x-solstice-signature", "in": "header", "required": true, "schema": { "type": "string" },
+          "description": "Hex HMAC-SHA256, with the internal secret, of method, path, wallet, timestamp and body hash." }
+    ])
+}
+
+/// A response with the shared error body.
+pub fn error(description: &str) -> Value {
+    json!({ "description": description, "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } })
+}
+
+/// A JSON response whose body is the component schema `schema`.
+pub fn body(description: &str, schema: &str) -> Value {
+    json!({ "description": description, "content": { "application/json": { "schema": { "$ref": format!("#/components/schemas/{schema}") } } } })
+}
+
+/// The error body's schema.
+pub fn error_schema() -> Value {
+    json!({ "type": "object", "required": ["code", "message"], "properties": {
+        "code": { "type": "string", "description": "Stable machine-readable code from the shared table, e.g. insufficient_funds." },
+        "message": { "type": "string", "description": "A sentence for people." } } })
+}
+
+/// `/healthz`, `/readyz` and `/metrics`, added to `paths`.
+pub fn with_operational_paths(mut paths: Value) -> Value {
+    let operational = json!({
+        "/healthz": { "get": { "summary": "Alive.", "responses": { "200": { "description": "The process is running." } } } },
+        "/readyz": { "get": { "summary": "Ready.", "responses": {
+            "200": { "description": "The database answers." }, "503": { "description": "The database is unreachable." } } } },
+        "/metrics": { "get": { "summary": "Prometheus metrics.", "responses": { "200": { "description": "Metrics in text format." } } } }
+    });
+    if let (Some(paths), Value::Object(operational)) = (paths.as_object_mut(), operational) {
+        paths.extend(operational);
+    }
+    paths
+}
+
+/// The schema of a token symbol.
+pub fn token_schema() -> Value {
+    json!({ "type": "string", "enum": ["SOL", "USDC", "USDT", "JUP", "BONK", "RAY", "JTO"] })
+}
