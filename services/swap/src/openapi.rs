@@ -1,0 +1,123 @@
+//! The service's OpenAPI 3.1 document, served at `/openapi.json` and rendered at `/docs`.
+
+use serde_json::{Value, json};
+use solstice_service::openapi::{body, error, error_schema, signed_parameters, token_schema, with_operational_paths};
+
+pub fn document() -> Value {
+    let signed = signed_parameters();
+    let with = |extra: Value| {
+        let mut parameters = signed.as_array().cloned().unwrap_or_default();
+        parameters.extend(extra.as_array().cloned().unwrap_or_default());
+        Value::Array(parameters)
+    };
+    let units = |description: &str| json!({ "type": "integer", "minimum": 0, "description": description });
+    let picodollars =
+        json!({ "type": "integer", "minimum": 0, "description": "USD per whole token, in picodollars (1e-12 USD)." });
+    let side = json!({ "type": "string", "enum": ["exact_in", "exact_out"] });
+    json!({
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Solstice swap service",
+            "version": env!("CARGO_PKG_VERSION"),
+            "description": "The platform's exchange: firm quotes at live prices, swaps filled against the treasury, swap history. Called by the Solstice host with signed requests; the acting wallet is the signed one."
+        },
+        "paths": with_operational_paths(json!({
+            "/v1/quotes": { "post": {
+                "summary": "A firm quote for a swap.",
+                "description": "Fixes amounts, fee, price impact and the slippage bound at the live prices, until expires_at_ms.",
+                "parameters": signed,
+                "requestBody": { "required": true, "content": { "application/json": { "schema": { "$ref": "#/components/schemas/QuoteRequest" } } } },
+                "responses": {
+                    "201": body("The quote.", "Quote"),
+                    "400": error("Unknown token, same token twice, invalid amount or slippage."),
+                    "401": error("Missing or invalid service credentials."),
+                    "422": error("Too large for the exchange."),
+                    "500": error("A fault of ours."),
+                    "503": error("Prices are stale, or the database is unavailable.")
+                }
+            } },
+            "/v1/swaps": {
+                "post": {
+                    "summary": "Execute a quote.",
+                    "description": "Fills at the quote's terms in one ledger transaction, or fails and moves nothing. A retry with the same idempotency key returns the first swap (200).",
+                    "parameters": signed,
+                    "requestBody": { "required": true, "content": { "application/json": { "schema": { "$ref": "#/components/schemas/ExecuteSwap" } } } },
+                    "responses": {
+                        "201": body("Swapped.", "Swap"),
+                        "200": body("Executed before with this idempotency key: the first swap.", "Swap"),
+                        "400": error("Invalid idempotency key."),
+                        "401": error("Missing or invalid service credentials."),
+                        "404": error("The caller has no such quote."),
+                        "409": error("The quote expired, was used already, or the price moved past the tolerance."),
+                        "422": error("Insufficient funds or liquidity."),
+                        "500": error("A fault of ours."),
+                        "503": error("Prices are stale, or the database is unavailable.")
+                    }
+                },
+                "get": {
+                    "summary": "The caller's swaps, newest first.",
+                    "parameters": with(json!([
+                        { "name": "token", "in": "query", "required": false, "schema": { "type": "string" }, "description": "Only swaps of this token (either side)." },
+                        { "name": "since", "in": "query", "required": false, "schema": { "type": "integer" }, "description": "Unix milliseconds, inclusive." },
+                        { "name": "until", "in": "query", "required": false, "schema": { "type": "integer" }, "description": "Unix milliseconds, exclusive." },
+                        { "name": "before", "in": "query", "required": false, "schema": { "type": "string" }, "description": "The next_before of the previous page." },
+                        { "name": "limit", "in": "query", "required": false, "schema": { "type": "integer", "minimum": 1, "maximum": 100 } }
+                    ])),
+                    "responses": {
+                        "200": body("A page of swaps.", "SwapPage"),
+                        "400": error("Invalid filter, cursor or limit."),
+                        "401": error("Missing or invalid service credentials."),
+                        "500": error("A fault of ours.")
+                    }
+                }
+            },
+            "/v1/swaps/{reference}": { "get": {
+                "summary": "One of the caller's swaps by reference number.",
+                "parameters": with(json!([{ "name": "reference", "in": "path", "required": true, "schema": { "type": "string" },
+                    "description": "e.g. SWP-01JDX3Q7ZK-8M2XQF" }])),
+                "responses": {
+                    "200": body("The swap.", "Swap"),
+                    "400": error("Not a reference number."),
+                    "401": error("Missing or invalid service credentials."),
+                    "404": error("The caller has no swap with this reference."),
+                    "500": error("A fault of ours.")
+                }
+            } }
+        })),
+        "components": { "schemas": {
+            "Error": error_schema(),
+            "QuoteRequest": { "type": "object", "required": ["from", "to", "amount", "side"], "properties": {
+                "from": { "type": "string" }, "to": { "type": "string" },
+                "amount": { "type": "string", "description": "Decimal amount of the fixed side, in whole tokens." },
+                "side": side.clone(),
+                "slippage_bps": { "type": ["integer", "null"], "minimum": 1, "maximum": 500, "description": "Default 50 (0.5 %)." } } },
+            "Quote": { "type": "object",
+                "required": ["id", "from", "to", "side", "amount_in", "amount_out", "fee", "fee_bps", "price_impact_bps", "price_in", "price_out", "slippage_bps", "min_received", "max_sold", "quoted_at_ms", "expires_at_ms"],
+                "properties": {
+                    "id": { "type": "string" }, "from": token_schema(), "to": token_schema(), "side": side.clone(),
+                    "amount_in": units("Paid, base units of from."), "amount_out": units("Received after the fee, base units of to."),
+                    "fee": units("Fee, base units of to."), "fee_bps": { "type": "integer", "minimum": 0 },
+                    "price_impact_bps": { "type": "integer", "minimum": 0 },
+                    "price_in": picodollars.clone(), "price_out": picodollars.clone(),
+                    "slippage_bps": { "type": "integer", "minimum": 1, "maximum": 500 },
+                    "min_received": units("Least received if the price moves."), "max_sold": units("Most paid if the price moves."),
+                    "quoted_at_ms": { "type": "integer" }, "expires_at_ms": { "type": "integer" } } },
+            "ExecuteSwap": { "type": "object", "required": ["quote_id", "idempotency_key"], "properties": {
+                "quote_id": { "type": "string" },
+                "idempotency_key": { "type": "string", "minLength": 8, "maxLength": 100, "pattern": "^[A-Za-z0-9_-]+$" } } },
+            "Swap": { "type": "object",
+                "required": ["reference", "status", "quote_id", "side", "from", "to", "amount_in", "amount_out", "fee", "fee_bps", "price_impact_bps", "slippage_bps", "quoted_price_in", "quoted_price_out", "price_in", "price_out", "created_at_ms"],
+                "properties": {
+                    "reference": { "type": "string" }, "status": { "type": "string", "enum": ["completed"] },
+                    "quote_id": { "type": "string" }, "side": side, "from": token_schema(), "to": token_schema(),
+                    "amount_in": units("Paid."), "amount_out": units("Received."), "fee": units("Fee, in the to-token."),
+                    "fee_bps": { "type": "integer" }, "price_impact_bps": { "type": "integer" }, "slippage_bps": { "type": "integer" },
+                    "quoted_price_in": picodollars.clone(), "quoted_price_out": picodollars.clone(),
+                    "price_in": picodollars.clone(), "price_out": picodollars,
+                    "created_at_ms": { "type": "integer" } } },
+            "SwapPage": { "type": "object", "required": ["swaps", "next_before"], "properties": {
+                "swaps": { "type": "array", "items": { "$ref": "#/components/schemas/Swap" } },
+                "next_before": { "type": ["string", "null"] } } }
+        } }
+    })
+}

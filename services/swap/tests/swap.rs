@@ -1,0 +1,384 @@
+//! The swap service over real HTTP against a real database, with a price feed the test moves.
+
+use std::{
+    collections::{HashMap, HashSet},
+    sync::{Arc, Mutex},
+};
+
+use mongodb::Database;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use solstice_ledger::{AccountId, Ledger, SystemAccount};
+use solstice_market::{FeedError, PriceFeed, SimulatedMarket};
+use solstice_testkit::{assert_books_balance, new_user, signed};
+use solstice_types::{Token, UsdPrice, WalletAddress};
+
+const SOL: u64 = 1_000_000_000;
+const USDC: u64 = 1_000_000;
+
+/// The simulated market, with each token's price shifted by some basis points, or stale.
+#[derive(Default)]
+struct MovableFeed {
+    shift_bps: Mutex<HashMap<Token, i64>>,
+    stale: Mutex<bool>,
+}
+
+impl MovableFeed {
+    fn shift(&self, token: Token, bps: i64) {
+        self.shift_bps.lock().unwrap().insert(token, bps);
+    }
+}
+
+impl PriceFeed for MovableFeed {
+    fn price_at(&self, token: Token, unix_second: i64) -> Result<UsdPrice, FeedError> {
+        if *self.stale.lock().unwrap() {
+            return Err(FeedError { token, unix_second });
+        }
+        // Frozen at one moment, so that only the test moves prices.
+        let base = SimulatedMarket::new(2026).price(token, 1_780_000_000).picodollars();
+        let shift = self.shift_bps.lock().unwrap().get(&token).copied().unwrap_or(0);
+        Ok(UsdPrice::from_picodollars((i128::from(base) * (10_000 + i128::from(shift)) / 10_000) as u64))
+    }
+}
+
+struct TestApp {
+    base: String,
+    ledger: Ledger,
+    database: Database,
+    feed: Arc<MovableFeed>,
+}
+
+async fn spawn_app_with(ttl_seconds: u32) -> TestApp {
+    let (client, database) = solstice_testkit::fresh_database().await;
+    let mut config = solstice_swap::Config::for_tests(solstice_testkit::mongodb_uri(), database.name().to_owned());
+    config.quote_ttl_seconds = ttl_seconds;
+    let feed = Arc::new(MovableFeed::default());
+    let app = solstice_swap::Application::build_with_feed(config, feed.clone()).await.unwrap();
+    let base = format!("http://{}", app.local_addr());
+    tokio::spawn(app.run_until_stopped(std::future::pending()));
+    TestApp { base, ledger: Ledger::new(client, &database), database, feed }
+}
+
+async fn spawn_app() -> TestApp {
+    spawn_app_with(30).await
+}
+
+impl TestApp {
+    async fn user(&self, amounts: &[(Token, u64)]) -> WalletAddress {
+        new_user(&self.database, &self.ledger, amounts).await
+    }
+
+    async fn post(&self, wallet: &WalletAddress, path: &str, body: Value) -> (StatusCode, Value) {
+        signed("POST", &format!("{}{path}", self.base), wallet, Some(body)).await
+    }
+
+    async fn get(&self, wallet: &WalletAddress, path: &str) -> (StatusCode, Value) {
+        signed("GET", &format!("{}{path}", self.base), wallet, None).await
+    }
+
+    async fn quote(&self, wallet: &WalletAddress, body: Value) -> Value {
+        let (status, quote) = self.post(wallet, "/v1/quotes", body).await;
+        assert_eq!(status, StatusCode::CREATED, "{quote}");
+        quote
+    }
+
+    async fn execute(&self, wallet: &WalletAddress, quote: &Value, key: &str) -> (StatusCode, Value) {
+        self.post(wallet, "/v1/swaps", json!({ "quote_id": quote["id"], "idempotency_key": key })).await
+    }
+
+    async fn balance(&self, account: &AccountId, token: Token) -> u64 {
+        self.ledger.balance(account, token).await.unwrap().base_units()
+    }
+}
+
+fn key() -> String {
+    format!("test-{:016x}", rand::random::<u64>())
+}
+
+fn units(value: &Value) -> u64 {
+    value.as_u64().unwrap()
+}
+
+fn sell(from: &str, to: &str, amount: &str) -> Value {
+    json!({ "from": from, "to": to, "amount": amount, "side": "exact_in" })
+}
+
+#[tokio::test]
+async fn a_swap_fills_at_the_quoted_terms_with_the_fee_to_the_fee_account() {
+    let app = spawn_app().await;
+    let alice = app.user(&[(Token::Sol, 10 * SOL)]).await;
+    let wallet = AccountId::wallet(&alice);
+    let treasury = AccountId::System(SystemAccount::Treasury);
+    let fees = AccountId::System(SystemAccount::Fees);
+    let treasury_usdc = app.balance(&treasury, Token::Usdc).await;
+
+    let quote = app.quote(&alice, sell("SOL", "USDC", "2")).await;
+    assert_eq!(units(&quote["amount_in"]), 2 * SOL);
+    assert_eq!(quote["fee_bps"], 30);
+    assert_eq!(quote["slippage_bps"], 50);
+    assert!(units(&quote["min_received"]) < units(&quote["amount_out"]));
+    assert!(units(&quote["expires_at_ms"]) - units(&quote["quoted_at_ms"]) == 30_000);
+
+    let (status, swap) = app.execute(&alice, &quote, &key()).await;
+    assert_eq!(status, StatusCode::CREATED, "{swap}");
+    assert!(swap["reference"].as_str().unwrap().starts_with("SWP-"));
+    assert_eq!(swap["status"], "completed");
+    assert_eq!(swap["amount_out"], quote["amount_out"]);
+    assert_eq!(swap["fee"], quote["fee"]);
+    assert_eq!(app.balance(&wallet, Token::Sol).await, 8 * SOL);
+    assert_eq!(app.balance(&wallet, Token::Usdc).await, units(&quote["amount_out"]));
+    assert_eq!(app.balance(&fees, Token::Usdc).await, units(&quote["fee"]));
+    assert_eq!(
+        app.balance(&treasury, Token::Usdc).await,
+        treasury_usdc - units(&quote["amount_out"]) - units(&quote["fee"])
+    );
+
+    let (status, opened) = app.get(&alice, &format!("/v1/swaps/{}", swap["reference"].as_str().unwrap())).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(opened, swap);
+    let (_, history) = app.get(&alice, "/v1/swaps").await;
+    assert_eq!(history["swaps"][0], swap);
+    assert_books_balance(&app.ledger).await;
+}
+
+#[tokio::test]
+async fn an_exact_out_swap_delivers_exactly_the_amount_asked() {
+    let app = spawn_app().await;
+    let alice = app.user(&[(Token::Usdc, 1_000 * USDC)]).await;
+    let quote = app
+        .quote(
+            &alice,
+            json!({ "from": "USDC", "to": "SOL", "amount": "0.5", "side": "exact_out", "slippage_bps": 100 }),
+        )
+        .await;
+    assert_eq!(units(&quote["amount_out"]), SOL / 2);
+    assert_eq!(quote["min_received"], quote["amount_out"]);
+    assert!(units(&quote["max_sold"]) > units(&quote["amount_in"]));
+    let (status, _) = app.execute(&alice, &quote, &key()).await;
+    assert_eq!(status, StatusCode::CREATED);
+    let wallet = AccountId::wallet(&alice);
+    assert_eq!(app.balance(&wallet, Token::Sol).await, SOL / 2);
+    assert_eq!(app.balance(&wallet, Token::Usdc).await, 1_000 * USDC - units(&quote["amount_in"]));
+}
+
+#[tokio::test]
+async fn bad_quote_requests_are_refused_clearly() {
+    let app = spawn_app().await;
+    let alice = app.user(&[(Token::Sol, SOL)]).await;
+    let with_slippage =
+        |bps: u64| json!({ "from": "SOL", "to": "USDC", "amount": "1", "side": "exact_in", "slippage_bps": bps });
+    let cases = [
+        (sell("SOL", "SOL", "1"), "invalid_input", "Choose two different tokens."),
+        (sell("SOL", "DOGE", "1"), "unknown_token", "Unknown token \"DOGE\"."),
+        (sell("SOL", "USDC", "0"), "invalid_amount", "Enter an amount greater than zero."),
+        (sell("USDC", "SOL", "1.0000001"), "invalid_amount", "USDC has at most 6 decimal places."),
+        (sell("SOL", "USDC", "-1"), "invalid_amount", "Amounts cannot be negative."),
+        (with_slippage(0), "invalid_input", "Choose a slippage tolerance between 0.01% and 5%."),
+        (with_slippage(501), "invalid_input", "Choose a slippage tolerance between 0.01% and 5%."),
+        (sell("SOL", "USDC", "0.000000001"), "invalid_amount", "That amount is too small to swap."),
+    ];
+    for (body, code, message) in cases {
+        let (status, error) = app.post(&alice, "/v1/quotes", body.clone()).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body} -> {error}");
+        assert_eq!((error["code"].as_str().unwrap(), error["message"].as_str().unwrap()), (code, message));
+    }
+    let (status, error) = app.post(&alice, "/v1/quotes", json!({ "from": "SOL" })).await;
+    assert_eq!((status, error["code"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_input")));
+}
+
+#[tokio::test]
+async fn an_expired_quote_fails_and_moves_nothing() {
+    let app = spawn_app_with(1).await;
+    let alice = app.user(&[(Token::Sol, SOL)]).await;
+    let quote = app.quote(&alice, sell("SOL", "USDC", "0.5")).await;
+    tokio::time::sleep(std::time::Duration::from_millis(1_200)).await;
+    let (status, error) = app.execute(&alice, &quote, &key()).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert_eq!(error["code"], "quote_expired");
+    assert_eq!(error["message"], "This quote expired. Get a new quote to swap at the live price.");
+    assert_eq!(app.balance(&AccountId::wallet(&alice), Token::Sol).await, SOL);
+}
+
+#[tokio::test]
+async fn a_price_move_past_the_tolerance_fails_and_within_it_fills_at_the_quote() {
+    let app = spawn_app().await;
+    let alice = app.user(&[(Token::Sol, 10 * SOL)]).await;
+    let wallet = AccountId::wallet(&alice);
+
+    let quote = app.quote(&alice, sell("SOL", "USDC", "1")).await;
+    app.feed.shift(Token::Sol, -100); // SOL falls 1 %, past the 0.5 % tolerance.
+    let (status, error) = app.execute(&alice, &quote, &key()).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert_eq!(error["code"], "price_moved");
+    assert_eq!(
+        error["message"],
+        "The price moved more than your 0.5% slippage tolerance since this quote. Review the new quote."
+    );
+    assert_eq!(app.balance(&wallet, Token::Sol).await, 10 * SOL);
+
+    app.feed.shift(Token::Sol, 0);
+    let quote = app.quote(&alice, sell("SOL", "USDC", "1")).await;
+    app.feed.shift(Token::Sol, -20); // 0.2 %: within tolerance, and the quote is firm.
+    let (status, swap) = app.execute(&alice, &quote, &key()).await;
+    assert_eq!(status, StatusCode::CREATED, "{swap}");
+    assert_eq!(app.balance(&wallet, Token::Usdc).await, units(&quote["amount_out"]));
+    assert_eq!(swap["quoted_price_in"], quote["price_in"]);
+    assert!(units(&swap["price_in"]) < units(&quote["price_in"]), "the execution price is recorded");
+    // A move in the user's favour never blocks a swap.
+    app.feed.shift(Token::Sol, 0);
+    let quote = app.quote(&alice, sell("SOL", "USDC", "1")).await;
+    app.feed.shift(Token::Sol, 300);
+    assert_eq!(app.execute(&alice, &quote, &key()).await.0, StatusCode::CREATED);
+}
+
+#[tokio::test]
+async fn a_stale_price_feed_pauses_quotes_and_swaps() {
+    let app = spawn_app().await;
+    let alice = app.user(&[(Token::Sol, SOL)]).await;
+    let quote = app.quote(&alice, sell("SOL", "USDC", "0.5")).await;
+    *app.feed.stale.lock().unwrap() = true;
+    let (status, error) = app.post(&alice, "/v1/quotes", sell("SOL", "USDC", "0.5")).await;
+    assert_eq!((status, error["code"].as_str()), (StatusCode::SERVICE_UNAVAILABLE, Some("price_stale")));
+    let (status, error) = app.execute(&alice, &quote, &key()).await;
+    assert_eq!((status, error["code"].as_str()), (StatusCode::SERVICE_UNAVAILABLE, Some("price_stale")));
+    assert_eq!(app.balance(&AccountId::wallet(&alice), Token::Sol).await, SOL);
+}
+
+#[tokio::test]
+async fn insufficient_funds_fail_and_move_nothing() {
+    let app = spawn_app().await;
+    let alice = app.user(&[(Token::Sol, SOL)]).await;
+    let quote = app.quote(&alice, sell("SOL", "USDC", "1.5")).await;
+    let (status, error) = app.execute(&alice, &quote, &key()).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(error["message"], "Your SOL balance is too low for this swap.");
+    assert_eq!(app.balance(&AccountId::wallet(&alice), Token::Sol).await, SOL);
+    assert_eq!(app.balance(&AccountId::wallet(&alice), Token::Usdc).await, 0);
+}
+
+#[tokio::test]
+async fn a_quote_fills_once_and_a_retry_returns_the_first_swap() {
+    let app = spawn_app().await;
+    let alice = app.user(&[(Token::Sol, 10 * SOL)]).await;
+    let quote = app.quote(&alice, sell("SOL", "USDC", "1")).await;
+    let retried = key();
+    let (first_status, first) = app.execute(&alice, &quote, &retried).await;
+    let (again_status, again) = app.execute(&alice, &quote, &retried).await;
+    assert_eq!((first_status, again_status), (StatusCode::CREATED, StatusCode::OK));
+    assert_eq!(first, again);
+    let (status, error) = app.execute(&alice, &quote, &key()).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert_eq!(error["message"], "This quote was already used. Get a new quote.");
+    assert_eq!(app.balance(&AccountId::wallet(&alice), Token::Sol).await, 9 * SOL);
+}
+
+#[tokio::test]
+async fn nobody_uses_someone_elses_quote_or_sees_their_swaps() {
+    let app = spawn_app().await;
+    let alice = app.user(&[(Token::Sol, SOL)]).await;
+    let eve = app.user(&[(Token::Sol, SOL)]).await;
+    let quote = app.quote(&alice, sell("SOL", "USDC", "0.5")).await;
+    let (status, _) = app.execute(&eve, &quote, &key()).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(app.balance(&AccountId::wallet(&eve), Token::Sol).await, SOL);
+    let (_, swap) = app.execute(&alice, &quote, &key()).await;
+    let reference = swap["reference"].as_str().unwrap();
+    let (status, error) = app.get(&eve, &format!("/v1/swaps/{reference}")).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(error["message"], format!("You have no swap {reference}."));
+    assert_eq!(app.get(&eve, "/v1/swaps").await.1["swaps"], json!([]));
+    assert_eq!(app.get(&alice, "/v1/swaps/garbage").await.0, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn history_filters_by_token_and_date_and_pages() {
+    let app = spawn_app().await;
+    let alice = app.user(&[(Token::Sol, 100 * SOL)]).await;
+    let mut references = Vec::new();
+    for to in ["USDC", "JUP", "USDC", "BONK", "USDC"] {
+        let quote = app.quote(&alice, sell("SOL", to, "1")).await;
+        let (_, swap) = app.execute(&alice, &quote, &key()).await;
+        references.push((to, swap["reference"].as_str().unwrap().to_owned(), units(&swap["created_at_ms"])));
+    }
+    let refs = |page: &Value| -> Vec<String> {
+        page["swaps"].as_array().unwrap().iter().map(|s| s["reference"].as_str().unwrap().to_owned()).collect()
+    };
+    let (_, usdc) = app.get(&alice, "/v1/swaps?token=usdc").await;
+    let expected: Vec<String> =
+        references.iter().rev().filter(|(t, ..)| *t == "USDC").map(|(_, r, _)| r.clone()).collect();
+    assert_eq!(refs(&usdc), expected);
+    let (_, sol) = app.get(&alice, "/v1/swaps?token=SOL&limit=2").await;
+    assert_eq!(refs(&sol), [references[4].1.clone(), references[3].1.clone()]);
+    let next = sol["next_before"].as_str().unwrap();
+    let (_, rest) = app.get(&alice, &format!("/v1/swaps?token=SOL&limit=2&before={next}")).await;
+    assert_eq!(refs(&rest), [references[2].1.clone(), references[1].1.clone()]);
+    let since = references[3].2;
+    let (_, recent) = app.get(&alice, &format!("/v1/swaps?since={since}")).await;
+    assert_eq!(refs(&recent), [references[4].1.clone(), references[3].1.clone()]);
+    let (_, older) = app.get(&alice, &format!("/v1/swaps?until={since}")).await;
+    assert_eq!(refs(&older).len(), 3);
+    assert_eq!(app.get(&alice, "/v1/swaps?token=DOGE").await.0, StatusCode::BAD_REQUEST);
+    assert_eq!(app.get(&alice, &format!("/v1/swaps?since={since}&until={since}")).await.0, StatusCode::BAD_REQUEST);
+}
+
+/// Hundreds of concurrent swaps in both directions between a few wallets, each executed twice
+/// with the same key (a retry racing its original) and some with a second key (a double
+/// click): every quote fills at most once, the books balance, nothing goes negative.
+#[tokio::test]
+async fn concurrent_swaps_with_retries_conserve_every_token() {
+    let app = spawn_app().await;
+    let mut wallets = Vec::new();
+    for _ in 0..4 {
+        wallets.push(app.user(&[(Token::Sol, 8 * SOL), (Token::Usdc, 1_500 * USDC)]).await);
+    }
+    let mut quotes = Vec::new();
+    for n in 0..160usize {
+        let wallet = wallets[n % 4].clone();
+        let body = if (n / 4) % 2 == 0 { sell("SOL", "USDC", "0.5") } else { sell("USDC", "SOL", "90") };
+        quotes.push((wallet.clone(), app.quote(&wallet, body).await));
+    }
+    let mut calls = Vec::new();
+    for (n, (wallet, quote)) in quotes.iter().enumerate() {
+        let keys = if n % 5 == 0 {
+            vec![key(), key()]
+        } else {
+            let k = key();
+            vec![k.clone(), k]
+        };
+        for k in keys {
+            let (base, wallet, id) = (app.base.clone(), wallet.clone(), quote["id"].clone());
+            calls.push(tokio::spawn(async move {
+                let body = json!({ "quote_id": id, "idempotency_key": k });
+                let (status, value) = signed("POST", &format!("{base}/v1/swaps"), &wallet, Some(body)).await;
+                (id.as_str().unwrap().to_owned(), status, value)
+            }));
+        }
+    }
+    let mut filled: HashMap<String, String> = HashMap::new();
+    let mut statuses: HashMap<u16, usize> = HashMap::new();
+    for call in futures::future::join_all(calls).await {
+        let (quote_id, status, value) = call.unwrap();
+        *statuses.entry(status.as_u16()).or_default() += 1;
+        match status.as_u16() {
+            200 | 201 => {
+                let reference = value["reference"].as_str().unwrap().to_owned();
+                if let Some(first) = filled.insert(quote_id, reference.clone()) {
+                    assert_eq!(first, reference, "a quote filled twice");
+                }
+            }
+            409 => assert_eq!(value["code"], "conflict", "{value}"),
+            422 => assert_eq!(value["code"], "insufficient_funds", "{value}"),
+            other => panic!("unexpected {other}: {value}"),
+        }
+    }
+    assert!(filled.len() > 100, "most swaps went through: {} ({statuses:?})", filled.len());
+    let mut recorded = HashSet::new();
+    for wallet in &wallets {
+        let (_, page) = app.get(wallet, "/v1/swaps?limit=100").await;
+        for swap in page["swaps"].as_array().unwrap() {
+            assert!(recorded.insert(swap["quote_id"].as_str().unwrap().to_owned()), "one record per quote");
+        }
+    }
+    assert_eq!(recorded, filled.keys().cloned().collect::<HashSet<_>>());
+    assert_books_balance(&app.ledger).await;
+}
