@@ -2,7 +2,7 @@
 
 use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
-use app::backend::{AccountsConfig, prices::PriceConfig, rate_limit::Limits};
+use app::backend::{HostConfig, prices::PriceConfig, rate_limit::Limits};
 use clap::Parser;
 use solstice_types::{Amount, Token};
 
@@ -75,6 +75,14 @@ pub struct Config {
     #[arg(long, env = "SOLSTICE_PORTFOLIO_URL", default_value = "http://127.0.0.1:3101")]
     pub portfolio_url: String,
 
+    /// Base URL of the transfer service.
+    #[arg(long, env = "SOLSTICE_TRANSFER_URL", default_value = "http://127.0.0.1:3102")]
+    pub transfer_url: String,
+
+    /// Base URL of the swap service.
+    #[arg(long, env = "SOLSTICE_SWAP_URL", default_value = "http://127.0.0.1:3103")]
+    pub swap_url: String,
+
     /// Secret shared with the services to sign internal requests (32+ characters). Never logged.
     #[arg(long, env = "SOLSTICE_INTERNAL_SECRET", hide_env_values = true)]
     pub internal_secret: String,
@@ -108,6 +116,8 @@ impl std::fmt::Debug for Config {
             .field("market_seed", &self.market_seed)
             .field("price_backfill", &self.price_backfill)
             .field("portfolio_url", &self.portfolio_url)
+            .field("transfer_url", &self.transfer_url)
+            .field("swap_url", &self.swap_url)
             .field("internal_secret", &"<redacted>")
             .field("service_timeout_ms", &self.service_timeout_ms)
             .field("log_format", &self.log_format)
@@ -116,10 +126,10 @@ impl std::fmt::Debug for Config {
 }
 
 impl Config {
-    pub fn accounts(&self) -> Result<AccountsConfig, String> {
+    pub fn host(&self) -> Result<HostConfig, String> {
         let max_initial_sol = Amount::from_whole(self.max_initial_sol, Token::Sol.decimals())
             .ok_or_else(|| "SOLSTICE_MAX_INITIAL_SOL is too large".to_owned())?;
-        Ok(AccountsConfig {
+        Ok(HostConfig {
             max_initial_sol,
             limits: Limits {
                 login_per_address: self.login_failures_per_address,

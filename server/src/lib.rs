@@ -14,7 +14,7 @@ use std::{
 
 use app::{
     App,
-    backend::{AppState, prices::PriceHub, session::ClientIp},
+    backend::{AppState, Services, prices::PriceHub, session::ClientIp},
     shell,
 };
 use axum::{
@@ -74,7 +74,7 @@ pub struct Application {
 impl Application {
     /// Connects to the database, prepares it, and binds the listening socket.
     pub async fn build(config: Config) -> Result<Application, StartError> {
-        let accounts = config.accounts().map_err(StartError::Config)?;
+        let host = config.host().map_err(StartError::Config)?;
         let mut options = ClientOptions::parse(&config.mongodb_uri).await?;
         options.app_name = Some("solstice-host".to_owned());
         options.server_selection_timeout = Some(Duration::from_secs(10));
@@ -83,8 +83,12 @@ impl Application {
         let feed = Arc::new(SimulatedMarket::new(config.market_seed));
         let secret = ServiceSecret::new(&config.internal_secret).map_err(StartError::Config)?;
         let timeout = Duration::from_millis(config.service_timeout_ms);
-        let portfolio = ServiceClient::new("portfolio", &config.portfolio_url, secret, timeout);
-        let state = AppState::init(client, &database, accounts, feed, portfolio).await?;
+        let services = Services {
+            portfolio: ServiceClient::new("portfolio", &config.portfolio_url, secret.clone(), timeout),
+            transfer: ServiceClient::new("transfer", &config.transfer_url, secret.clone(), timeout),
+            swap: ServiceClient::new("swap", &config.swap_url, secret, timeout),
+        };
+        let state = AppState::init(client, &database, host, feed, services).await?;
         state.prices.start();
         let sessions = MongoSessionStore::new(&database);
         sessions.init().await?;

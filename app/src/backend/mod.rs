@@ -9,7 +9,7 @@ mod state;
 use leptos::prelude::*;
 use solstice_types::ApiError;
 
-pub use state::{AccountsConfig, AppState};
+pub use state::{AppState, HostConfig, Services};
 
 use crate::error::AppError;
 
@@ -19,4 +19,19 @@ pub fn state() -> Result<AppState, AppError> {
         tracing::error!("AppState was not provided to the server function");
         ApiError::internal().into()
     })
+}
+
+/// A reference number typed by a user (any case, spaces around), or a clear error.
+pub fn parse_reference(text: &str) -> Result<solstice_types::Reference, AppError> {
+    solstice_types::Reference::parse(text.trim())
+        .map_err(|error| ApiError::new(solstice_types::ErrorCode::InvalidInput, error.to_string()).into())
+}
+
+/// The start of a UTC day given as `YYYY-MM-DD`, in Unix milliseconds.
+pub fn day_start_ms(day: &str) -> Result<i64, AppError> {
+    chrono::NaiveDate::parse_from_str(day, "%Y-%m-%d")
+        .ok()
+        .and_then(|date| date.and_hms_opt(0, 0, 0))
+        .map(|start| start.and_utc().timestamp_millis())
+        .ok_or_else(|| ApiError::new(solstice_types::ErrorCode::InvalidInput, "Enter dates as YYYY-MM-DD.").into())
 }

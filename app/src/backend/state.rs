@@ -15,13 +15,21 @@ use super::{
     rate_limit::{Limits, RateLimiter},
 };
 
-/// Rules for sign-up and log-in, from the host's configuration.
+/// The host's rules for accounts and prices, from its configuration.
 #[derive(Debug, Clone)]
-pub struct AccountsConfig {
+pub struct HostConfig {
     /// The largest initial SOL balance a new account may ask for.
     pub max_initial_sol: Amount,
     pub limits: Limits,
     pub prices: PriceConfig,
+}
+
+/// Clients of the services the host calls.
+#[derive(Debug, Clone)]
+pub struct Services {
+    pub portfolio: ServiceClient,
+    pub transfer: ServiceClient,
+    pub swap: ServiceClient,
 }
 
 /// Shared by all requests; cheap to clone.
@@ -31,9 +39,8 @@ pub struct AppState {
     pub users: Collection<UserDoc>,
     pub limiter: RateLimiter,
     pub prices: PriceHub,
-    /// The portfolio service.
-    pub portfolio: ServiceClient,
-    pub config: AccountsConfig,
+    pub services: Services,
+    pub config: HostConfig,
     /// Bounds how many password hashes run at once: each takes ~19 MiB and a core for a while,
     /// so an unbounded burst of log-ins would exhaust memory instead of queueing.
     pub hashing: Arc<Semaphore>,
@@ -47,9 +54,9 @@ impl AppState {
     pub async fn init(
         client: Client,
         database: &Database,
-        config: AccountsConfig,
+        config: HostConfig,
         feed: Arc<dyn PriceFeed>,
-        portfolio: ServiceClient,
+        services: Services,
     ) -> Result<AppState, mongodb::error::Error> {
         let ledger = Ledger::new(client, database);
         ledger.init().await.map_err(|error| match error {
@@ -66,7 +73,7 @@ impl AppState {
             users: database.collection(accounts::USERS),
             limiter,
             prices,
-            portfolio,
+            services,
             config,
             hashing: Arc::new(Semaphore::new(cores * 2)),
             decoy_hash: accounts::decoy_hash().into(),

@@ -44,6 +44,20 @@ impl ServiceClient {
         self.call(Method::GET, path, wallet, Vec::new()).await
     }
 
+    /// `GET path?query` on behalf of `wallet`; the query's values are URL-encoded here.
+    pub async fn get_with_query<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        query: &[(&str, String)],
+        wallet: &WalletAddress,
+    ) -> Result<T, ApiError> {
+        let mut url = self.url(path)?;
+        if !query.is_empty() {
+            url.query_pairs_mut().extend_pairs(query);
+        }
+        self.call_url(Method::GET, url, wallet, Vec::new()).await
+    }
+
     /// `POST path` with a JSON body on behalf of `wallet`.
     ///
     /// Retried like a GET: every request to a service that moves money carries an idempotency
@@ -61,6 +75,13 @@ impl ServiceClient {
         self.call(Method::POST, path, wallet, body).await
     }
 
+    fn url(&self, path: &str) -> Result<reqwest::Url, ApiError> {
+        reqwest::Url::parse(&format!("{}{path}", self.base_url)).map_err(|error| {
+            tracing::error!(service = self.name, error = %error, "invalid service URL");
+            ApiError::internal()
+        })
+    }
+
     async fn call<T: DeserializeOwned>(
         &self,
         method: Method,
@@ -68,10 +89,17 @@ impl ServiceClient {
         wallet: &WalletAddress,
         body: Vec<u8>,
     ) -> Result<T, ApiError> {
-        let url = reqwest::Url::parse(&format!("{}{path}", self.base_url)).map_err(|error| {
-            tracing::error!(service = self.name, error = %error, "invalid service URL");
-            ApiError::internal()
-        })?;
+        let url = self.url(path)?;
+        self.call_url(method, url, wallet, body).await
+    }
+
+    async fn call_url<T: DeserializeOwned>(
+        &self,
+        method: Method,
+        url: reqwest::Url,
+        wallet: &WalletAddress,
+        body: Vec<u8>,
+    ) -> Result<T, ApiError> {
         let mut backoff = Duration::from_millis(50);
         for attempt in 1..=ATTEMPTS {
             match self.attempt(&method, &url, wallet, &body).await {

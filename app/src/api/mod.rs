@@ -8,6 +8,9 @@ use solstice_types::{Amount, Reference, Token, UsdPrice, WalletAddress, portfoli
 
 use crate::error::AppError;
 
+pub mod swaps;
+pub mod transfers;
+
 /// The logged-in user, as the app shell shows them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Me {
@@ -112,5 +115,5 @@ pub async fn my_portfolio() -> Result<Portfolio, AppError> {
     use crate::backend;
     let state = backend::state()?;
     let wallet = backend::session::require_wallet().await?;
-    Ok(state.portfolio.get("/v1/portfolio", &wallet).await?)
+    Ok(state.services.portfolio.get("/v1/portfolio", &wallet).await?)
 }

@@ -1,0 +1,60 @@
+//! Server functions for sending tokens and reading transfers, answered by the transfer service.
+
+use leptos::prelude::*;
+use solstice_types::transfer::{Recipient, Transfer, TransferPage};
+
+use crate::error::AppError;
+
+/// Sends tokens from the logged-in wallet. `idempotency_key` is chosen by the browser for each
+/// send, so that a retried submission never sends twice.
+#[server(endpoint = "send_transfer")]
+pub async fn send_transfer(
+    to: String,
+    token: String,
+    amount: String,
+    memo: String,
+    idempotency_key: String,
+) -> Result<Transfer, AppError> {
+    use solstice_types::transfer::SendTransfer;
+
+    use crate::backend;
+    let state = backend::state()?;
+    let wallet = backend::session::require_wallet().await?;
+    let memo = Some(memo).filter(|memo| !memo.trim().is_empty());
+    let request = SendTransfer { to, token, amount, memo, idempotency_key };
+    Ok(state.services.transfer.post("/v1/transfers", &wallet, &request).await?)
+}
+
+/// Checks that an address is a Solstice wallet before the user confirms a transfer to it.
+#[server(endpoint = "find_recipient")]
+pub async fn find_recipient(address: String) -> Result<Recipient, AppError> {
+    use solstice_types::{ApiError, ErrorCode, WalletAddress};
+
+    use crate::backend;
+    let state = backend::state()?;
+    let wallet = backend::session::require_wallet().await?;
+    let address = WalletAddress::parse(address.trim())
+        .map_err(|error| ApiError::new(ErrorCode::InvalidAddress, error.to_string()))?;
+    Ok(state.services.transfer.get(&format!("/v1/recipients/{address}"), &wallet).await?)
+}
+
+/// A page of the logged-in wallet's transfers, newest first; `before` is the previous page's
+/// `next_before`.
+#[server(endpoint = "my_transfers")]
+pub async fn my_transfers(before: Option<String>) -> Result<TransferPage, AppError> {
+    use crate::backend;
+    let state = backend::state()?;
+    let wallet = backend::session::require_wallet().await?;
+    let query: Vec<(&str, String)> = before.into_iter().map(|before| ("before", before)).collect();
+    Ok(state.services.transfer.get_with_query("/v1/transfers", &query, &wallet).await?)
+}
+
+/// One of the logged-in wallet's transfers, by reference number.
+#[server(endpoint = "my_transfer")]
+pub async fn my_transfer(reference: String) -> Result<Transfer, AppError> {
+    use crate::backend;
+    let state = backend::state()?;
+    let wallet = backend::session::require_wallet().await?;
+    let reference = backend::parse_reference(&reference)?;
+    Ok(state.services.transfer.get(&format!("/v1/transfers/{reference}"), &wallet).await?)
+}
