@@ -152,17 +152,34 @@ ensure_internal_secret() {
     export SOLSTICE_INTERNAL_SECRET
 }
 
-# Starts the portfolio service in the background on $1 (address), logging to $2; waits for it.
-PORTFOLIO_PID=""
-start_portfolio() {
-    local addr="$1" log="$2" binary="$3"
-    PORTFOLIO_ADDR="$addr" "$binary" >"$log" 2>&1 &
-    PORTFOLIO_PID=$!
-    wait_for_port "${addr##*:}" 30 || fail "the portfolio service did not start: see $log"
+# Starts a service binary in the background, logging to a file, and waits for its port.
+# Usage: start_service NAME ADDR_VARIABLE ADDR LOG BINARY. Remembers the pid for stop_services.
+SERVICE_PIDS=""
+start_service() {
+    local name="$1" variable="$2" addr="$3" log="$4" binary="$5"
+    env "$variable=$addr" "$binary" >"$log" 2>&1 &
+    SERVICE_PIDS="$SERVICE_PIDS $!"
+    wait_for_port "${addr##*:}" 30 || fail "the $name service did not start: see $log"
 }
 
+# Starts the portfolio, transfer and swap services from the binaries in $1 (a target
+# folder), logging into folder $2, on the addresses in PORTFOLIO_ADDR, TRANSFER_ADDR and
+# SWAP_ADDR; exports the host's SOLSTICE_*_URL settings pointing at them.
+start_services() {
+    local binaries="$1" logs="$2"
+    start_service portfolio PORTFOLIO_ADDR "$PORTFOLIO_ADDR" "$logs/portfolio.log" "$binaries/solstice-portfolio"
+    start_service transfer TRANSFER_ADDR "$TRANSFER_ADDR" "$logs/transfer.log" "$binaries/solstice-transfer"
+    start_service swap SWAP_ADDR "$SWAP_ADDR" "$logs/swap.log" "$binaries/solstice-swap"
+    export SOLSTICE_PORTFOLIO_URL="http://$PORTFOLIO_ADDR"
+    export SOLSTICE_TRANSFER_URL="http://$TRANSFER_ADDR"
+    export SOLSTICE_SWAP_URL="http://$SWAP_ADDR"
+}
+
+# The service binaries, for `cargo build -p ...`.
+SERVICE_PACKAGES="-p server -p solstice-portfolio -p solstice-transfer -p solstice-swap"
+
 stop_services() {
-    for pid in ${PORTFOLIO_PID:-}; do
+    for pid in ${SERVICE_PIDS:-}; do
         kill "$pid" 2>/dev/null || true
         wait "$pid" 2>/dev/null || true
     done

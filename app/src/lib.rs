@@ -26,7 +26,11 @@ use crate::{
         markets::{MarketsPage, TokenPage},
         not_found::NotFound,
         portfolio::PortfolioPage,
+        send::SendPage,
         signup::SignUpPage,
+        swap::SwapPage,
+        swaps::{SwapDetailsPage, SwapsPage},
+        transfers::{TransferReceiptPage, TransfersPage},
     },
 };
 
@@ -71,6 +75,12 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/portfolio") view=PortfolioPage />
                     <Route path=path!("/markets") view=MarketsPage />
                     <Route path=path!("/markets/:symbol") view=TokenPage />
+                    <Route path=path!("/send") view=SendPage />
+                    <Route path=path!("/transfers") view=TransfersPage />
+                    <Route path=path!("/transfers/:reference") view=TransferReceiptPage />
+                    <Route path=path!("/swap") view=SwapPage />
+                    <Route path=path!("/swaps") view=SwapsPage />
+                    <Route path=path!("/swaps/:reference") view=SwapDetailsPage />
                 </Routes>
             </main>
         </Router>

@@ -49,6 +49,8 @@ fn UserMenu(me: Me) -> impl IntoView {
         <nav class="topnav" aria-label="Main">
             <A href="/" attr:class="navlink">"Wallet"</A>
             <A href="/portfolio" attr:class="navlink">"Portfolio"</A>
+            <A href="/swap" attr:class="navlink">"Swap"</A>
+            <A href="/transfers" attr:class="navlink">"Transfers"</A>
             <A href="/markets" attr:class="navlink">"Markets"</A>
         </nav>
         <div class="account" data-testid="account">

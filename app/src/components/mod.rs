@@ -2,6 +2,7 @@
 
 pub mod auth;
 pub mod copy;
+pub mod format;
 pub mod layout;
 pub mod live_prices;
 pub mod price_chart;

@@ -5,4 +5,8 @@ pub mod login;
 pub mod markets;
 pub mod not_found;
 pub mod portfolio;
+pub mod send;
 pub mod signup;
+pub mod swap;
+pub mod swaps;
+pub mod transfers;

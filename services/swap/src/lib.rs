@@ -40,7 +40,7 @@ use solstice_service::{
     start::{StartError, connect},
 };
 use solstice_types::{
-    Amount, ApiError, ErrorCode, Reference, ReferenceKind, Token, UsdPrice,
+    Amount, ApiError, ErrorCode, Reference, ReferenceKind, Token, UsdPrice, format_bps,
     swap::{
         DEFAULT_SLIPPAGE_BPS, ExecuteSwap, MAX_SLIPPAGE_BPS, MIN_SLIPPAGE_BPS, Quote, QuoteRequest, Swap, SwapPage,
         SwapSide, SwapStatus,
@@ -394,12 +394,6 @@ fn check_slippage(quote: &Quote, now: &Prices) -> Result<(), ErrorResponse> {
     }
 }
 
-/// Basis points as a percentage for people: 50 → "0.5%".
-fn format_bps(bps: u32) -> String {
-    let text = format!("{}.{:02}", bps / 100, bps % 100);
-    format!("{}%", text.trim_end_matches('0').trim_end_matches('.'))
-}
-
 #[derive(Deserialize)]
 struct HistoryParams {
     token: Option<String>,
@@ -541,17 +535,4 @@ fn swap_view(record: Receipt) -> Result<Swap, ErrorResponse> {
         price_out: price(details.price_out)?,
         created_at_ms: record.created_at.timestamp_millis(),
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn tolerances_read_as_percentages() {
-        assert_eq!(format_bps(50), "0.5%");
-        assert_eq!(format_bps(100), "1%");
-        assert_eq!(format_bps(1), "0.01%");
-        assert_eq!(format_bps(500), "5%");
-    }
 }

@@ -102,6 +102,12 @@ fn format_dollars(picos: u128, fraction_digits: u32) -> String {
 }
 
 /// Basis points as a signed percentage: "+1.25%", "-0.40%", "0.00%".
+/// Basis points as a percentage for people: 50 → "0.5%", 3 → "0.03%", 100 → "1%".
+pub fn format_bps(bps: u32) -> String {
+    let text = format!("{}.{:02}", bps / 100, bps % 100);
+    format!("{}%", text.trim_end_matches('0').trim_end_matches('.'))
+}
+
 pub fn format_change_bps(bps: i64) -> String {
     let sign = match bps.signum() {
         1 => "+",
@@ -156,5 +162,13 @@ mod tests {
         let total = dollars(100.0).value_of(Amount::parse("1", 0).unwrap(), 0);
         assert_eq!(part.share_bps_of(total), 2_500);
         assert_eq!(part.share_bps_of(UsdValue::ZERO), 0);
+    }
+
+    #[test]
+    fn tolerances_and_fees_read_as_percentages_without_useless_zeros() {
+        assert_eq!(format_bps(50), "0.5%");
+        assert_eq!(format_bps(3), "0.03%");
+        assert_eq!(format_bps(100), "1%");
+        assert_eq!(format_bps(500), "5%");
     }
 }
