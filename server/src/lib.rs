@@ -137,9 +137,9 @@ pub fn router(
         .with_http_only(true)
         .with_same_site(SameSite::Lax)
         .with_secure(config.cookie_secure)
-        .with_expiry(Expiry::OnInactivity(time::Duration::minutes(i64::from(config.session_idle_minutes))))
-        // Saving on every request is what moves an active session's expiry forward.
-        .with_always_save(true);
+        // An active session's expiry moves forward when it is saved: at log-in, and about once a
+        // minute while in use (`app::backend::session::current_wallet`), not on every request.
+        .with_expiry(Expiry::OnInactivity(time::Duration::minutes(i64::from(config.session_idle_minutes))));
     let trusted_hops = config.trusted_proxy_hops;
     let routes = generate_route_list(App);
     let context_state = state.clone();

@@ -394,3 +394,29 @@ async fn a_request_still_in_flight_at_log_out_cannot_bring_the_session_back() {
     store.save(&record).await.unwrap();
     assert!(store.load(&record.id).await.unwrap().is_none(), "the logged-out session stays gone");
 }
+
+#[tokio::test]
+async fn an_active_session_slides_forward_about_once_a_minute_not_on_every_request() {
+    let host = spawn_host().await;
+    let client = browser();
+    sign_up(&client, &host.base, "1").await;
+    let sessions = host.database.collection::<mongodb::bson::Document>(server::session_store::SESSIONS);
+    let stored = || async { sessions.find_one(doc! {}).await.unwrap().expect("one session") };
+    current_user(&client, &host.base).await;
+    let first = stored().await;
+    tokio::time::sleep(std::time::Duration::from_millis(1_100)).await;
+    current_user(&client, &host.base).await;
+    current_user(&client, &host.base).await;
+    assert_eq!(stored().await.get_datetime("expires_at").unwrap(), first.get_datetime("expires_at").unwrap());
+
+    // A minute later (moved back in the stored data), the next request moves the expiry.
+    let mut data: serde_json::Map<String, Value> = serde_json::from_str(first.get_str("data").unwrap()).unwrap();
+    let seen = data["seen"].as_i64().unwrap();
+    data.insert("seen".to_owned(), Value::from(seen - 61));
+    let id = first.get_str("_id").unwrap();
+    let data = serde_json::to_string(&data).unwrap();
+    sessions.update_one(doc! { "_id": id }, doc! { "$set": { "data": data } }).await.unwrap();
+    assert!(current_user(&client, &host.base).await["address"].is_string());
+    let moved = stored().await;
+    assert!(moved.get_datetime("expires_at").unwrap() > first.get_datetime("expires_at").unwrap());
+}

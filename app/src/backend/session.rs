@@ -10,6 +10,12 @@ use super::accounts::internal;
 use crate::error::AppError;
 
 const WALLET: &str = "wallet";
+/// When the session was last seen in use, in Unix seconds.
+const SEEN: &str = "seen";
+/// How often an active session's idle expiry is moved forward. Saving the session on every
+/// request would add a database write to each; once a minute keeps the idle timeout exact to
+/// the minute at a fraction of the cost.
+const TOUCH_EVERY_SECONDS: i64 = 60;
 
 /// The client's IP address as the host determined it (honouring proxy headers only when
 /// configured to), put in each request's extensions by the host.
@@ -37,9 +43,20 @@ pub async fn log_out() -> Result<(), AppError> {
     session().await?.flush().await.map_err(session_error)
 }
 
-/// The wallet this session is logged in as, if any.
+/// The wallet this session is logged in as, if any. Marks the session as in use (see
+/// [`TOUCH_EVERY_SECONDS`]).
 pub async fn current_wallet() -> Result<Option<WalletAddress>, AppError> {
-    session().await?.get::<WalletAddress>(WALLET).await.map_err(session_error)
+    let session = session().await?;
+    let wallet = session.get::<WalletAddress>(WALLET).await.map_err(session_error)?;
+    if wallet.is_some() {
+        let now = chrono::Utc::now().timestamp();
+        let seen = session.get::<i64>(SEEN).await.map_err(session_error)?;
+        if seen.is_none_or(|seen| now - seen >= TOUCH_EVERY_SECONDS) {
+            // Changing the session makes the session layer save it with a new expiry.
+            session.insert(SEEN, now).await.map_err(session_error)?;
+        }
+    }
+    Ok(wallet)
 }
 
 /// The wallet this session is logged in as, or an "unauthorized" error.

@@ -1,0 +1,242 @@
+//! Money-path benchmark: transfers and swaps driven through the host's HTTP endpoints, as the
+//! browser calls them (server function, session, host, signed call to the service, ledger
+//! transaction), next to the same ledger transactions applied directly through the driver in
+//! the same run, so that the stack's overhead is a ratio.
+//!
+//! Run through `scripts/bench money`, which starts the database, the services and a release
+//! host and passes `BENCH_HOST` (http://…), `MONGODB_URI`, `SOLSTICE_DATABASE`,
+//! `BENCH_CLIENTS` (concurrent clients, default 16) and `BENCH_SECONDS` (per phase).
+
+use std::{
+    future::Future,
+    sync::Arc,
+    time::{Duration, Instant},
+};
+
+use mongodb::{Database, bson::doc};
+use serde_json::Value;
+use solstice_ledger::{AccountId, IdempotencyKey, Ledger, Leg, SideWrite, SystemAccount, TransactionRequest};
+use solstice_types::{Amount, ReferenceKind, Token, WalletAddress};
+
+const PASSWORD: &str = "benchmark password";
+
+fn percentile(sorted: &[Duration], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    sorted[((sorted.len() - 1) as f64 * p).round() as usize].as_secs_f64() * 1_000.0
+}
+
+/// Runs `clients` loops of `operation` for `seconds`, and prints what they achieved.
+async fn measure<F, Fut>(label: &str, clients: usize, seconds: u64, operation: F) -> f64
+where
+    F: Fn(usize, u64) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<(), String>> + Send,
+{
+    let operation = Arc::new(operation);
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    let started = Instant::now();
+    let tasks: Vec<_> = (0..clients)
+        .map(|client| {
+            let operation = operation.clone();
+            tokio::spawn(async move {
+                let (mut latencies, mut failures, mut n) = (Vec::new(), 0u64, 0u64);
+                while Instant::now() < deadline {
+                    let began = Instant::now();
+                    match operation(client, n).await {
+                        Ok(()) => latencies.push(began.elapsed()),
+                        Err(error) => {
+                            failures += 1;
+                            if failures <= 3 {
+                                eprintln!("{error}");
+                            }
+                        }
+                    }
+                    n += 1;
+                }
+                (latencies, failures)
+            })
+        })
+        .collect();
+    let (mut latencies, mut failures) = (Vec::new(), 0);
+    for task in tasks {
+        let (mine, failed) = task.await.expect("a client task");
+        latencies.extend(mine);
+        failures += failed;
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    latencies.sort_unstable();
+    let rate = latencies.len() as f64 / elapsed;
+    println!(
+        "{label:<34} clients={clients} ops={} failed={failures} ops_per_s={rate:.1} p50_ms={:.2} p99_ms={:.2}",
+        latencies.len(),
+        percentile(&latencies, 0.50),
+        percentile(&latencies, 0.99),
+    );
+    rate
+}
+
+/// A logged-in browser-like client with a new wallet.
+async fn sign_up(host: &str, initial_sol: &str) -> (reqwest::Client, WalletAddress) {
+    let client = reqwest::Client::builder().cookie_store(true).build().expect("an HTTP client");
+    let form = [("password", PASSWORD), ("confirm_password", PASSWORD), ("initial_sol", initial_sol)];
+    let response = client.post(format!("{host}/api/sign_up")).form(&form).send().await.expect("sign-up answers");
+    assert!(response.status().is_success(), "sign-up failed: {}", response.status());
+    let body: Value = response.json().await.expect("a sign-up body");
+    let address = WalletAddress::parse(body["address"].as_str().expect("an address")).expect("a valid address");
+    (client, address)
+}
+
+async fn call(client: &reqwest::Client, host: &str, function: &str, form: &[(&str, &str)]) -> Result<Value, String> {
+    let response = client
+        .post(format!("{host}/api/{function}"))
+        .form(form)
+        .send()
+        .await
+        .map_err(|error| format!("{function}: {error}"))?;
+    let status = response.status();
+    let body: Value = response.json().await.map_err(|error| format!("{function}: {error}"))?;
+    if status.is_success() { Ok(body) } else { Err(format!("{function}: {status} {body}")) }
+}
+
+fn key(client: usize, n: u64, kind: &str) -> String {
+    format!("bench-{kind}-{}-{client}-{n}", std::process::id())
+}
+
+async fn run(host: String, database: Database, ledger: Ledger, clients: usize, seconds: u64) {
+    println!("setting up {clients} senders and {clients} receivers through the host…");
+    let mut senders = Vec::new();
+    let mut receivers = Vec::new();
+    for _ in 0..clients {
+        senders.push(sign_up(&host, "1000").await);
+        receivers.push(sign_up(&host, "1").await.1);
+    }
+    let senders = Arc::new(senders);
+    let receivers = Arc::new(receivers);
+
+    // A transfer: through the host, then the same one-leg transaction applied directly.
+    let host_transfers = {
+        let (host, senders, receivers) = (host.clone(), senders.clone(), receivers.clone());
+        measure("transfer via host HTTP", clients, seconds, move |client, n| {
+            let (host, senders, receivers) = (host.clone(), senders.clone(), receivers.clone());
+            async move {
+                let to = receivers[client].to_string();
+                let key = key(client, n, "trf");
+                let form = [
+                    ("to", to.as_str()),
+                    ("token", "SOL"),
+                    ("amount", "0.000001"),
+                    ("memo", ""),
+                    ("idempotency_key", &key),
+                ];
+                call(&senders[client].0, &host, "send_transfer", &form).await.map(drop)
+            }
+        })
+        .await
+    };
+    let raw_transfers = {
+        let (ledger, senders, receivers) = (ledger.clone(), senders.clone(), receivers.clone());
+        measure("transfer via driver (raw)", clients, seconds, move |client, n| {
+            let (ledger, senders, receivers) = (ledger.clone(), senders.clone(), receivers.clone());
+            async move {
+                let leg = Leg {
+                    from: AccountId::wallet(&senders[client].1),
+                    to: AccountId::wallet(&receivers[client]),
+                    token: Token::Sol,
+                    amount: Amount::from_base_units(1_000).expect("an amount"),
+                };
+                let key =
+                    IdempotencyKey::new(format!("trf:{}:{}", senders[client].1, key(client, n, "raw"))).expect("a key");
+                ledger
+                    .apply(TransactionRequest::new(ReferenceKind::Transfer, key, vec![leg]))
+                    .await
+                    .map(drop)
+                    .map_err(|e| e.to_string())
+            }
+        })
+        .await
+    };
+
+    // A swap: quote and execute through the host, then the same three legs applied directly.
+    let host_swaps = {
+        let (host, senders) = (host.clone(), senders.clone());
+        measure("swap via host HTTP (quote+execute)", clients, seconds, move |client, n| {
+            let (host, senders) = (host.clone(), senders.clone());
+            async move {
+                let browser = &senders[client].0;
+                let form = [
+                    ("from", "SOL"),
+                    ("to", "USDC"),
+                    ("amount", "0.001"),
+                    ("side", "exact_in"),
+                    ("slippage_bps", "100"),
+                ];
+                let quote = call(browser, &host, "swap_quote", &form).await?;
+                let key = key(client, n, "swp");
+                let id = quote["id"].as_str().unwrap_or_default();
+                call(browser, &host, "execute_swap", &[("quote_id", id), ("idempotency_key", &key)]).await.map(drop)
+            }
+        })
+        .await
+    };
+    let raw_swaps = {
+        let (ledger, senders) = (ledger.clone(), senders.clone());
+        let quotes = database.collection::<mongodb::bson::Document>("swap_quotes");
+        measure("swap via driver (raw)", clients, seconds, move |client, n| {
+            let (ledger, senders, quotes) = (ledger.clone(), senders.clone(), quotes.clone());
+            async move {
+                // What the swap service writes: the quote, then the three legs together with
+                // marking the quote used.
+                let id = format!("q_raw_{}_{client}_{n}", std::process::id());
+                let quote = doc! { "_id": &id, "wallet": senders[client].1.as_str(), "used": false, "expires_at": mongodb::bson::DateTime::now() };
+                quotes.insert_one(quote).await.map_err(|e| e.to_string())?;
+                let wallet = AccountId::wallet(&senders[client].1);
+                let treasury = AccountId::System(SystemAccount::Treasury);
+                let units = |n| Amount::from_base_units(n).expect("an amount");
+                let legs = vec![
+                    Leg { from: wallet.clone(), to: treasury.clone(), token: Token::Sol, amount: units(1_000_000) },
+                    Leg { from: treasury.clone(), to: wallet, token: Token::Usdc, amount: units(150_000) },
+                    Leg {
+                        from: treasury,
+                        to: AccountId::System(SystemAccount::Fees),
+                        token: Token::Usdc,
+                        amount: units(450),
+                    },
+                ];
+                let key =
+                    IdempotencyKey::new(format!("swp:{}:{}", senders[client].1, key(client, n, "raw"))).expect("a key");
+                let request = TransactionRequest::new(ReferenceKind::Swap, key, legs).with_side_write(SideWrite::Update {
+                    collection: "swap_quotes".to_owned(),
+                    filter: doc! { "_id": &id, "used": false },
+                    update: doc! { "$set": { "used": true } },
+                });
+                ledger.apply(request).await.map(drop).map_err(|e| e.to_string())
+            }
+        })
+        .await
+    };
+    println!(
+        "host/raw throughput: transfers {:.0}% , swaps {:.0}% (target: at least 60%)",
+        100.0 * host_transfers / raw_transfers.max(f64::MIN_POSITIVE),
+        100.0 * host_swaps / raw_swaps.max(f64::MIN_POSITIVE),
+    );
+    for audit in ledger.audit().await.expect("an audit") {
+        assert!(audit.is_sound(), "the books do not balance after the benchmark: {audit:?}");
+    }
+    println!("books balance after the benchmark: every token's supply is accounted for, no balance is negative");
+}
+
+fn main() {
+    let host = std::env::var("BENCH_HOST").expect("BENCH_HOST: run through scripts/bench money");
+    let uri = std::env::var("MONGODB_URI").expect("MONGODB_URI");
+    let database = std::env::var("SOLSTICE_DATABASE").expect("SOLSTICE_DATABASE");
+    let clients: usize = std::env::var("BENCH_CLIENTS").ok().and_then(|s| s.parse().ok()).unwrap_or(16);
+    let seconds: u64 = std::env::var("BENCH_SECONDS").ok().and_then(|s| s.parse().ok()).unwrap_or(10);
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("a runtime");
+    runtime.block_on(async move {
+        let client = mongodb::Client::with_uri_str(&uri).await.expect("the database is reachable");
+        let database = client.database(&database);
+        let ledger = Ledger::new(client.clone(), &database);
+        run(host, database, ledger, clients, seconds).await;
+    });
+}
