@@ -1,0 +1,80 @@
+//! The service client against a real HTTP server: signing, retries, error mapping.
+
+use std::sync::{
+    Arc,
+    atomic::{AtomicUsize, Ordering},
+};
+
+use axum::{Extension, Json, Router, http::StatusCode, middleware, routing::post};
+use serde_json::{Value, json};
+use solstice_service::{
+    auth::{Caller, ServiceSecret, require_signature},
+    client::ServiceClient,
+};
+use solstice_types::{ErrorCode, WalletAddress};
+
+const SECRET: &str = "client-test-secret-client-test-secret";
+
+/// A service that is unavailable for its first `failures` calls, then echoes the signed caller
+/// and body. Returns its base URL and a count of the calls it saw.
+async fn flaky_service(failures: usize) -> (String, Arc<AtomicUsize>) {
+    let calls = Arc::new(AtomicUsize::new(0));
+    let seen = calls.clone();
+    let router = Router::new()
+        .route(
+            "/v1/echo",
+            post(move |Extension(caller): Extension<Caller>, Json(body): Json<Value>| {
+                let seen = seen.clone();
+                async move {
+                    if seen.fetch_add(1, Ordering::SeqCst) < failures {
+                        let error = json!({ "code": "unavailable", "message": "try again" });
+                        return (StatusCode::SERVICE_UNAVAILABLE, Json(error));
+                    }
+                    (StatusCode::OK, Json(json!({ "wallet": caller.wallet.to_string(), "body": body })))
+                }
+            }),
+        )
+        .layer(middleware::from_fn_with_state(ServiceSecret::new(SECRET).unwrap(), require_signature));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    (base, calls)
+}
+
+fn client(base: &str) -> ServiceClient {
+    ServiceClient::new("test", base, ServiceSecret::new(SECRET).unwrap(), std::time::Duration::from_secs(2))
+}
+
+#[tokio::test]
+async fn an_unavailable_service_is_retried_with_the_same_signed_request() {
+    let (base, calls) = flaky_service(2).await;
+    let wallet = WalletAddress::from_public_key(&[5; 32]);
+    let body = json!({ "idempotency_key": "same-key-every-time" });
+    let answer: Value = client(&base).post("/v1/echo", &wallet, &body).await.unwrap();
+    assert_eq!(calls.load(Ordering::SeqCst), 3);
+    assert_eq!(answer["wallet"], wallet.to_string());
+    assert_eq!(answer["body"], body);
+}
+
+#[tokio::test]
+async fn retries_are_bounded_and_end_in_a_clear_unavailable_error() {
+    let (base, calls) = flaky_service(usize::MAX).await;
+    let wallet = WalletAddress::from_public_key(&[5; 32]);
+    let error = client(&base).post::<_, Value>("/v1/echo", &wallet, &json!({})).await.unwrap_err();
+    assert_eq!(calls.load(Ordering::SeqCst), 3);
+    assert_eq!(error.code, ErrorCode::Unavailable);
+}
+
+#[tokio::test]
+async fn a_wrong_secret_is_an_internal_error_not_the_users_fault() {
+    let (base, _) = flaky_service(0).await;
+    let wrong = ServiceClient::new(
+        "test",
+        &base,
+        ServiceSecret::new("another-secret-another-secret-another").unwrap(),
+        std::time::Duration::from_secs(2),
+    );
+    let wallet = WalletAddress::from_public_key(&[5; 32]);
+    let error = wrong.post::<_, Value>("/v1/echo", &wallet, &json!({})).await.unwrap_err();
+    assert_eq!(error.code, ErrorCode::Internal);
+}
