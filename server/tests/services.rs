@@ -8,7 +8,7 @@ const PASSWORD: &str = "correct horse battery";
 
 async fn start_portfolio(database: &str) -> String {
     let config = solstice_portfolio::Config::for_tests(solstice_testkit::mongodb_uri(), database.to_owned());
-    let app = solstice_portfolio::Application::build(config).await.unwrap();
+    let app = solstice_portfolio::build(config).await.unwrap();
     let base = format!("http://{}", app.local_addr());
     tokio::spawn(app.run_until_stopped(std::future::pending()));
     base
@@ -16,7 +16,7 @@ async fn start_portfolio(database: &str) -> String {
 
 async fn start_transfer(database: &str) -> String {
     let config = solstice_transfer::Config::for_tests(solstice_testkit::mongodb_uri(), database.to_owned());
-    let app = solstice_transfer::Application::build(config).await.unwrap();
+    let app = solstice_transfer::build(config).await.unwrap();
     let base = format!("http://{}", app.local_addr());
     tokio::spawn(app.run_until_stopped(std::future::pending()));
     base
@@ -24,7 +24,7 @@ async fn start_transfer(database: &str) -> String {
 
 async fn start_swap(database: &str) -> String {
     let config = solstice_swap::Config::for_tests(solstice_testkit::mongodb_uri(), database.to_owned());
-    let app = solstice_swap::Application::build(config).await.unwrap();
+    let app = solstice_swap::build(config).await.unwrap();
     let base = format!("http://{}", app.local_addr());
     tokio::spawn(app.run_until_stopped(std::future::pending()));
     base

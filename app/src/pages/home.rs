@@ -38,6 +38,12 @@ fn Wallet(me: Me) -> impl IntoView {
                 {me.sol_balance.format_display(sol, 9)}
                 <span class="unit">" SOL"</span>
             </p>
+            <div class="actions start">
+                <A href="/send" attr:class="btn btn-primary">"Send"</A>
+                <A href="/swap" attr:class="btn">"Swap"</A>
+                <A href="/transfers" attr:class="btn">"Transfers"</A>
+                <A href="/swaps" attr:class="btn">"Swap history"</A>
+            </div>
         </section>
         <section class="card" aria-labelledby="address-heading">
             <h2 id="address-heading" class="card-label">"Wallet address"</h2>

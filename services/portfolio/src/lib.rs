@@ -16,13 +16,12 @@ use solstice_service::{
     auth::{Caller, ServiceSecret, require_signature},
     error::{ErrorResponse, internal},
     http::with_operations,
-    start::{StartError, connect},
+    start::{CommonConfig, Service, StartError},
 };
 use solstice_types::{
     Amount, ApiError, ErrorCode, Token, UsdValue,
     portfolio::{Holding, Portfolio},
 };
-use tokio::net::TcpListener;
 
 const DAY: i64 = 86_400;
 
@@ -33,15 +32,8 @@ pub struct Config {
     /// Address and port to listen on (port 0 picks a free one).
     #[arg(long, env = "PORTFOLIO_ADDR", default_value = "127.0.0.1:3101")]
     pub addr: SocketAddr,
-    /// MongoDB connection string (a user with the `read` role is enough). Never logged.
-    #[arg(long, env = "MONGODB_URI", default_value = "mongodb://127.0.0.1:27017", hide_env_values = true)]
-    pub mongodb_uri: String,
-    /// Database name.
-    #[arg(long, env = "SOLSTICE_DATABASE", default_value = "solstice")]
-    pub database: String,
-    /// Secret shared with the host to sign internal requests (32+ characters). Never logged.
-    #[arg(long, env = "SOLSTICE_INTERNAL_SECRET", hide_env_values = true)]
-    pub internal_secret: String,
+    #[command(flatten)]
+    pub common: CommonConfig,
     /// Seed of the simulated market: the same as the host's, so that both show the same prices.
     #[arg(long, env = "SOLSTICE_MARKET_SEED", default_value_t = 2026)]
     pub market_seed: u64,
@@ -52,41 +44,19 @@ impl Config {
     pub fn for_tests(mongodb_uri: String, database: String) -> Config {
         Config {
             addr: "127.0.0.1:0".parse().expect("valid address"),
-            mongodb_uri,
-            database,
-            internal_secret: "test-secret-test-secret-test-secret".to_owned(),
+            common: CommonConfig::for_tests(mongodb_uri, database),
             market_seed: 2026,
         }
     }
 }
 
-/// The service, bound to its port.
-pub struct Application {
-    listener: TcpListener,
-    router: Router,
-}
-
-impl Application {
-    pub async fn build(config: Config) -> Result<Application, StartError> {
-        let secret = ServiceSecret::new(&config.internal_secret).map_err(StartError)?;
-        let (_client, database) = connect(&config.mongodb_uri, &config.database, "solstice-portfolio").await?;
-        let feed: Arc<dyn PriceFeed> = Arc::new(SimulatedMarket::new(config.market_seed));
-        let state = AppState { reader: LedgerReader::new(&database), feed };
-        let router = with_operations(api(state, secret), "portfolio", database, openapi::document());
-        let listener = TcpListener::bind(config.addr).await.map_err(|e| StartError(format!("cannot listen: {e}")))?;
-        Ok(Application { listener, router })
-    }
-
-    pub fn local_addr(&self) -> SocketAddr {
-        self.listener.local_addr().expect("a bound listener has an address")
-    }
-
-    pub async fn run_until_stopped(
-        self,
-        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
-    ) -> std::io::Result<()> {
-        solstice_service::http::serve(self.listener, self.router, shutdown).await
-    }
+/// Connects to the database and binds the configured port.
+pub async fn build(config: Config) -> Result<Service, StartError> {
+    let (secret, _client, database) = config.common.connect("solstice-portfolio").await?;
+    let feed: Arc<dyn PriceFeed> = Arc::new(SimulatedMarket::new(config.market_seed));
+    let state = AppState { reader: LedgerReader::new(&database), feed };
+    let router = with_operations(api(state, secret), "portfolio", database, openapi::document());
+    Service::bind(config.addr, router).await
 }
 
 #[derive(Clone)]

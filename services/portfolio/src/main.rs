@@ -1,27 +1,8 @@
-use std::process::ExitCode;
+//! Starts the portfolio service; the library says what it does.
 
 use clap::Parser;
-use solstice_portfolio::{Application, Config};
-use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
-async fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
-        .init();
-    let app = match Application::build(Config::parse()).await {
-        Ok(app) => app,
-        Err(error) => {
-            tracing::error!("the portfolio service could not start: {error}");
-            return ExitCode::FAILURE;
-        }
-    };
-    tracing::info!("portfolio service listening on http://{}", app.local_addr());
-    match app.run_until_stopped(solstice_service::http::shutdown_signal()).await {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(error) => {
-            tracing::error!("the portfolio service stopped with an error: {error}");
-            ExitCode::FAILURE
-        }
-    }
+async fn main() -> std::process::ExitCode {
+    solstice_service::start::main("portfolio", || solstice_portfolio::build(solstice_portfolio::Config::parse())).await
 }

@@ -6,7 +6,7 @@ use mongodb::{
 };
 use reqwest::StatusCode;
 use solstice_ledger::{AccountId, IdempotencyKey, Ledger, Leg, SystemAccount, TransactionRequest};
-use solstice_portfolio::{Application, Config};
+use solstice_portfolio::Config;
 use solstice_service::auth::{ServiceSecret, sign};
 use solstice_types::{Amount, ReferenceKind, Token, WalletAddress, portfolio::Portfolio};
 
@@ -23,8 +23,8 @@ async fn spawn_service() -> TestService {
     let ledger = Ledger::new(client, &database);
     ledger.init().await.unwrap();
     let config = Config::for_tests(solstice_testkit::mongodb_uri(), database.name().to_owned());
-    assert_eq!(config.internal_secret, SECRET);
-    let app = Application::build(config).await.unwrap();
+    assert_eq!(config.common.internal_secret, SECRET);
+    let app = solstice_portfolio::build(config).await.unwrap();
     let base = format!("http://{}", app.local_addr());
     tokio::spawn(app.run_until_stopped(std::future::pending()));
     TestService { base, database, ledger }

@@ -37,7 +37,7 @@ use solstice_service::{
     extract::{Json, Query},
     http::with_operations,
     input,
-    start::{StartError, connect},
+    start::{CommonConfig, Service, StartError},
 };
 use solstice_types::{
     Amount, ApiError, ErrorCode, Reference, ReferenceKind, Token, UsdPrice, format_bps,
@@ -46,7 +46,6 @@ use solstice_types::{
         SwapSide, SwapStatus,
     },
 };
-use tokio::net::TcpListener;
 
 use crate::pricing::{Fill, Prices, PricingError};
 
@@ -62,15 +61,8 @@ pub struct Config {
     /// Address and port to listen on (port 0 picks a free one).
     #[arg(long, env = "SWAP_ADDR", default_value = "127.0.0.1:3103")]
     pub addr: SocketAddr,
-    /// MongoDB connection string (a replica set: swaps are transactions). Never logged.
-    #[arg(long, env = "MONGODB_URI", default_value = "mongodb://127.0.0.1:27017", hide_env_values = true)]
-    pub mongodb_uri: String,
-    /// Database name.
-    #[arg(long, env = "SOLSTICE_DATABASE", default_value = "solstice")]
-    pub database: String,
-    /// Secret shared with the host to sign internal requests (32+ characters). Never logged.
-    #[arg(long, env = "SOLSTICE_INTERNAL_SECRET", hide_env_values = true)]
-    pub internal_secret: String,
+    #[command(flatten)]
+    pub common: CommonConfig,
     /// Seed of the simulated market: the same as the host's, so that quotes match the prices
     /// users see.
     #[arg(long, env = "SOLSTICE_MARKET_SEED", default_value_t = 2026)]
@@ -85,58 +77,35 @@ impl Config {
     pub fn for_tests(mongodb_uri: String, database: String) -> Config {
         Config {
             addr: "127.0.0.1:0".parse().expect("valid address"),
-            mongodb_uri,
-            database,
-            internal_secret: "test-secret-test-secret-test-secret".to_owned(),
+            common: CommonConfig::for_tests(mongodb_uri, database),
             market_seed: 2026,
             quote_ttl_seconds: 30,
         }
     }
 }
 
-/// The service, bound to its port.
-pub struct Application {
-    listener: TcpListener,
-    router: Router,
+/// The service over the simulated market of the configured seed.
+pub async fn build(config: Config) -> Result<Service, StartError> {
+    let feed = Arc::new(SimulatedMarket::new(config.market_seed));
+    build_with_feed(config, feed).await
 }
 
-impl Application {
-    /// The service over the simulated market of the configured seed.
-    pub async fn build(config: Config) -> Result<Application, StartError> {
-        let feed = Arc::new(SimulatedMarket::new(config.market_seed));
-        Application::build_with_feed(config, feed).await
-    }
-
-    /// The service over any price feed (a real exchange's, or one a test controls).
-    pub async fn build_with_feed(config: Config, feed: Arc<dyn PriceFeed>) -> Result<Application, StartError> {
-        let secret = ServiceSecret::new(&config.internal_secret).map_err(StartError)?;
-        let (client, database) = connect(&config.mongodb_uri, &config.database, "solstice-swap").await?;
-        let ledger = Ledger::new(client, &database);
-        ledger.init().await.map_err(|e| StartError(format!("preparing the ledger: {e}")))?;
-        let quotes: Collection<QuoteDoc> = database.collection(QUOTES);
-        // Quotes are kept a day after they expire (to tell "expired" from "unknown"), then purged.
-        let purge = IndexOptions::builder().expire_after(Duration::from_secs(86_400)).name("purge".to_owned()).build();
-        quotes
-            .create_index(IndexModel::builder().keys(doc! { "expires_at": 1 }).options(purge).build())
-            .await
-            .map_err(|e| StartError(format!("creating the quote index: {}", e.kind)))?;
-        let ttl = Duration::from_secs(u64::from(config.quote_ttl_seconds.max(1)));
-        let state = AppState { ledger, quotes, feed, quote_ttl: ttl };
-        let router = with_operations(api(state, secret), "swap", database, openapi::document());
-        let listener = TcpListener::bind(config.addr).await.map_err(|e| StartError(format!("cannot listen: {e}")))?;
-        Ok(Application { listener, router })
-    }
-
-    pub fn local_addr(&self) -> SocketAddr {
-        self.listener.local_addr().expect("a bound listener has an address")
-    }
-
-    pub async fn run_until_stopped(
-        self,
-        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
-    ) -> std::io::Result<()> {
-        solstice_service::http::serve(self.listener, self.router, shutdown).await
-    }
+/// The service over any price feed (a real exchange's, or one a test controls).
+pub async fn build_with_feed(config: Config, feed: Arc<dyn PriceFeed>) -> Result<Service, StartError> {
+    let (secret, client, database) = config.common.connect("solstice-swap").await?;
+    let ledger = Ledger::new(client, &database);
+    ledger.init().await.map_err(|e| StartError(format!("preparing the ledger: {e}")))?;
+    let quotes: Collection<QuoteDoc> = database.collection(QUOTES);
+    // Quotes are kept a day after they expire (to tell "expired" from "unknown"), then purged.
+    let purge = IndexOptions::builder().expire_after(Duration::from_secs(86_400)).name("purge".to_owned()).build();
+    quotes
+        .create_index(IndexModel::builder().keys(doc! { "expires_at": 1 }).options(purge).build())
+        .await
+        .map_err(|e| StartError(format!("creating the quote index: {}", e.kind)))?;
+    let ttl = Duration::from_secs(u64::from(config.quote_ttl_seconds.max(1)));
+    let state = AppState { ledger, quotes, feed, quote_ttl: ttl };
+    let router = with_operations(api(state, secret), "swap", database, openapi::document());
+    Service::bind(config.addr, router).await
 }
 
 #[derive(Clone)]

@@ -53,7 +53,7 @@ async fn spawn_app_with(ttl_seconds: u32) -> TestApp {
     let mut config = solstice_swap::Config::for_tests(solstice_testkit::mongodb_uri(), database.name().to_owned());
     config.quote_ttl_seconds = ttl_seconds;
     let feed = Arc::new(MovableFeed::default());
-    let app = solstice_swap::Application::build_with_feed(config, feed.clone()).await.unwrap();
+    let app = solstice_swap::build_with_feed(config, feed.clone()).await.unwrap();
     let base = format!("http://{}", app.local_addr());
     tokio::spawn(app.run_until_stopped(std::future::pending()));
     TestApp { base, ledger: Ledger::new(client, &database), database, feed }

@@ -27,13 +27,12 @@ use solstice_service::{
     extract::{Json, Query},
     http::with_operations,
     input,
-    start::{StartError, connect},
+    start::{CommonConfig, Service, StartError},
 };
 use solstice_types::{
     ApiError, ErrorCode, Reference, ReferenceKind, WalletAddress,
     transfer::{Direction, MAX_MEMO_CHARS, Recipient, SendTransfer, Transfer, TransferPage},
 };
-use tokio::net::TcpListener;
 
 /// The host's collection of user accounts, keyed by wallet address. This service only checks
 /// that a recipient exists in it.
@@ -48,15 +47,8 @@ pub struct Config {
     /// Address and port to listen on (port 0 picks a free one).
     #[arg(long, env = "TRANSFER_ADDR", default_value = "127.0.0.1:3102")]
     pub addr: SocketAddr,
-    /// MongoDB connection string (a replica set: transfers are transactions). Never logged.
-    #[arg(long, env = "MONGODB_URI", default_value = "mongodb://127.0.0.1:27017", hide_env_values = true)]
-    pub mongodb_uri: String,
-    /// Database name.
-    #[arg(long, env = "SOLSTICE_DATABASE", default_value = "solstice")]
-    pub database: String,
-    /// Secret shared with the host to sign internal requests (32+ characters). Never logged.
-    #[arg(long, env = "SOLSTICE_INTERNAL_SECRET", hide_env_values = true)]
-    pub internal_secret: String,
+    #[command(flatten)]
+    pub common: CommonConfig,
 }
 
 impl Config {
@@ -64,41 +56,19 @@ impl Config {
     pub fn for_tests(mongodb_uri: String, database: String) -> Config {
         Config {
             addr: "127.0.0.1:0".parse().expect("valid address"),
-            mongodb_uri,
-            database,
-            internal_secret: "test-secret-test-secret-test-secret".to_owned(),
+            common: CommonConfig::for_tests(mongodb_uri, database),
         }
     }
 }
 
-/// The service, bound to its port.
-pub struct Application {
-    listener: TcpListener,
-    router: Router,
-}
-
-impl Application {
-    pub async fn build(config: Config) -> Result<Application, StartError> {
-        let secret = ServiceSecret::new(&config.internal_secret).map_err(StartError)?;
-        let (client, database) = connect(&config.mongodb_uri, &config.database, "solstice-transfer").await?;
-        let ledger = Ledger::new(client, &database);
-        ledger.init().await.map_err(|e| StartError(format!("preparing the ledger: {e}")))?;
-        let state = AppState { ledger, users: database.collection(USERS) };
-        let router = with_operations(api(state, secret), "transfer", database, openapi::document());
-        let listener = TcpListener::bind(config.addr).await.map_err(|e| StartError(format!("cannot listen: {e}")))?;
-        Ok(Application { listener, router })
-    }
-
-    pub fn local_addr(&self) -> SocketAddr {
-        self.listener.local_addr().expect("a bound listener has an address")
-    }
-
-    pub async fn run_until_stopped(
-        self,
-        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
-    ) -> std::io::Result<()> {
-        solstice_service::http::serve(self.listener, self.router, shutdown).await
-    }
+/// Connects to the database, prepares the ledger and binds the configured port.
+pub async fn build(config: Config) -> Result<Service, StartError> {
+    let (secret, client, database) = config.common.connect("solstice-transfer").await?;
+    let ledger = Ledger::new(client, &database);
+    ledger.init().await.map_err(|e| StartError(format!("preparing the ledger: {e}")))?;
+    let state = AppState { ledger, users: database.collection(USERS) };
+    let router = with_operations(api(state, secret), "transfer", database, openapi::document());
+    Service::bind(config.addr, router).await
 }
 
 #[derive(Clone)]

@@ -20,7 +20,7 @@ struct TestApp {
 async fn spawn_app() -> TestApp {
     let (client, database) = solstice_testkit::fresh_database().await;
     let config = solstice_transfer::Config::for_tests(solstice_testkit::mongodb_uri(), database.name().to_owned());
-    let app = solstice_transfer::Application::build(config).await.unwrap();
+    let app = solstice_transfer::build(config).await.unwrap();
     let base = format!("http://{}", app.local_addr());
     tokio::spawn(app.run_until_stopped(std::future::pending()));
     TestApp { base, ledger: Ledger::new(client, &database), database }
