@@ -9,6 +9,7 @@ mod error;
 pub mod portfolio;
 mod price;
 mod reference;
+pub mod stake;
 pub mod swap;
 mod token;
 pub mod transfer;

@@ -1,0 +1,87 @@
+//! The service's OpenAPI 3.1 document, served at `/openapi.json` and rendered at `/docs`.
+
+use serde_json::{Value, json};
+use solstice_service::openapi::{body, error, error_schema, signed_parameters, with_operational_paths};
+
+pub fn document() -> Value {
+    let signed = signed_parameters();
+    let with_address = {
+        let mut parameters = signed.as_array().cloned().unwrap_or_default();
+        parameters.push(json!({ "name": "address", "in": "path", "required": true, "schema": { "type": "string" },
+            "description": "The stake account's address." }));
+        Value::Array(parameters)
+    };
+    let lamports = |description: &str| json!({ "type": "integer", "minimum": 0, "description": description });
+    json!({
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Solstice stake service",
+            "version": env!("CARGO_PKG_VERSION"),
+            "description": "SOL delegated to validators: stake accounts activate at the next epoch boundary, earn a compounded reward every epoch (commission deducted), deactivate at the boundary after unstaking, and can then be withdrawn. Called by the Solstice host with signed requests; the acting wallet is the signed one."
+        },
+        "paths": with_operational_paths(json!({
+            "/v1/validators": { "get": { "summary": "The validators on offer.", "parameters": signed,
+                "responses": { "200": { "description": "Validators.", "content": { "application/json": { "schema": {
+                    "type": "array", "items": { "$ref": "#/components/schemas/Validator" } } } } },
+                    "401": error("Missing or invalid service credentials.") } } },
+            "/v1/epoch": { "get": { "summary": "The current epoch, when it started and when it ends.", "parameters": signed,
+                "responses": { "200": body("The epoch.", "EpochInfo"), "401": error("Missing or invalid service credentials.") } } },
+            "/v1/stakes": {
+                "get": { "summary": "The epoch, the validators and the caller's stake accounts.", "parameters": signed,
+                    "responses": { "200": body("Overview.", "StakeOverview"), "401": error("Missing or invalid service credentials."),
+                        "500": error("A fault of ours.") } },
+                "post": { "summary": "Stake SOL with a validator.",
+                    "description": "Moves the amount from the wallet to the stake pool and creates an activating stake account. A retry with the same idempotency key returns the first account (200).",
+                    "parameters": signed,
+                    "requestBody": { "required": true, "content": { "application/json": { "schema": { "$ref": "#/components/schemas/StakeRequest" } } } },
+                    "responses": {
+                        "201": body("Staked.", "StakeAccount"), "200": body("Staked before with this key.", "StakeAccount"),
+                        "400": error("Unknown validator, invalid amount or below the minimum, invalid key."),
+                        "401": error("Missing or invalid service credentials."),
+                        "409": error("The idempotency key was used for a different request."),
+                        "422": error("Insufficient SOL."), "500": error("A fault of ours."), "503": error("Unavailable; retry with the same key.")
+                    } }
+            },
+            "/v1/stakes/{address}/unstake": { "post": { "summary": "Unstake: the account stops earning at the end of the epoch.",
+                "parameters": with_address.clone(),
+                "responses": { "200": body("Deactivating.", "StakeAccount"), "401": error("Missing or invalid service credentials."),
+                    "404": error("The caller has no such stake account."), "409": error("Already unstaked or withdrawn."),
+                    "500": error("A fault of ours.") } } },
+            "/v1/stakes/{address}/withdraw": { "post": { "summary": "Withdraw an inactive stake account to the wallet.",
+                "parameters": with_address,
+                "requestBody": { "required": true, "content": { "application/json": { "schema": { "$ref": "#/components/schemas/WithdrawRequest" } } } },
+                "responses": { "201": body("Withdrawn.", "StakeAccount"), "200": body("Withdrawn before with this key.", "StakeAccount"),
+                    "400": error("Invalid key."), "401": error("Missing or invalid service credentials."),
+                    "404": error("The caller has no such stake account."),
+                    "409": error("Still active or deactivating, or already withdrawn."), "500": error("A fault of ours.") } } }
+        })),
+        "components": { "schemas": {
+            "Error": error_schema(),
+            "Validator": { "type": "object", "required": ["id", "name", "commission_bps", "apy_bps"], "properties": {
+                "id": { "type": "string" }, "name": { "type": "string" },
+                "commission_bps": { "type": "integer", "minimum": 0, "maximum": 10000 },
+                "apy_bps": { "type": "integer", "minimum": 0, "description": "Estimated yearly yield before commission." } } },
+            "EpochInfo": { "type": "object", "required": ["epoch", "started_at_ms", "ends_at_ms", "length_ms", "now_ms"], "properties": {
+                "epoch": { "type": "integer" }, "started_at_ms": { "type": "integer" }, "ends_at_ms": { "type": "integer" },
+                "length_ms": { "type": "integer" }, "now_ms": { "type": "integer" } } },
+            "StakeAccount": { "type": "object",
+                "required": ["address", "validator", "state", "principal", "rewards", "amount", "activation_epoch", "deactivation_epoch", "created_at_ms", "reference"],
+                "properties": {
+                    "address": { "type": "string" }, "validator": { "$ref": "#/components/schemas/Validator" },
+                    "state": { "type": "string", "enum": ["activating", "active", "deactivating", "inactive", "withdrawn"] },
+                    "principal": lamports("Staked, in lamports."), "rewards": lamports("Rewards earned, in lamports."),
+                    "amount": lamports("Principal plus rewards, in lamports."),
+                    "activation_epoch": { "type": "integer" }, "deactivation_epoch": { "type": ["integer", "null"] },
+                    "created_at_ms": { "type": "integer" }, "reference": { "type": ["string", "null"] } } },
+            "StakeRequest": { "type": "object", "required": ["validator", "amount", "idempotency_key"], "properties": {
+                "validator": { "type": "string" }, "amount": { "type": "string", "description": "Decimal SOL." },
+                "idempotency_key": { "type": "string", "minLength": 8, "maxLength": 100, "pattern": "^[A-Za-z0-9_-]+$" } } },
+            "WithdrawRequest": { "type": "object", "required": ["idempotency_key"], "properties": {
+                "idempotency_key": { "type": "string", "minLength": 8, "maxLength": 100, "pattern": "^[A-Za-z0-9_-]+$" } } },
+            "StakeOverview": { "type": "object", "required": ["epoch", "validators", "accounts"], "properties": {
+                "epoch": { "$ref": "#/components/schemas/EpochInfo" },
+                "validators": { "type": "array", "items": { "$ref": "#/components/schemas/Validator" } },
+                "accounts": { "type": "array", "items": { "$ref": "#/components/schemas/StakeAccount" } } } }
+        } }
+    })
+}

@@ -1,0 +1,211 @@
+//! The stake service over real HTTP against a real database, with two-second epochs.
+
+use std::time::Duration;
+
+use mongodb::{Database, bson::doc};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use solstice_ledger::{AccountId, Ledger, SystemAccount};
+use solstice_stake::epoch_reward;
+use solstice_testkit::{assert_books_balance, new_user, signed};
+use solstice_types::{Amount, Token, WalletAddress};
+
+const SOL: u64 = 1_000_000_000;
+
+struct TestApp {
+    base: String,
+    ledger: Ledger,
+    database: Database,
+}
+
+async fn start(database: &Database) -> String {
+    let config = solstice_stake::Config::for_tests(solstice_testkit::mongodb_uri(), database.name().to_owned());
+    let app = solstice_stake::build(config).await.unwrap();
+    let base = format!("http://{}", app.local_addr());
+    tokio::spawn(app.run_until_stopped(std::future::pending()));
+    base
+}
+
+async fn spawn_app() -> TestApp {
+    let (client, database) = solstice_testkit::fresh_database().await;
+    let base = start(&database).await;
+    TestApp { base, ledger: Ledger::new(client, &database), database }
+}
+
+fn key() -> String {
+    format!("test-{:016x}", rand::random::<u64>())
+}
+
+impl TestApp {
+    async fn user(&self, sol: u64) -> WalletAddress {
+        new_user(&self.database, &self.ledger, &[(Token::Sol, sol)]).await
+    }
+
+    async fn post(&self, wallet: &WalletAddress, path: &str, body: Value) -> (StatusCode, Value) {
+        signed("POST", &format!("{}{path}", self.base), wallet, Some(body)).await
+    }
+
+    async fn stake(&self, wallet: &WalletAddress, validator: &str, amount: &str) -> (StatusCode, Value) {
+        self.post(wallet, "/v1/stakes", json!({ "validator": validator, "amount": amount, "idempotency_key": key() }))
+            .await
+    }
+
+    async fn account(&self, wallet: &WalletAddress, address: &str) -> Value {
+        let (_, overview) = signed("GET", &format!("{}/v1/stakes", self.base), wallet, None).await;
+        overview["accounts"].as_array().unwrap().iter().find(|a| a["address"] == address).cloned().unwrap()
+    }
+
+    async fn epoch(&self, wallet: &WalletAddress) -> i64 {
+        signed("GET", &format!("{}/v1/epoch", self.base), wallet, None).await.1["epoch"].as_i64().unwrap()
+    }
+
+    /// Waits until the epoch clock reaches `epoch`.
+    async fn wait_for_epoch(&self, wallet: &WalletAddress, epoch: i64) {
+        while self.epoch(wallet).await < epoch {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    async fn sol(&self, account: &AccountId) -> u64 {
+        self.ledger.balance(account, Token::Sol).await.unwrap().base_units()
+    }
+}
+
+/// What `principal` staked with a validator earns over `epochs` two-second epochs, compounded.
+fn compounded(principal: u64, apy_bps: u32, commission_bps: u32, epochs: i64) -> u64 {
+    let mut amount = Amount::from_base_units(principal).unwrap();
+    for _ in 0..epochs {
+        amount = amount.checked_add(epoch_reward(amount, apy_bps, commission_bps, 2)).unwrap();
+    }
+    amount.base_units()
+}
+
+#[tokio::test]
+async fn a_stake_activates_earns_every_epoch_deactivates_and_is_withdrawn() {
+    let app = spawn_app().await;
+    let alice = app.user(200 * SOL).await;
+    let wallet = AccountId::wallet(&alice);
+    let pool = AccountId::System(SystemAccount::StakePool);
+    let (status, staked) = app.stake(&alice, "solstice", "150").await;
+    assert_eq!(status, StatusCode::CREATED, "{staked}");
+    assert_eq!(staked["state"], "activating");
+    assert!(staked["reference"].as_str().unwrap().starts_with("STK-"));
+    let address = staked["address"].as_str().unwrap().to_owned();
+    let activation = staked["activation_epoch"].as_i64().unwrap();
+    assert_eq!(app.sol(&wallet).await, 50 * SOL);
+    assert_eq!(app.sol(&pool).await, 150 * SOL);
+
+    // Nothing can be withdrawn while it is staked.
+    let withdraw = format!("/v1/stakes/{address}/withdraw");
+    let (status, error) = app.post(&alice, &withdraw, json!({ "idempotency_key": key() })).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{error}");
+
+    app.wait_for_epoch(&alice, activation).await;
+    assert_eq!(app.account(&alice, &address).await["state"], "active");
+    // Two whole epochs of rewards, compounded, commission (5 %) deducted from the 7 %.
+    app.wait_for_epoch(&alice, activation + 2).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let (status, unstaked) = app.post(&alice, &format!("/v1/stakes/{address}/unstake"), json!({})).await;
+    assert_eq!(status, StatusCode::OK, "{unstaked}");
+    assert_eq!(unstaked["state"], "deactivating");
+    let (status, again) = app.post(&alice, &format!("/v1/stakes/{address}/unstake"), json!({})).await;
+    assert_eq!((status, again["message"].as_str()), (StatusCode::CONFLICT, Some("This stake is already unstaked.")));
+    let (status, error) = app.post(&alice, &withdraw, json!({ "idempotency_key": key() })).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert!(error["message"].as_str().unwrap().contains("still deactivating"), "{error}");
+
+    let deactivation = unstaked["deactivation_epoch"].as_i64().unwrap();
+    app.wait_for_epoch(&alice, deactivation).await;
+    let earning_epochs = deactivation - activation;
+    let expected = compounded(150 * SOL, 700, 500, earning_epochs);
+    let retried = key();
+    let (status, withdrawn) = app.post(&alice, &withdraw, json!({ "idempotency_key": retried })).await;
+    assert_eq!(status, StatusCode::CREATED, "{withdrawn}");
+    assert_eq!(withdrawn["state"], "withdrawn");
+    assert_eq!(withdrawn["amount"].as_u64().unwrap(), expected, "{earning_epochs} epochs of rewards");
+    assert!(withdrawn["rewards"].as_u64().unwrap() > 0);
+    assert_eq!(app.sol(&wallet).await, 50 * SOL + expected);
+    // A retry returns the withdrawal; a second withdrawal is refused; nothing moves twice.
+    let (status, _) = app.post(&alice, &withdraw, json!({ "idempotency_key": retried })).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _) = app.post(&alice, &withdraw, json!({ "idempotency_key": key() })).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert_eq!(app.sol(&wallet).await, 50 * SOL + expected);
+    assert_eq!(app.sol(&pool).await, 0);
+    assert_books_balance(&app.ledger).await;
+}
+
+#[tokio::test]
+async fn bad_stake_requests_are_refused_and_move_nothing() {
+    let app = spawn_app().await;
+    let alice = app.user(10 * SOL).await;
+    let eve = app.user(10 * SOL).await;
+    for (validator, amount, status, message) in [
+        ("solstice", "11", 422, "Your SOL balance is too low to stake this much."),
+        ("solstice", "0.001", 400, "Stake at least 0.01 SOL."),
+        ("solstice", "0", 400, "Enter an amount greater than zero."),
+        ("nobody", "1", 400, "Choose one of the listed validators."),
+    ] {
+        let (got, error) = app.stake(&alice, validator, amount).await;
+        assert_eq!((got.as_u16(), error["message"].as_str().unwrap()), (status, message));
+    }
+    assert_eq!(app.sol(&AccountId::wallet(&alice)).await, 10 * SOL);
+
+    let (_, staked) = app.stake(&alice, "meridian", "1").await;
+    let address = staked["address"].as_str().unwrap();
+    // Someone else's stake account does not exist for them.
+    let (status, _) = app.post(&eve, &format!("/v1/stakes/{address}/unstake"), json!({})).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _) =
+        app.post(&eve, &format!("/v1/stakes/{address}/withdraw"), json!({ "idempotency_key": key() })).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (_, overview) = signed("GET", &format!("{}/v1/stakes", app.base), &eve, None).await;
+    assert_eq!(overview["accounts"], json!([]));
+    assert_eq!(overview["validators"].as_array().unwrap().len(), 4);
+}
+
+/// Two replicas pay rewards over several epochs: every (account, epoch) reward exactly once,
+/// none missed, and the amounts are exactly the compounded rewards.
+#[tokio::test]
+async fn two_replicas_pay_each_reward_exactly_once() {
+    let app = spawn_app().await;
+    let second = start(&app.database).await;
+    let mut stakes = Vec::new();
+    for n in 0..6 {
+        let wallet = app.user(100 * SOL).await;
+        let validator = ["solstice", "aurora", "meridian"][n % 3];
+        let (status, staked) = app.stake(&wallet, validator, "90").await;
+        assert_eq!(status, StatusCode::CREATED);
+        stakes.push((wallet, staked));
+    }
+    let (first_wallet, first) = &stakes[0];
+    let start_epoch = first["activation_epoch"].as_i64().unwrap();
+    app.wait_for_epoch(first_wallet, start_epoch + 4).await;
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    let current = app.epoch(first_wallet).await;
+    let rewards = app.database.collection::<mongodb::bson::Document>(solstice_ledger::TRANSACTIONS);
+    for (wallet, staked) in &stakes {
+        let address = staked["address"].as_str().unwrap();
+        let account = app.account(wallet, address).await;
+        let activation = account["activation_epoch"].as_i64().unwrap();
+        // Every completed epoch since activation is paid (the last one may be in flight).
+        let records = rewards
+            .count_documents(doc! { "details.action": "reward", "details.stake_account": address })
+            .await
+            .unwrap() as i64;
+        assert!(
+            records >= current - activation - 1 && records <= current - activation,
+            "{records} rewards by epoch {current}"
+        );
+        for epoch in activation..activation + records {
+            let once = doc! { "details.stake_account": address, "details.epoch": epoch };
+            assert_eq!(rewards.count_documents(once).await.unwrap(), 1, "epoch {epoch} paid exactly once");
+        }
+        let validator = &account["validator"];
+        let (apy, commission) =
+            (validator["apy_bps"].as_u64().unwrap() as u32, validator["commission_bps"].as_u64().unwrap() as u32);
+        assert_eq!(account["amount"].as_u64().unwrap(), compounded(90 * SOL, apy, commission, records));
+    }
+    let _ = second;
+    assert_books_balance(&app.ledger).await;
+}
