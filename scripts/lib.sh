@@ -162,21 +162,23 @@ start_service() {
     wait_for_port "${addr##*:}" 30 || fail "the $name service did not start: see $log"
 }
 
-# Starts the portfolio, transfer and swap services from the binaries in $1 (a target
-# folder), logging into folder $2, on the addresses in PORTFOLIO_ADDR, TRANSFER_ADDR and
-# SWAP_ADDR; exports the host's SOLSTICE_*_URL settings pointing at them.
+# Starts the portfolio, transfer, swap and stake services from the binaries in $1 (a target
+# folder), logging into folder $2, on the addresses in PORTFOLIO_ADDR, TRANSFER_ADDR, SWAP_ADDR
+# and STAKE_ADDR; exports the host's SOLSTICE_*_URL settings pointing at them.
 start_services() {
     local binaries="$1" logs="$2"
     start_service portfolio PORTFOLIO_ADDR "$PORTFOLIO_ADDR" "$logs/portfolio.log" "$binaries/solstice-portfolio"
     start_service transfer TRANSFER_ADDR "$TRANSFER_ADDR" "$logs/transfer.log" "$binaries/solstice-transfer"
     start_service swap SWAP_ADDR "$SWAP_ADDR" "$logs/swap.log" "$binaries/solstice-swap"
+    start_service stake STAKE_ADDR "$STAKE_ADDR" "$logs/stake.log" "$binaries/solstice-stake"
     export SOLSTICE_PORTFOLIO_URL="http://$PORTFOLIO_ADDR"
     export SOLSTICE_TRANSFER_URL="http://$TRANSFER_ADDR"
     export SOLSTICE_SWAP_URL="http://$SWAP_ADDR"
+    export SOLSTICE_STAKE_URL="http://$STAKE_ADDR"
 }
 
 # The service binaries, for `cargo build -p ...`.
-SERVICE_PACKAGES="-p server -p solstice-portfolio -p solstice-transfer -p solstice-swap"
+SERVICE_PACKAGES="-p server -p solstice-portfolio -p solstice-transfer -p solstice-swap -p solstice-stake"
 
 stop_services() {
     for pid in ${SERVICE_PIDS:-}; do

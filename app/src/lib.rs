@@ -28,6 +28,7 @@ use crate::{
         portfolio::PortfolioPage,
         send::SendPage,
         signup::SignUpPage,
+        stake::StakePage,
         swap::SwapPage,
         swaps::{SwapDetailsPage, SwapsPage},
         transfers::{TransferReceiptPage, TransfersPage},
@@ -79,6 +80,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/transfers") view=TransfersPage />
                     <Route path=path!("/transfers/:reference") view=TransferReceiptPage />
                     <Route path=path!("/swap") view=SwapPage />
+                    <Route path=path!("/stake") view=StakePage />
                     <Route path=path!("/swaps") view=SwapsPage />
                     <Route path=path!("/swaps/:reference") view=SwapDetailsPage />
                 </Routes>

@@ -83,6 +83,10 @@ pub struct Config {
     #[arg(long, env = "SOLSTICE_SWAP_URL", default_value = "http://127.0.0.1:3103")]
     pub swap_url: String,
 
+    /// Base URL of the stake service.
+    #[arg(long, env = "SOLSTICE_STAKE_URL", default_value = "http://127.0.0.1:3104")]
+    pub stake_url: String,
+
     /// Secret shared with the services to sign internal requests (32+ characters). Never logged.
     #[arg(long, env = "SOLSTICE_INTERNAL_SECRET", hide_env_values = true)]
     pub internal_secret: String,
@@ -118,6 +122,7 @@ impl std::fmt::Debug for Config {
             .field("portfolio_url", &self.portfolio_url)
             .field("transfer_url", &self.transfer_url)
             .field("swap_url", &self.swap_url)
+            .field("stake_url", &self.stake_url)
             .field("internal_secret", &"<redacted>")
             .field("service_timeout_ms", &self.service_timeout_ms)
             .field("log_format", &self.log_format)

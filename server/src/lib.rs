@@ -86,7 +86,8 @@ impl Application {
         let services = Services {
             portfolio: ServiceClient::new("portfolio", &config.portfolio_url, secret.clone(), timeout),
             transfer: ServiceClient::new("transfer", &config.transfer_url, secret.clone(), timeout),
-            swap: ServiceClient::new("swap", &config.swap_url, secret, timeout),
+            swap: ServiceClient::new("swap", &config.swap_url, secret.clone(), timeout),
+            stake: ServiceClient::new("stake", &config.stake_url, secret, timeout),
         };
         let state = AppState::init(client, &database, host, feed, services).await?;
         state.prices.start();

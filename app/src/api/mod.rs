@@ -8,6 +8,7 @@ use solstice_types::{Amount, Reference, Token, UsdPrice, WalletAddress, portfoli
 
 use crate::error::AppError;
 
+pub mod stake;
 pub mod swaps;
 pub mod transfers;
 

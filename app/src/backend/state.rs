@@ -30,6 +30,7 @@ pub struct Services {
     pub portfolio: ServiceClient,
     pub transfer: ServiceClient,
     pub swap: ServiceClient,
+    pub stake: ServiceClient,
 }
 
 /// Shared by all requests; cheap to clone.

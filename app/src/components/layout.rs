@@ -50,6 +50,7 @@ fn UserMenu(me: Me) -> impl IntoView {
             <A href="/" attr:class="navlink">"Wallet"</A>
             <A href="/portfolio" attr:class="navlink">"Portfolio"</A>
             <A href="/swap" attr:class="navlink">"Swap"</A>
+            <A href="/stake" attr:class="navlink">"Stake"</A>
             <A href="/transfers" attr:class="navlink">"Transfers"</A>
             <A href="/markets" attr:class="navlink">"Markets"</A>
         </nav>

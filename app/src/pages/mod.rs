@@ -7,6 +7,7 @@ pub mod not_found;
 pub mod portfolio;
 pub mod send;
 pub mod signup;
+pub mod stake;
 pub mod swap;
 pub mod swaps;
 pub mod transfers;

@@ -1,0 +1,58 @@
+//! Server functions for staking, answered by the stake service.
+
+use leptos::prelude::*;
+use solstice_types::stake::{StakeAccount, StakeOverview};
+
+use crate::error::AppError;
+
+/// The epoch, the validators and the logged-in wallet's stake accounts.
+#[server(endpoint = "my_stakes")]
+pub async fn my_stakes() -> Result<StakeOverview, AppError> {
+    use crate::backend;
+    let state = backend::state()?;
+    let wallet = backend::session::require_wallet().await?;
+    Ok(state.services.stake.get("/v1/stakes", &wallet).await?)
+}
+
+/// Stakes SOL with a validator. `idempotency_key` is chosen by the browser per submission.
+#[server(endpoint = "stake_sol")]
+pub async fn stake_sol(validator: String, amount: String, idempotency_key: String) -> Result<StakeAccount, AppError> {
+    use solstice_types::stake::StakeRequest;
+
+    use crate::backend;
+    let state = backend::state()?;
+    let wallet = backend::session::require_wallet().await?;
+    let request = StakeRequest { validator, amount, idempotency_key };
+    Ok(state.services.stake.post("/v1/stakes", &wallet, &request).await?)
+}
+
+/// Unstakes a stake account: it stops earning when the current epoch ends.
+#[server(endpoint = "unstake")]
+pub async fn unstake(address: String) -> Result<StakeAccount, AppError> {
+    use crate::backend;
+    let state = backend::state()?;
+    let wallet = backend::session::require_wallet().await?;
+    let address = stake_address(&address)?;
+    Ok(state.services.stake.post(&format!("/v1/stakes/{address}/unstake"), &wallet, &serde_json::json!({})).await?)
+}
+
+/// Withdraws an inactive stake account to the wallet.
+#[server(endpoint = "withdraw_stake")]
+pub async fn withdraw_stake(address: String, idempotency_key: String) -> Result<StakeAccount, AppError> {
+    use solstice_types::stake::WithdrawRequest;
+
+    use crate::backend;
+    let state = backend::state()?;
+    let wallet = backend::session::require_wallet().await?;
+    let address = stake_address(&address)?;
+    let request = WithdrawRequest { idempotency_key };
+    Ok(state.services.stake.post(&format!("/v1/stakes/{address}/withdraw"), &wallet, &request).await?)
+}
+
+/// A stake account address (base58, like a wallet's), or a clear error.
+#[cfg(feature = "ssr")]
+fn stake_address(text: &str) -> Result<solstice_types::WalletAddress, AppError> {
+    use solstice_types::{ApiError, ErrorCode, WalletAddress};
+    WalletAddress::parse(text.trim())
+        .map_err(|_| ApiError::new(ErrorCode::NotFound, "You have no stake account with this address.").into())
+}
