@@ -28,6 +28,13 @@ test('stake SOL, watch it activate and earn, unstake and withdraw', async ({ pag
   await expect(account.getByTestId('stake-rewards')).not.toHaveText('+0 SOL rewards', { timeout: 20_000 });
   await expect(page.getByTestId('total-rewards')).not.toHaveText('0 SOL');
 
+  // The portfolio counts staked SOL and shows its rewards.
+  await open(page, '/portfolio');
+  const staked = page.getByTestId('holding-staked');
+  await expect(staked.getByTestId('staked-amount')).toHaveText(/^40(\.\d+)? SOL$/);
+  await expect(staked.getByTestId('staked-rewards')).toHaveText(/^\+0\.\d+ SOL rewards$/);
+  await open(page, '/stake');
+
   await account.getByRole('button', { name: 'Unstake' }).click();
   await expect(account.getByTestId('stake-state')).toHaveText('Deactivating');
   await expect(account.getByRole('button', { name: 'Withdraw' })).toHaveCount(0);

@@ -24,11 +24,24 @@ struct LiveHolding {
     share_bps: u32,
 }
 
+/// The holdings, the total, its 24-hour change, and staked SOL (valued like a holding).
+type Valued = (Vec<LiveHolding>, UsdValue, Option<i64>, Option<LiveHolding>);
+
 /// Revalues the service's holdings at the live prices (integers throughout, like the service).
-fn revalue(portfolio: &Portfolio, live: &LivePrices) -> (Vec<LiveHolding>, UsdValue, Option<i64>) {
+fn revalue(portfolio: &Portfolio, live: &LivePrices) -> Valued {
+    let sol_price = portfolio.holdings.iter().find(|h| h.token == Token::Sol).map(|h| (h.price, h.change_24h_bps));
+    let staked = (!portfolio.staked.amount.is_zero()).then(|| Holding {
+        token: Token::Sol,
+        amount: portfolio.staked.amount,
+        price: sol_price.map_or(UsdPrice::from_picodollars(0), |p| p.0),
+        value: portfolio.staked.value,
+        change_24h_bps: sol_price.and_then(|p| p.1),
+        share_bps: 0,
+    });
     let mut holdings: Vec<LiveHolding> = portfolio
         .holdings
         .iter()
+        .chain(staked.iter())
         .map(|Holding { token, amount, price, change_24h_bps, .. }| {
             let (price, change) = match live.price(*token, None) {
                 Some((live, _)) => (live.price, live.change_24h_bps),
@@ -44,9 +57,17 @@ fn revalue(portfolio: &Portfolio, live: &LivePrices) -> (Vec<LiveHolding>, UsdVa
             }
         })
         .collect();
-    let total = holdings.iter().fold(UsdValue::ZERO, |sum, h| sum.checked_add(h.value).unwrap_or(sum));
+    let mut staked = staked.and_then(|_| holdings.pop());
+    if let Some(staked) = &mut staked
+        && staked.price.picodollars() == 0
+    {
+        // No SOL in the wallet to take a price from, and none live yet: the service's value.
+        staked.value = portfolio.staked.value;
+    }
+    let total =
+        holdings.iter().chain(staked.iter()).fold(UsdValue::ZERO, |sum, h| sum.checked_add(h.value).unwrap_or(sum));
     // Yesterday's value of today's amounts: value / (1 + change).
-    let then: Option<u128> = holdings.iter().try_fold(0u128, |sum, h| {
+    let then: Option<u128> = holdings.iter().chain(staked.iter()).try_fold(0u128, |sum, h| {
         let bps = h.change_24h_bps?;
         let divisor = u128::try_from(10_000 + bps).ok().filter(|d| *d > 0)?;
         Some(sum + h.value.picodollars() * 10_000 / divisor)
@@ -54,11 +75,11 @@ fn revalue(portfolio: &Portfolio, live: &LivePrices) -> (Vec<LiveHolding>, UsdVa
     let change = then
         .filter(|then| *then > 0)
         .map(|then| ((total.picodollars() as i128 - then as i128) * 10_000 / then as i128) as i64);
-    for holding in &mut holdings {
+    for holding in holdings.iter_mut().chain(staked.iter_mut()) {
         holding.share_bps = holding.value.share_bps_of(total);
     }
     holdings.sort_by_key(|h| std::cmp::Reverse(h.value));
-    (holdings, total, change)
+    (holdings, total, change, staked)
 }
 
 fn color(token: Token) -> &'static str {
@@ -107,7 +128,8 @@ pub fn PortfolioPage() -> impl IntoView {
 #[component]
 fn Holdings(portfolio: Portfolio) -> impl IntoView {
     let live = use_live_prices();
-    let empty = portfolio.holdings.is_empty();
+    let empty = portfolio.holdings.is_empty() && portfolio.staked.amount.is_zero();
+    let rewards = portfolio.staked.rewards;
     let valued = Memo::new(move |_| revalue(&portfolio, &live));
     let change_class = move || match valued.with(|v| v.2) {
         Some(b) if b > 0 => "change up",
@@ -134,6 +156,7 @@ fn Holdings(portfolio: Portfolio) -> impl IntoView {
                         <For each=move || valued.with(|v| v.0.clone()) key=|h| h.token let:holding>
                             <HoldingRow token=holding.token valued />
                         </For>
+                        {move || valued.with(|v| v.3.clone()).map(|staked| view! { <StakedRow staked rewards /> }.into_any())}
                     </ul>
                 </section>
             </div>
@@ -141,8 +164,31 @@ fn Holdings(portfolio: Portfolio) -> impl IntoView {
     }
 }
 
+/// Staked SOL, valued at the live SOL price, with the rewards it earned.
 #[component]
-fn HoldingRow(token: Token, valued: Memo<(Vec<LiveHolding>, UsdValue, Option<i64>)>) -> impl IntoView {
+fn StakedRow(staked: LiveHolding, rewards: Amount) -> impl IntoView {
+    view! {
+        <li class="holding" data-testid="holding-staked">
+            <span class="swatch" style="background:#6b3fd1" aria-hidden="true"></span>
+            <span class="token-name">
+                <strong>"Staked SOL"</strong>
+                <span class="muted small" data-testid="staked-amount">
+                    {format!("{} SOL", staked.amount.format_display(Token::Sol.decimals(), 6))}
+                </span>
+            </span>
+            <span class="market-figures">
+                <span class="price" data-testid="staked-value">{staked.value.format()}</span>
+                <span class="muted small" data-testid="staked-rewards">
+                    {format!("+{} SOL rewards", rewards.format_display(Token::Sol.decimals(), 9))}
+                </span>
+                <span class="muted small">{format!("{}.{:02}%", staked.share_bps / 100, staked.share_bps % 100)}</span>
+            </span>
+        </li>
+    }
+}
+
+#[component]
+fn HoldingRow(token: Token, valued: Memo<Valued>) -> impl IntoView {
     let info = token.info();
     let holding = move || valued.with(|v| v.0.iter().find(|h| h.token == token).cloned());
     let field = move |f: fn(&LiveHolding) -> String| move || holding().map(|h| f(&h)).unwrap_or_default();

@@ -10,6 +10,11 @@ use std::{collections::BTreeMap, net::SocketAddr, sync::Arc};
 
 use axum::{Extension, Json, Router, extract::State, middleware, routing::get};
 use clap::Parser;
+use futures::TryStreamExt;
+use mongodb::{
+    Collection,
+    bson::{Document, doc},
+};
 use solstice_ledger::{AccountId, LedgerReader};
 use solstice_market::{PriceFeed, SimulatedMarket};
 use solstice_service::{
@@ -20,10 +25,12 @@ use solstice_service::{
 };
 use solstice_types::{
     Amount, ApiError, ErrorCode, Token, UsdValue,
-    portfolio::{Holding, Portfolio},
+    portfolio::{Holding, Portfolio, Staked},
 };
 
 const DAY: i64 = 86_400;
+/// The stake service's collection of stake accounts.
+const STAKE_ACCOUNTS: &str = "stake_accounts";
 
 /// Solstice portfolio service.
 #[derive(Clone, Parser)]
@@ -54,7 +61,7 @@ impl Config {
 pub async fn build(config: Config) -> Result<Service, StartError> {
     let (secret, _client, database) = config.common.connect("solstice-portfolio").await?;
     let feed: Arc<dyn PriceFeed> = Arc::new(SimulatedMarket::new(config.market_seed));
-    let state = AppState { reader: LedgerReader::new(&database), feed };
+    let state = AppState { reader: LedgerReader::new(&database), stakes: database.collection(STAKE_ACCOUNTS), feed };
     let router = with_operations(api(state, secret), "portfolio", database, openapi::document());
     Service::bind(config.addr, router).await
 }
@@ -62,6 +69,8 @@ pub async fn build(config: Config) -> Result<Service, StartError> {
 #[derive(Clone)]
 struct AppState {
     reader: LedgerReader,
+    /// The stake service's accounts, only ever read here.
+    stakes: Collection<Document>,
     feed: Arc<dyn PriceFeed>,
 }
 
@@ -83,14 +92,36 @@ async fn portfolio(
         .await
         .map_err(|error| internal("reading balances", &error))?;
     let now_ms = mongodb::bson::DateTime::now().timestamp_millis();
-    let portfolio = value(caller.wallet, &balances, state.feed.as_ref(), now_ms)?;
+    let staked = staked(&state.stakes, &caller.wallet).await.map_err(|error| internal("reading stakes", &error))?;
+    let portfolio = value(caller.wallet, &balances, staked, state.feed.as_ref(), now_ms)?;
     Ok(Json(portfolio))
 }
 
 /// Values `balances` at the feed's prices of `now_ms`.
+/// The wallet's stake accounts not yet withdrawn: (amount with rewards, rewards).
+async fn staked(
+    stakes: &Collection<Document>,
+    wallet: &solstice_types::WalletAddress,
+) -> mongodb::error::Result<(Amount, Amount)> {
+    let mut cursor = stakes
+        .find(doc! { "wallet": wallet.as_str(), "withdrawn": false })
+        .projection(doc! { "amount": 1, "rewards": 1 })
+        .await?;
+    let (mut amount, mut rewards) = (Amount::ZERO, Amount::ZERO);
+    let lamports = |account: &Document, field: &str| {
+        account.get_i64(field).ok().and_then(|units| u64::try_from(units).ok()).and_then(Amount::from_base_units)
+    };
+    while let Some(account) = cursor.try_next().await? {
+        amount = amount.checked_add(lamports(&account, "amount").unwrap_or(Amount::ZERO)).unwrap_or(amount);
+        rewards = rewards.checked_add(lamports(&account, "rewards").unwrap_or(Amount::ZERO)).unwrap_or(rewards);
+    }
+    Ok((amount, rewards))
+}
+
 fn value(
     wallet: solstice_types::WalletAddress,
     balances: &BTreeMap<Token, Amount>,
+    (staked_amount, staked_rewards): (Amount, Amount),
     feed: &dyn PriceFeed,
     now_ms: i64,
 ) -> Result<Portfolio, ErrorResponse> {
@@ -118,15 +149,28 @@ fn value(
             share_bps: 0,
         });
     }
+    // Staked SOL counts in the total at SOL's price.
+    let mut staked = Staked { amount: staked_amount, rewards: staked_rewards, ..Staked::default() };
+    if !staked_amount.is_zero() {
+        let price = feed.price_at(Token::Sol, second).map_err(|_| unavailable())?;
+        staked.value = price.value_of(staked_amount, Token::Sol.decimals());
+        total = total.checked_add(staked.value).ok_or_else(unavailable)?;
+        let then = feed.price_at(Token::Sol, second - DAY).ok();
+        total_then = match (total_then, then) {
+            (Some(sum), Some(then)) => sum.checked_add(then.value_of(staked_amount, Token::Sol.decimals())),
+            _ => None,
+        };
+    }
     for holding in &mut holdings {
         holding.share_bps = holding.value.share_bps_of(total);
     }
+    staked.share_bps = staked.value.share_bps_of(total);
     holdings.sort_by(|a, b| b.value.cmp(&a.value).then(a.token.cmp(&b.token)));
     let change_24h_bps = total_then.filter(|then| then.picodollars() > 0).map(|then| {
         let delta = total.picodollars() as i128 - then.picodollars() as i128;
         (delta * 10_000 / then.picodollars() as i128) as i64
     });
-    Ok(Portfolio { wallet, holdings, total_value: total, change_24h_bps, priced_at_ms: now_ms })
+    Ok(Portfolio { wallet, holdings, staked, total_value: total, change_24h_bps, priced_at_ms: now_ms })
 }
 
 #[cfg(test)]
@@ -135,6 +179,22 @@ mod tests {
     use solstice_types::{UsdPrice, WalletAddress};
 
     use super::*;
+
+    const NOTHING_STAKED: (Amount, Amount) = (Amount::ZERO, Amount::ZERO);
+
+    #[test]
+    fn staked_sol_counts_in_the_total_and_its_change() {
+        let balances = BTreeMap::from([(Token::Usdc, Amount::parse("100", 6).unwrap())]);
+        let staked = (Amount::parse("0.5", 9).unwrap(), Amount::parse("0.01", 9).unwrap());
+        let portfolio =
+            value(WalletAddress::from_public_key(&[1; 32]), &balances, staked, &Fixed, 1_000_000_000 * 1_000).unwrap();
+        assert_eq!(portfolio.staked.value.format(), "$100.00");
+        assert_eq!(portfolio.staked.rewards, Amount::parse("0.01", 9).unwrap());
+        assert_eq!(portfolio.total_value.format(), "$200.00");
+        assert_eq!(portfolio.staked.share_bps, 5_000);
+        // Yesterday: $50 staked + $100; today $200: +33.33 %.
+        assert_eq!(portfolio.change_24h_bps, Some(3_333));
+    }
 
     /// A feed with fixed prices today and a day ago.
     struct Fixed;
@@ -160,7 +220,8 @@ mod tests {
             (Token::Jup, Amount::ZERO),
         ]);
         let portfolio =
-            value(WalletAddress::from_public_key(&[1; 32]), &balances, &Fixed, 1_000_000_000 * 1_000).unwrap();
+            value(WalletAddress::from_public_key(&[1; 32]), &balances, NOTHING_STAKED, &Fixed, 1_000_000_000 * 1_000)
+                .unwrap();
         assert_eq!(portfolio.holdings.iter().map(|h| h.token).collect::<Vec<_>>(), [Token::Sol, Token::Usdc]);
         assert_eq!(portfolio.holdings[0].value.format(), "$300.00");
         assert_eq!(portfolio.total_value.format(), "$400.00");
@@ -173,7 +234,8 @@ mod tests {
 
     #[test]
     fn an_empty_wallet_is_worth_nothing() {
-        let portfolio = value(WalletAddress::from_public_key(&[1; 32]), &BTreeMap::new(), &Fixed, 0).unwrap();
+        let portfolio =
+            value(WalletAddress::from_public_key(&[1; 32]), &BTreeMap::new(), NOTHING_STAKED, &Fixed, 0).unwrap();
         assert!(portfolio.holdings.is_empty());
         assert_eq!(portfolio.total_value, UsdValue::ZERO);
         assert_eq!(portfolio.change_24h_bps, None);
@@ -182,7 +244,7 @@ mod tests {
     #[test]
     fn a_token_without_a_price_makes_the_answer_unavailable_not_wrong() {
         let balances = BTreeMap::from([(Token::Jup, Amount::parse("1", 6).unwrap())]);
-        let error = value(WalletAddress::from_public_key(&[1; 32]), &balances, &Fixed, 0).unwrap_err();
+        let error = value(WalletAddress::from_public_key(&[1; 32]), &balances, NOTHING_STAKED, &Fixed, 0).unwrap_err();
         assert_eq!(error.0.code, ErrorCode::Unavailable);
     }
 }
