@@ -30,15 +30,25 @@ async fn start_swap(database: &str) -> String {
     base
 }
 
+async fn start_stake(database: &str) -> String {
+    let config = solstice_stake::Config::for_tests(solstice_testkit::mongodb_uri(), database.to_owned());
+    let app = solstice_stake::build(config).await.unwrap();
+    let base = format!("http://{}", app.local_addr());
+    tokio::spawn(app.run_until_stopped(std::future::pending()));
+    base
+}
+
 /// A host with every service, over a fresh database.
 async fn platform() -> String {
     let (_client, database) = solstice_testkit::fresh_database().await;
     let name = database.name();
     let (portfolio, transfer, swap) = (start_portfolio(name).await, start_transfer(name).await, start_swap(name).await);
+    let stake = start_stake(name).await;
     start_host_with(name, |config| {
         config.portfolio_url = portfolio;
         config.transfer_url = transfer;
         config.swap_url = swap;
+        config.stake_url = stake;
     })
     .await
 }
@@ -229,4 +239,32 @@ async fn a_swap_through_the_host_opens_by_reference_and_filters_by_token_and_dat
 
 fn chrono_today() -> String {
     chrono::Utc::now().format("%Y-%m-%d").to_string()
+}
+
+#[tokio::test]
+async fn staking_through_the_host_shows_in_the_portfolio_and_only_for_its_owner() {
+    let host = platform().await;
+    let (alice, _) = user(&host, "10").await;
+    let (eve, _) = user(&host, "1").await;
+    let form = [("validator", "aurora"), ("amount", "4"), ("idempotency_key", "browser-stake-0001")];
+    let (status, staked) = call(&alice, &host, "stake_sol", &form).await;
+    assert_eq!(status, StatusCode::OK, "{staked}");
+    assert_eq!(staked["state"], "activating");
+    assert_eq!(sol_balance(&alice, &host).await, 6_000_000_000);
+    let (_, overview) = call(&alice, &host, "my_stakes", &[]).await;
+    assert_eq!(overview["accounts"][0]["address"], staked["address"]);
+    assert!(overview["epoch"]["ends_at_ms"].as_i64() > overview["epoch"]["now_ms"].as_i64());
+    let (_, portfolio) = call(&alice, &host, "my_portfolio", &[]).await;
+    assert_eq!(portfolio["staked"]["amount"], 4_000_000_000u64);
+
+    let address = staked["address"].as_str().unwrap();
+    let (status, _) = call(&eve, &host, "unstake", &[("address", address)]).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _) =
+        call(&eve, &host, "withdraw_stake", &[("address", address), ("idempotency_key", "browser-wdr-0001")]).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, unstaked) = call(&alice, &host, "unstake", &[("address", address)]).await;
+    assert_eq!((status, unstaked["state"].as_str()), (StatusCode::OK, Some("deactivating")));
+    let (status, error) = call(&alice, &host, "unstake", &[("address", "not an address")]).await;
+    assert_eq!((status, error["code"].as_str()), (StatusCode::NOT_FOUND, Some("not_found")));
 }
