@@ -330,7 +330,7 @@ fn StakeRow(
                 <span class="activity-figures">
                     <span class="amount" data-testid="stake-amount">{format_amount(account.amount, Token::Sol)}</span>
                     <span class="muted small" data-testid="stake-rewards">
-                        {format!("+{} rewards", format_amount(account.rewards, Token::Sol))}
+                        {format!("+{} SOL rewards", account.rewards.format_display(Token::Sol.decimals(), 9))}
                     </span>
                     {action}
                 </span>
