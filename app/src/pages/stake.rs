@@ -176,7 +176,7 @@ fn Staking(overview: StakeOverview, version: RwSignal<u32>, form: StakeForm) -> 
                 <dt>"Staked"</dt>
                 <dd data-testid="total-staked">{format_amount(earning, Token::Sol)}</dd>
                 <dt>"Rewards earned"</dt>
-                <dd data-testid="total-rewards">{format_amount(rewards, Token::Sol)}</dd>
+                <dd data-testid="total-rewards">{format!("{} SOL", rewards.format_display(Token::Sol.decimals(), 9))}</dd>
             </dl>
         </section>
         <section class="card" aria-labelledby="stake-heading">
@@ -328,7 +328,9 @@ fn StakeRow(
                     <span class="muted small">{format!("{note} · {} · since {}", short, format_time(account.created_at_ms))}</span>
                 </span>
                 <span class="activity-figures">
-                    <span class="amount" data-testid="stake-amount">{format_amount(account.amount, Token::Sol)}</span>
+                    <span class="amount" data-testid="stake-amount">
+                        {format!("{} SOL", account.amount.format_display(Token::Sol.decimals(), 9))}
+                    </span>
                     <span class="muted small" data-testid="stake-rewards">
                         {format!("+{} SOL rewards", account.rewards.format_display(Token::Sol.decimals(), 9))}
                     </span>
