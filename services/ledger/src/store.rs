@@ -370,6 +370,31 @@ impl Ledger {
     ) -> Result<(), Attempt> {
         // A duplicate key here means the idempotency key (or, very rarely, the reference) is taken.
         self.transactions.insert_one(record).session(&mut *session).await?;
+        // Side writes first: when one's precondition fails (a quote already used, a stake
+        // already withdrawn), that is the answer, not a shortfall the balances would report.
+        for write in side_writes {
+            match write {
+                SideWrite::Insert { collection, document } => {
+                    self.database
+                        .collection::<Document>(collection)
+                        .insert_one(document)
+                        .session(&mut *session)
+                        .await?;
+                }
+                SideWrite::Update { collection, filter, update } => {
+                    let updated = self
+                        .database
+                        .collection::<Document>(collection)
+                        .update_one(filter.clone(), update.clone())
+                        .session(&mut *session)
+                        .await
+                        .map_err(|error| side_write_failed(error, collection))?;
+                    if updated.matched_count != 1 {
+                        return Err(Attempt::Failed(LedgerError::Precondition(collection.clone())));
+                    }
+                }
+            }
+        }
         for entry in &record.entries {
             let id = balance_id(&entry.account, entry.token);
             let account: AccountId =
@@ -400,29 +425,6 @@ impl Ledger {
                     .session(&mut *session)
                     .await
                     .map_err(retry_on_duplicate)?;
-            }
-        }
-        for write in side_writes {
-            match write {
-                SideWrite::Insert { collection, document } => {
-                    self.database
-                        .collection::<Document>(collection)
-                        .insert_one(document)
-                        .session(&mut *session)
-                        .await?;
-                }
-                SideWrite::Update { collection, filter, update } => {
-                    let updated = self
-                        .database
-                        .collection::<Document>(collection)
-                        .update_one(filter.clone(), update.clone())
-                        .session(&mut *session)
-                        .await
-                        .map_err(|error| side_write_failed(error, collection))?;
-                    if updated.matched_count != 1 {
-                        return Err(Attempt::Failed(LedgerError::Precondition(collection.clone())));
-                    }
-                }
             }
         }
         Ok(())

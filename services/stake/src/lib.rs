@@ -413,13 +413,8 @@ async fn withdraw(
             filter: doc! { "_id": &address, "withdrawn": false, "last_rewarded_epoch": current.last_rewarded_epoch },
             update: doc! { "$set": { "withdrawn": true } },
         });
-    let already_withdrawn = current.withdrawn;
     let receipt = state.ledger.apply(request).await.map_err(|error| match error {
-        // Withdrawn by another request: its money has left the pool and its record is marked.
         LedgerError::Precondition(_) => err(ErrorCode::Conflict, "This stake was already withdrawn."),
-        LedgerError::InsufficientFunds { .. } if already_withdrawn => {
-            err(ErrorCode::Conflict, "This stake was already withdrawn.")
-        }
         other => ledger_error("withdrawing", other),
     })?;
     let stored = find_own(&state, &caller.wallet, &address).await?;
