@@ -69,6 +69,6 @@ pub async fn my_swap(reference: String) -> Result<Swap, AppError> {
     use crate::backend;
     let state = backend::state()?;
     let wallet = backend::session::require_wallet().await?;
-    let reference = backend::parse_reference(&reference)?;
+    let reference = solstice_service::input::reference(&reference)?;
     Ok(state.services.swap.get(&format!("/v1/swaps/{reference}"), &wallet).await?)
 }

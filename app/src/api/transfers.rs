@@ -55,6 +55,6 @@ pub async fn my_transfer(reference: String) -> Result<Transfer, AppError> {
     use crate::backend;
     let state = backend::state()?;
     let wallet = backend::session::require_wallet().await?;
-    let reference = backend::parse_reference(&reference)?;
+    let reference = solstice_service::input::reference(&reference)?;
     Ok(state.services.transfer.get(&format!("/v1/transfers/{reference}"), &wallet).await?)
 }

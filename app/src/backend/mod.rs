@@ -21,12 +21,6 @@ pub fn state() -> Result<AppState, AppError> {
     })
 }
 
-/// A reference number typed by a user (any case, spaces around), or a clear error.
-pub fn parse_reference(text: &str) -> Result<solstice_types::Reference, AppError> {
-    solstice_types::Reference::parse(text.trim())
-        .map_err(|error| ApiError::new(solstice_types::ErrorCode::InvalidInput, error.to_string()).into())
-}
-
 /// The start of a UTC day given as `YYYY-MM-DD`, in Unix milliseconds.
 pub fn day_start_ms(day: &str) -> Result<i64, AppError> {
     chrono::NaiveDate::parse_from_str(day, "%Y-%m-%d")

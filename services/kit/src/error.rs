@@ -41,3 +41,13 @@ pub fn error_chain(error: &dyn std::error::Error) -> String {
     }
     chain
 }
+
+/// A ledger error as the user sees it: 4xx with its sentence, 5xx logged with its cause
+/// (under `context`) and answered generically.
+pub fn ledger(context: &str, error: solstice_ledger::LedgerError) -> ErrorResponse {
+    let api = error.to_api_error();
+    if api.code.is_server_fault() {
+        return internal(context, &error);
+    }
+    ErrorResponse(api)
+}

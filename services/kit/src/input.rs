@@ -1,7 +1,7 @@
 //! Parsing request fields into domain types, with the error a person sees when one is wrong.
 //! Shared so that every service words the same mistake the same way.
 
-use solstice_types::{Amount, AmountError, ApiError, ErrorCode, Token};
+use solstice_types::{Amount, AmountError, ApiError, ErrorCode, Reference, Token};
 
 /// A token symbol from the registry, in any case.
 pub fn token(text: &str) -> Result<Token, ApiError> {
@@ -34,6 +34,22 @@ pub fn idempotency_key(text: &str) -> Result<&str, ApiError> {
     Ok(text)
 }
 
+/// A reference number as a person typed it (any case, spaces around).
+pub fn reference(text: &str) -> Result<Reference, ApiError> {
+    Reference::parse(text.trim()).map_err(|error| ApiError::new(ErrorCode::InvalidInput, error.to_string()))
+}
+
+/// Items per history page: `DEFAULT_PAGE` when not asked, else 1 to 100.
+pub fn page_limit(asked: Option<u32>) -> Result<u32, ApiError> {
+    match asked.unwrap_or(DEFAULT_PAGE) {
+        limit @ 1..=100 => Ok(limit),
+        _ => Err(ApiError::new(ErrorCode::InvalidInput, "Ask for 1 to 100 items per page.")),
+    }
+}
+
+/// Items per history page unless asked otherwise.
+pub const DEFAULT_PAGE: u32 = 20;
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -49,6 +65,15 @@ mod tests {
         assert_eq!(positive_amount("1.5", Token::Usdc).unwrap().base_units(), 1_500_000);
         assert_eq!(token("doge").unwrap_err().code, ErrorCode::UnknownToken);
         assert_eq!(token("usdc").unwrap(), Token::Usdc);
+    }
+
+    #[test]
+    fn references_and_page_sizes_are_checked() {
+        assert_eq!(reference(" trf-01jdx3q7zk-8m2xqf ").unwrap().as_str(), "TRF-01JDX3Q7ZK-8M2XQF");
+        assert_eq!(reference("nonsense").unwrap_err().code, ErrorCode::InvalidInput);
+        assert_eq!(page_limit(None), Ok(DEFAULT_PAGE));
+        assert_eq!(page_limit(Some(100)), Ok(100));
+        assert!(page_limit(Some(0)).is_err() && page_limit(Some(101)).is_err());
     }
 
     #[test]

@@ -17,5 +17,5 @@ mod transaction;
 pub use account::{AccountId, SystemAccount};
 pub use error::LedgerError;
 pub use model::{BALANCES, TRANSACTIONS};
-pub use store::{GENESIS, HistoryQuery, Ledger, LedgerReader, TokenAudit};
+pub use store::{GENESIS, HistoryPage, HistoryQuery, Ledger, LedgerReader, TokenAudit};
 pub use transaction::{IdempotencyKey, Leg, Receipt, SideWrite, TransactionRequest, net_changes};

@@ -65,6 +65,14 @@ pub struct LedgerReader {
     transactions: Collection<TransactionDoc>,
 }
 
+/// One page of an account's records.
+#[derive(Debug, Clone)]
+pub struct HistoryPage {
+    pub records: Vec<Receipt>,
+    /// Pass as `before` for the next page; `None` on the last.
+    pub next_before: Option<Reference>,
+}
+
 /// Which of an account's records to list, newest first.
 #[derive(Debug, Clone)]
 pub struct HistoryQuery {
@@ -95,8 +103,10 @@ impl LedgerReader {
         }
     }
 
-    /// The account's records of one kind, newest first, at most `query.limit` (1 to 100).
-    pub async fn history(&self, account: &AccountId, query: &HistoryQuery) -> Result<Vec<Receipt>, LedgerError> {
+    /// The account's records of one kind, newest first, at most `query.limit` (1 to 100), and
+    /// the cursor of the next page when this one is full.
+    pub async fn history(&self, account: &AccountId, query: &HistoryQuery) -> Result<HistoryPage, LedgerError> {
+        let limit = query.limit.clamp(1, 100);
         let kind = mongodb::bson::to_bson(&query.kind).map_err(|e| LedgerError::Corrupt(e.to_string()))?;
         let mut filter = doc! { "accounts": account.to_string(), "kind": kind };
         if let Some(token) = query.token {
@@ -119,11 +129,14 @@ impl LedgerReader {
             .transactions
             .find(filter)
             .sort(doc! { "_id": -1 })
-            .limit(i64::from(query.limit.clamp(1, 100)))
+            .limit(i64::from(limit))
             .await?
             .try_collect()
             .await?;
-        records.into_iter().map(|record| receipt(record, false)).collect()
+        let records = records.into_iter().map(|record| receipt(record, false)).collect::<Result<Vec<_>, _>>()?;
+        let next_before =
+            if records.len() == limit as usize { records.last().map(|r| r.reference.clone()) } else { None };
+        Ok(HistoryPage { records, next_before })
     }
 
     /// Every token the account holds or held, with its balance.

@@ -226,24 +226,24 @@ async fn history_lists_an_accounts_records_newest_first_page_by_page() {
         limit: 2,
     };
     let reader = ledger.reader();
-    let first = reader.history(&bob, &query(None)).await.unwrap();
+    let first = reader.history(&bob, &query(None)).await.unwrap().records;
     assert_eq!(
         first.iter().map(|r| r.reference.clone()).collect::<Vec<_>>(),
         [&references[4], &references[3]].map(Clone::clone)
     );
     assert_eq!(first[0].details.as_ref().unwrap().get_str("memo").unwrap(), "payment 5");
-    let second = reader.history(&bob, &query(Some(first[1].reference.clone()))).await.unwrap();
+    let second = reader.history(&bob, &query(Some(first[1].reference.clone()))).await.unwrap().records;
     assert_eq!(
         second.iter().map(|r| r.reference.clone()).collect::<Vec<_>>(),
         [&references[2], &references[1]].map(Clone::clone)
     );
     // Alice also has the transfer that funded her.
-    assert_eq!(reader.history(&alice, &HistoryQuery { limit: 100, ..query(None) }).await.unwrap().len(), 6);
-    assert!(reader.history(&carol, &query(None)).await.unwrap().is_empty());
+    assert_eq!(reader.history(&alice, &HistoryQuery { limit: 100, ..query(None) }).await.unwrap().records.len(), 6);
+    assert!(reader.history(&carol, &query(None)).await.unwrap().records.is_empty());
     let usdc = HistoryQuery { token: Some(Token::Usdc), ..query(None) };
-    assert!(reader.history(&bob, &usdc).await.unwrap().is_empty());
+    assert!(reader.history(&bob, &usdc).await.unwrap().records.is_empty());
     let swaps = HistoryQuery { kind: ReferenceKind::Swap, ..query(None) };
-    assert!(reader.history(&bob, &swaps).await.unwrap().is_empty());
+    assert!(reader.history(&bob, &swaps).await.unwrap().records.is_empty());
 
     // A record opens for those who took part in it, and for no one else.
     assert!(reader.record_of(&bob, &references[0]).await.unwrap().is_some());

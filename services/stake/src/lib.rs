@@ -35,7 +35,7 @@ use solstice_ledger::{
 };
 use solstice_service::{
     auth::{Caller, ServiceSecret, require_signature},
-    error::{ErrorResponse, internal},
+    error::{self, ErrorResponse, internal},
     extract::Json,
     http::with_operations,
     input,
@@ -227,14 +227,6 @@ fn view(doc: &StakeDoc, epoch: i64) -> StakeAccount {
     }
 }
 
-fn ledger_error(context: &str, error: LedgerError) -> ErrorResponse {
-    let api = error.to_api_error();
-    if api.code.is_server_fault() {
-        return internal(context, &error);
-    }
-    ErrorResponse(api)
-}
-
 /// `GET /v1/stakes`: the epoch, the validators and the caller's stake accounts.
 async fn overview(
     State(state): State<AppState>,
@@ -304,7 +296,7 @@ async fn stake(
         LedgerError::InsufficientFunds { .. } => {
             err(ErrorCode::InsufficientFunds, "Your SOL balance is too low to stake this much.")
         }
-        other => ledger_error("staking", other),
+        other => error::ledger("staking", other),
     })?;
     // A retry gets the stake account the first request created.
     let address = receipt
@@ -396,7 +388,7 @@ async fn withdraw(
     // Rewards still due (the last active epoch may have just ended) are paid first, so the
     // withdrawal takes everything the account earned.
     if !current.withdrawn {
-        pay_due(&state, &current, epoch).await.map_err(|error| ledger_error("paying due rewards", error))?;
+        pay_due(&state, &current, epoch).await.map_err(|error| error::ledger("paying due rewards", error))?;
         current = find_own(&state, &caller.wallet, &address).await?;
     }
     let amount = lamports(current.amount);
@@ -415,7 +407,7 @@ async fn withdraw(
         });
     let receipt = state.ledger.apply(request).await.map_err(|error| match error {
         LedgerError::Precondition(_) => err(ErrorCode::Conflict, "This stake was already withdrawn."),
-        other => ledger_error("withdrawing", other),
+        other => error::ledger("withdrawing", other),
     })?;
     let stored = find_own(&state, &caller.wallet, &address).await?;
     let status = if receipt.replayed { StatusCode::OK } else { StatusCode::CREATED };

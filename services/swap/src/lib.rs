@@ -33,14 +33,14 @@ use solstice_ledger::{
 use solstice_market::{PriceFeed, SimulatedMarket};
 use solstice_service::{
     auth::{Caller, ServiceSecret, require_signature},
-    error::{ErrorResponse, internal},
+    error::{self, ErrorResponse, internal},
     extract::{Json, Query},
     http::with_operations,
     input,
     start::{CommonConfig, Service, StartError},
 };
 use solstice_types::{
-    Amount, ApiError, ErrorCode, Reference, ReferenceKind, Token, UsdPrice, format_bps,
+    Amount, ApiError, ErrorCode, ReferenceKind, Token, UsdPrice, format_bps,
     swap::{
         DEFAULT_SLIPPAGE_BPS, ExecuteSwap, MAX_SLIPPAGE_BPS, MIN_SLIPPAGE_BPS, Quote, QuoteRequest, Swap, SwapPage,
         SwapSide, SwapStatus,
@@ -51,8 +51,6 @@ use crate::pricing::{Fill, Prices, PricingError};
 
 /// Collection of [`QuoteDoc`].
 pub const QUOTES: &str = "swap_quotes";
-/// Swaps per history page unless asked otherwise.
-const DEFAULT_PAGE: u32 = 20;
 
 /// Solstice swap service.
 #[derive(Clone, Parser)]
@@ -334,7 +332,7 @@ async fn execute(
             format!("The exchange cannot deliver this much {token} right now. Try a smaller amount."),
         ),
         LedgerError::Precondition(_) => err(ErrorCode::Conflict, "This quote was already used. Get a new quote."),
-        other => ledger_error("executing a swap", other),
+        other => error::ledger("executing a swap", other),
     })?;
     let status = if receipt.replayed { StatusCode::OK } else { StatusCode::CREATED };
     Ok((status, axum::Json(swap_view(receipt)?)))
@@ -394,21 +392,17 @@ async fn history(
     {
         return Err(err(ErrorCode::InvalidInput, "The start date must be before the end date."));
     }
-    let before = params.before.as_deref().map(parse_reference).transpose()?;
-    let limit = params.limit.unwrap_or(DEFAULT_PAGE);
-    if !(1..=100).contains(&limit) {
-        return Err(err(ErrorCode::InvalidInput, "Ask for 1 to 100 swaps per page."));
-    }
+    let before = params.before.as_deref().map(input::reference).transpose()?;
+    let limit = input::page_limit(params.limit)?;
     let query = HistoryQuery { kind: ReferenceKind::Swap, token, since, until, before, limit };
-    let records = state
+    let page = state
         .ledger
         .reader()
         .history(&AccountId::wallet(&caller.wallet), &query)
         .await
-        .map_err(|error| ledger_error("reading swaps", error))?;
-    let next_before =
-        if records.len() == limit as usize { records.last().map(|record| record.reference.clone()) } else { None };
-    let swaps = records.into_iter().map(swap_view).collect::<Result<_, _>>()?;
+        .map_err(|error| error::ledger("reading swaps", error))?;
+    let next_before = page.next_before;
+    let swaps = page.records.into_iter().map(swap_view).collect::<Result<_, _>>()?;
     Ok(axum::Json(SwapPage { swaps, next_before }))
 }
 
@@ -418,7 +412,7 @@ async fn by_reference(
     Extension(caller): Extension<Caller>,
     Path(reference): Path<String>,
 ) -> Result<axum::Json<Swap>, ErrorResponse> {
-    let reference = parse_reference(&reference)?;
+    let reference = input::reference(&reference)?;
     let not_found = || err(ErrorCode::NotFound, format!("You have no swap {reference}."));
     if reference.kind() != ReferenceKind::Swap {
         return Err(not_found());
@@ -428,21 +422,9 @@ async fn by_reference(
         .reader()
         .record_of(&AccountId::wallet(&caller.wallet), &reference)
         .await
-        .map_err(|error| ledger_error("reading a swap", error))?
+        .map_err(|error| error::ledger("reading a swap", error))?
         .ok_or_else(not_found)?;
     Ok(axum::Json(swap_view(record)?))
-}
-
-fn parse_reference(text: &str) -> Result<Reference, ErrorResponse> {
-    Reference::parse(text.trim()).map_err(|error| err(ErrorCode::InvalidInput, error.to_string()))
-}
-
-fn ledger_error(context: &str, error: LedgerError) -> ErrorResponse {
-    let api = error.to_api_error();
-    if api.code.is_server_fault() {
-        return internal(context, &error);
-    }
-    ErrorResponse(api)
 }
 
 fn price_i64(price: UsdPrice) -> Result<i64, ErrorResponse> {

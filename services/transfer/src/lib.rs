@@ -23,22 +23,20 @@ use mongodb::{
 use solstice_ledger::{AccountId, HistoryQuery, IdempotencyKey, Ledger, LedgerError, Leg, Receipt, TransactionRequest};
 use solstice_service::{
     auth::{Caller, ServiceSecret, require_signature},
-    error::{ErrorResponse, internal},
+    error::{self, ErrorResponse, internal},
     extract::{Json, Query},
     http::with_operations,
     input,
     start::{CommonConfig, Service, StartError},
 };
 use solstice_types::{
-    ApiError, ErrorCode, Reference, ReferenceKind, WalletAddress,
+    ApiError, ErrorCode, ReferenceKind, WalletAddress,
     transfer::{Direction, MAX_MEMO_CHARS, Recipient, SendTransfer, Transfer, TransferPage},
 };
 
 /// The host's collection of user accounts, keyed by wallet address. This service only checks
 /// that a recipient exists in it.
 const USERS: &str = "users";
-/// Transfers per history page unless asked otherwise.
-const DEFAULT_PAGE: u32 = 20;
 
 /// Solstice transfer service.
 #[derive(Clone, Parser)]
@@ -151,7 +149,7 @@ async fn send(
             ErrorCode::InsufficientFunds,
             format!("Your {token} balance is too low for this transfer."),
         )),
-        other => ledger_error("sending a transfer", other),
+        other => error::ledger("sending a transfer", other),
     })?;
     let status = if receipt.replayed { StatusCode::OK } else { StatusCode::CREATED };
     Ok((status, axum::Json(transfer_view(&caller.wallet, receipt)?)))
@@ -169,22 +167,18 @@ async fn history(
     Extension(caller): Extension<Caller>,
     Query(params): Query<HistoryParams>,
 ) -> Result<axum::Json<TransferPage>, ErrorResponse> {
-    let before = params.before.as_deref().map(parse_reference).transpose()?;
-    let limit = params.limit.unwrap_or(DEFAULT_PAGE);
-    if !(1..=100).contains(&limit) {
-        return Err(ApiError::new(ErrorCode::InvalidInput, "Ask for 1 to 100 transfers per page.").into());
-    }
+    let before = params.before.as_deref().map(input::reference).transpose()?;
+    let limit = input::page_limit(params.limit)?;
     let query = HistoryQuery { kind: ReferenceKind::Transfer, token: None, since: None, until: None, before, limit };
-    let records = state
+    let page = state
         .ledger
         .reader()
         .history(&AccountId::wallet(&caller.wallet), &query)
         .await
-        .map_err(|error| ledger_error("reading transfers", error))?;
-    let next_before =
-        if records.len() == limit as usize { records.last().map(|record| record.reference.clone()) } else { None };
+        .map_err(|error| error::ledger("reading transfers", error))?;
+    let next_before = page.next_before;
     let transfers =
-        records.into_iter().map(|record| transfer_view(&caller.wallet, record)).collect::<Result<_, _>>()?;
+        page.records.into_iter().map(|record| transfer_view(&caller.wallet, record)).collect::<Result<_, _>>()?;
     Ok(axum::Json(TransferPage { transfers, next_before }))
 }
 
@@ -194,7 +188,7 @@ async fn by_reference(
     Extension(caller): Extension<Caller>,
     Path(reference): Path<String>,
 ) -> Result<axum::Json<Transfer>, ErrorResponse> {
-    let reference = parse_reference(&reference)?;
+    let reference = input::reference(&reference)?;
     let not_found = || ErrorResponse(ApiError::new(ErrorCode::NotFound, format!("You have no transfer {reference}.")));
     if reference.kind() != ReferenceKind::Transfer {
         return Err(not_found());
@@ -204,7 +198,7 @@ async fn by_reference(
         .reader()
         .record_of(&AccountId::wallet(&caller.wallet), &reference)
         .await
-        .map_err(|error| ledger_error("reading a transfer", error))?
+        .map_err(|error| error::ledger("reading a transfer", error))?
         .ok_or_else(not_found)?;
     Ok(axum::Json(transfer_view(&caller.wallet, record)?))
 }
@@ -229,18 +223,6 @@ async fn is_user(users: &Collection<Document>, address: &WalletAddress) -> Resul
         .await
         .map_err(|error| internal("looking up a recipient", &error))?;
     Ok(found.is_some())
-}
-
-fn parse_reference(text: &str) -> Result<Reference, ErrorResponse> {
-    Reference::parse(text).map_err(|error| ErrorResponse(ApiError::new(ErrorCode::InvalidInput, error.to_string())))
-}
-
-fn ledger_error(context: &str, error: LedgerError) -> ErrorResponse {
-    let api = error.to_api_error();
-    if api.code.is_server_fault() {
-        return internal(context, &error);
-    }
-    ErrorResponse(api)
 }
 
 /// A ledger record of a transfer, as `viewer` (its sender or recipient) sees it.
