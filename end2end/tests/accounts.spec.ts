@@ -95,6 +95,19 @@ test('pages fit a 360 px wide phone without sideways scrolling', async ({ page }
   await open(page, '/markets/BONK');
   await expect(page.getByTestId('price-chart')).toBeVisible();
   await fits();
+  // The money pages, with what makes them widest on screen: a quote's terms, a long address.
+  await open(page, '/send');
+  await page.getByLabel("Recipient's wallet address").fill('7xKXtg2CW87d97TXJSDpbD5jBkheTqA83TZRuJosgAsU');
+  await fits();
+  await open(page, '/swap');
+  await page.getByRole('textbox', { name: 'You pay' }).fill('999');
+  await expect(page.getByTestId('quote').getByTestId('terms')).toBeVisible();
+  await fits();
+  for (const path of ['/transfers', '/swaps', '/stake']) {
+    await open(page, path);
+    await expect(page.locator('h1')).toBeVisible();
+    await fits();
+  }
 });
 
 test('the copy button puts the new wallet address on the clipboard', async ({ page, context }) => {
