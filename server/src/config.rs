@@ -71,19 +71,23 @@ pub struct Config {
     #[arg(long, env = "SOLSTICE_PRICE_BACKFILL", default_value_t = true, action = clap::ArgAction::Set)]
     pub price_backfill: bool,
 
-    /// Base URL of the portfolio service.
+    /// Base URL of the portfolio service; several, separated by commas, to spread calls over
+    /// replicas the host addresses one by one (a Kubernetes Service needs only one).
     #[arg(long, env = "SOLSTICE_PORTFOLIO_URL", default_value = "http://127.0.0.1:3101")]
     pub portfolio_url: String,
 
-    /// Base URL of the transfer service.
+    /// Base URL of the transfer service; several, separated by commas, to spread calls over
+    /// replicas the host addresses one by one (a Kubernetes Service needs only one).
     #[arg(long, env = "SOLSTICE_TRANSFER_URL", default_value = "http://127.0.0.1:3102")]
     pub transfer_url: String,
 
-    /// Base URL of the swap service.
+    /// Base URL of the swap service; several, separated by commas, to spread calls over
+    /// replicas the host addresses one by one (a Kubernetes Service needs only one).
     #[arg(long, env = "SOLSTICE_SWAP_URL", default_value = "http://127.0.0.1:3103")]
     pub swap_url: String,
 
-    /// Base URL of the stake service.
+    /// Base URL of the stake service; several, separated by commas, to spread calls over
+    /// replicas the host addresses one by one (a Kubernetes Service needs only one).
     #[arg(long, env = "SOLSTICE_STAKE_URL", default_value = "http://127.0.0.1:3104")]
     pub stake_url: String,
 
@@ -94,6 +98,11 @@ pub struct Config {
     /// How long a call to a service may take before the user gets an "unavailable" answer.
     #[arg(long, env = "SOLSTICE_SERVICE_TIMEOUT_MS", default_value_t = 3_000)]
     pub service_timeout_ms: u64,
+
+    /// Seconds the host keeps serving after SIGTERM while reporting not ready, so that load
+    /// balancers stop routing to it before it stops accepting (a few seconds in Kubernetes).
+    #[arg(long, env = "SOLSTICE_SHUTDOWN_DELAY_SECONDS", default_value_t = 0)]
+    pub shutdown_delay_seconds: u64,
 
     /// Log format: `text` for people, `json` for log collectors.
     #[arg(long, env = "SOLSTICE_LOG_FORMAT", default_value = "text")]
@@ -125,6 +134,7 @@ impl std::fmt::Debug for Config {
             .field("stake_url", &self.stake_url)
             .field("internal_secret", &"<redacted>")
             .field("service_timeout_ms", &self.service_timeout_ms)
+            .field("shutdown_delay_seconds", &self.shutdown_delay_seconds)
             .field("log_format", &self.log_format)
             .finish()
     }

@@ -1,6 +1,10 @@
 //! The Solstice host: renders pages, runs server functions, keeps sessions and serves the
 //! built site. `main.rs` only starts it; tests build it on a free port.
 
+// Leptos' view types nest deeply; wrapped in the host's middleware stack, computing their
+// layout goes past the compiler's default depth of 128.
+#![recursion_limit = "256"]
+
 pub mod config;
 pub mod session_store;
 mod ws;
@@ -33,7 +37,12 @@ use leptos::{prelude::*, server_fn::error::SERVER_FN_ERROR_HEADER};
 use leptos_axum::{LeptosRoutes, generate_route_list};
 use mongodb::{Client, Database, options::ClientOptions};
 use solstice_market::SimulatedMarket;
-use solstice_service::{auth::ServiceSecret, client::ServiceClient, http::readyz};
+use solstice_service::{
+    auth::ServiceSecret,
+    client::ServiceClient,
+    http::readyz,
+    lifecycle::{Lifecycle, readiness_gate},
+};
 use solstice_types::{ApiError, ErrorCode};
 use tokio::net::TcpListener;
 use tower_http::{
@@ -69,6 +78,8 @@ pub struct Application {
     listener: TcpListener,
     router: Router,
     prices: PriceHub,
+    lifecycle: Lifecycle,
+    shutdown_delay: Duration,
 }
 
 impl Application {
@@ -98,22 +109,31 @@ impl Application {
         let site_addr = listener.local_addr()?;
         let prices = state.prices.clone();
         let router = router(&config, state, database, sessions, site_addr);
-        Ok(Application { listener, router, prices })
+        let shutdown_delay = Duration::from_secs(config.shutdown_delay_seconds);
+        Ok(Application { listener, router, prices, lifecycle: Lifecycle::new(), shutdown_delay })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
         self.listener.local_addr().expect("a bound listener has an address")
     }
 
-    /// Serves until `shutdown` completes, then tells websocket clients to reconnect elsewhere
-    /// and finishes the requests in flight.
+    /// The host's stop state (draining reports not ready).
+    pub fn lifecycle(&self) -> Lifecycle {
+        self.lifecycle.clone()
+    }
+
+    /// Serves until `shutdown` completes; then reports not ready for the shutdown delay while
+    /// still serving, tells websocket clients to reconnect (by then to another replica), stops
+    /// accepting connections and finishes the requests in flight.
     pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
-        let prices = self.prices;
+        let Application { listener, router, prices, lifecycle, shutdown_delay } = self;
+        let stopped = lifecycle.shutdown_after(shutdown, shutdown_delay);
         let shutdown = async move {
-            shutdown.await;
+            stopped.await;
             prices.close();
         };
-        axum::serve(self.listener, self.router.into_make_service_with_connect_info::<SocketAddr>())
+        let router = router.layer(middleware::from_fn_with_state(lifecycle, readiness_gate));
+        axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
             .with_graceful_shutdown(shutdown)
             .await
     }

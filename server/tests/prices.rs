@@ -161,10 +161,11 @@ async fn charts_load_stored_history_that_expires() {
 }
 
 #[tokio::test]
-async fn on_shutdown_subscribers_are_told_to_reconnect() {
+async fn on_shutdown_the_host_reports_not_ready_then_tells_subscribers_to_reconnect() {
     let (_client, database) = solstice_testkit::fresh_database().await;
     let mut config = Config::for_tests(solstice_testkit::mongodb_uri(), database.name().to_owned());
     config.price_tick_ms = 100;
+    config.shutdown_delay_seconds = 1;
     let app = Application::build(config).await.expect("the host starts");
     let addr = app.local_addr();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -174,11 +175,20 @@ async fn on_shutdown_subscribers_are_told_to_reconnect() {
     let (mut socket, _) = connect_async(format!("ws://{addr}/ws/prices")).await.unwrap();
     assert!(parse(socket.next().await.unwrap().unwrap()).is_some());
 
+    let ready = reqwest::get(format!("http://{addr}/readyz")).await.unwrap();
+    assert_eq!(ready.status(), reqwest::StatusCode::OK);
     stop.send(()).unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let draining = reqwest::get(format!("http://{addr}/readyz")).await.unwrap();
+    assert_eq!(draining.status(), reqwest::StatusCode::SERVICE_UNAVAILABLE, "not ready while shutting down");
+    // Still serving during the delay: prices keep coming until the socket is told to go.
+    let mut ticks_while_draining = 0;
     let close = tokio::time::timeout(Duration::from_secs(5), async {
         while let Some(Ok(message)) = socket.next().await {
-            if let Message::Close(frame) = message {
-                return frame;
+            match message {
+                Message::Close(frame) => return frame,
+                Message::Text(_) => ticks_while_draining += 1,
+                _ => {}
             }
         }
         None
@@ -186,6 +196,7 @@ async fn on_shutdown_subscribers_are_told_to_reconnect() {
     .await
     .expect("the close frame comes promptly")
     .expect("a close frame with a reason");
+    assert!(ticks_while_draining >= 3, "ticks delivered during the shutdown delay: {ticks_while_draining}");
     assert_eq!(u16::from(close.code), 1001, "going away: reconnect elsewhere");
     tokio::time::timeout(Duration::from_secs(5), server).await.expect("the host stops").unwrap().unwrap();
 }

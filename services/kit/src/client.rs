@@ -1,7 +1,13 @@
-//! Calling a service from the host: signed requests, timeouts, safe retries, errors in the
-//! shared shape.
+//! Calling a service from the host: signed requests, timeouts, calls spread over the
+//! service's replicas, safe retries on another replica, errors in the shared shape.
 
-use std::time::Duration;
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicU64, AtomicUsize, Ordering},
+    },
+    time::{Duration, Instant},
+};
 
 use reqwest::{Method, StatusCode};
 use serde::{Serialize, de::DeserializeOwned};
@@ -9,39 +15,67 @@ use solstice_types::{ApiError, ErrorCode, WalletAddress};
 
 use crate::auth::{ServiceSecret, sign};
 
-/// Attempts per call: the first and up to two retries.
+/// Attempts per call: the first and up to two retries, each on the next replica.
 const ATTEMPTS: u32 = 3;
+/// A replica that could not be reached is passed over for this long (unless every replica is).
+const COOL_DOWN: Duration = Duration::from_secs(2);
 
-/// A client for one service.
+/// A client for one service, which may run as several replicas.
 #[derive(Debug, Clone)]
 pub struct ServiceClient {
     name: &'static str,
-    base_url: String,
+    replicas: Arc<[Replica]>,
+    /// Round-robin position: each call starts at the next replica.
+    next: Arc<AtomicUsize>,
+    /// What the cool-downs are measured from.
+    epoch: Instant,
     secret: ServiceSecret,
     http: reqwest::Client,
 }
 
+#[derive(Debug)]
+struct Replica {
+    base_url: String,
+    /// Milliseconds since the client's `epoch` until which this replica is passed over.
+    cool_until_ms: AtomicU64,
+}
+
 /// Why one attempt failed.
 enum Failure {
-    /// The service could not be reached or did not answer in time, or said it is unavailable:
-    /// another attempt may succeed.
-    Retryable,
+    /// The replica could not be reached or did not answer in time, or said it is unavailable
+    /// (with its error, when it gave one): another attempt, on another replica, may succeed.
+    Retryable(Option<ApiError>),
     Final(ApiError),
 }
 
 impl ServiceClient {
-    pub fn new(name: &'static str, base_url: &str, secret: ServiceSecret, timeout: Duration) -> ServiceClient {
+    /// A client for the service at `base_urls`: one base URL, or several separated by commas
+    /// (one per replica), over which calls are spread.
+    pub fn new(name: &'static str, base_urls: &str, secret: ServiceSecret, timeout: Duration) -> ServiceClient {
         let http = reqwest::Client::builder()
             .timeout(timeout)
             .connect_timeout(timeout.min(Duration::from_secs(2)))
             .build()
             .expect("an HTTP client with timeouts builds");
-        ServiceClient { name, base_url: base_url.trim_end_matches('/').to_owned(), secret, http }
+        let replicas: Vec<Replica> = base_urls
+            .split(',')
+            .map(str::trim)
+            .filter(|url| !url.is_empty())
+            .map(|url| Replica { base_url: url.trim_end_matches('/').to_owned(), cool_until_ms: AtomicU64::new(0) })
+            .collect();
+        ServiceClient {
+            name,
+            replicas: replicas.into(),
+            next: Arc::new(AtomicUsize::new(rand::random::<u32>() as usize)),
+            epoch: Instant::now(),
+            secret,
+            http,
+        }
     }
 
     /// `GET path` on behalf of `wallet`.
     pub async fn get<T: DeserializeOwned>(&self, path: &str, wallet: &WalletAddress) -> Result<T, ApiError> {
-        self.call(Method::GET, path, wallet, Vec::new()).await
+        self.call(Method::GET, path, &[], wallet, Vec::new()).await
     }
 
     /// `GET path?query` on behalf of `wallet`; the query's values are URL-encoded here.
@@ -51,17 +85,14 @@ impl ServiceClient {
         query: &[(&str, String)],
         wallet: &WalletAddress,
     ) -> Result<T, ApiError> {
-        let mut url = self.url(path)?;
-        if !query.is_empty() {
-            url.query_pairs_mut().extend_pairs(query);
-        }
-        self.call_url(Method::GET, url, wallet, Vec::new()).await
+        self.call(Method::GET, path, query, wallet, Vec::new()).await
     }
 
     /// `POST path` with a JSON body on behalf of `wallet`.
     ///
-    /// Retried like a GET: every request to a service that moves money carries an idempotency
-    /// key, so a retry after a timeout gets the first outcome instead of moving money twice.
+    /// Retried like a GET, on another replica: every request to a service that moves money
+    /// carries an idempotency key, so a retry after a timeout gets the first outcome instead of
+    /// moving money twice.
     pub async fn post<B: Serialize, T: DeserializeOwned>(
         &self,
         path: &str,
@@ -72,48 +103,70 @@ impl ServiceClient {
             tracing::error!(service = self.name, error = %error, "unserialisable request");
             ApiError::internal()
         })?;
-        self.call(Method::POST, path, wallet, body).await
+        self.call(Method::POST, path, &[], wallet, body).await
     }
 
-    fn url(&self, path: &str) -> Result<reqwest::Url, ApiError> {
-        reqwest::Url::parse(&format!("{}{path}", self.base_url)).map_err(|error| {
+    fn url(&self, replica: &Replica, path: &str, query: &[(&str, String)]) -> Result<reqwest::Url, ApiError> {
+        let mut url = reqwest::Url::parse(&format!("{}{path}", replica.base_url)).map_err(|error| {
             tracing::error!(service = self.name, error = %error, "invalid service URL");
             ApiError::internal()
-        })
+        })?;
+        if !query.is_empty() {
+            url.query_pairs_mut().extend_pairs(query);
+        }
+        Ok(url)
+    }
+
+    fn now_ms(&self) -> u64 {
+        self.epoch.elapsed().as_millis() as u64
+    }
+
+    /// The replica for attempt `attempt` of a call that started at round-robin position
+    /// `start`: the next one in turn that is not cooling down, or, if all are, simply the next.
+    fn pick(&self, start: usize, attempt: usize) -> &Replica {
+        let count = self.replicas.len();
+        let now = self.now_ms();
+        let in_turn = |offset: usize| &self.replicas[(start + attempt + offset) % count];
+        (0..count)
+            .map(in_turn)
+            .find(|replica| replica.cool_until_ms.load(Ordering::Relaxed) <= now)
+            .unwrap_or_else(|| in_turn(0))
     }
 
     async fn call<T: DeserializeOwned>(
         &self,
         method: Method,
         path: &str,
+        query: &[(&str, String)],
         wallet: &WalletAddress,
         body: Vec<u8>,
     ) -> Result<T, ApiError> {
-        let url = self.url(path)?;
-        self.call_url(method, url, wallet, body).await
-    }
-
-    async fn call_url<T: DeserializeOwned>(
-        &self,
-        method: Method,
-        url: reqwest::Url,
-        wallet: &WalletAddress,
-        body: Vec<u8>,
-    ) -> Result<T, ApiError> {
+        if self.replicas.is_empty() {
+            tracing::error!(service = self.name, "no service URL configured");
+            return Err(ApiError::internal());
+        }
+        let start = self.next.fetch_add(1, Ordering::Relaxed);
         let mut backoff = Duration::from_millis(50);
+        let mut last_error = None;
         for attempt in 1..=ATTEMPTS {
+            let replica = self.pick(start, attempt as usize - 1);
+            let url = self.url(replica, path, query)?;
             match self.attempt(&method, &url, wallet, &body).await {
                 Ok(value) => return Ok(value),
                 Err(Failure::Final(error)) => return Err(error),
-                Err(Failure::Retryable) if attempt < ATTEMPTS => {
-                    let jitter = Duration::from_micros(rand::random::<u64>() % (backoff.as_micros() as u64 + 1));
-                    tokio::time::sleep(backoff / 2 + jitter / 2).await;
-                    backoff *= 4;
+                Err(Failure::Retryable(error)) => {
+                    last_error = error.or(last_error);
+                    replica.cool_until_ms.store(self.now_ms() + COOL_DOWN.as_millis() as u64, Ordering::Relaxed);
+                    if attempt < ATTEMPTS {
+                        // Jittered, so that callers that failed together do not retry together.
+                        let jitter = Duration::from_micros(rand::random::<u64>() % (backoff.as_micros() as u64 + 1));
+                        tokio::time::sleep(backoff / 2 + jitter / 2).await;
+                        backoff *= 4;
+                    }
                 }
-                Err(Failure::Retryable) => {}
             }
         }
-        Err(ApiError::unavailable())
+        Err(last_error.unwrap_or_else(ApiError::unavailable))
     }
 
     async fn attempt<T: DeserializeOwned>(
@@ -138,18 +191,27 @@ impl ServiceClient {
             request = request.header(reqwest::header::CONTENT_TYPE, "application/json").body(body.to_vec());
         }
         let response = request.send().await.map_err(|error| {
-            tracing::warn!(service = self.name, error = %error, "service unreachable");
-            Failure::Retryable
+            tracing::warn!(service = self.name, replica = %url.origin().ascii_serialization(), error = %error, "service unreachable");
+            Failure::Retryable(None)
         })?;
         let status = response.status();
         if status.is_success() {
             return response.json::<T>().await.map_err(|error| {
-                tracing::error!(service = self.name, error = %error, "unreadable service response");
-                Failure::Final(ApiError::internal())
+                if error.is_decode() {
+                    tracing::error!(service = self.name, error = %error, "unreadable service response");
+                    Failure::Final(ApiError::internal())
+                } else {
+                    // The connection broke while the answer was arriving (the replica died).
+                    tracing::warn!(service = self.name, error = %error, "service answer cut off");
+                    Failure::Retryable(None)
+                }
             });
         }
         if matches!(status, StatusCode::BAD_GATEWAY | StatusCode::SERVICE_UNAVAILABLE | StatusCode::GATEWAY_TIMEOUT) {
-            return Err(Failure::Retryable);
+            // A 503 in the shared shape says why (a stale price, the database unreachable);
+            // a proxy's 502/504 page does not.
+            let error = response.json::<ApiError>().await.ok().filter(|error| error.code.status() == 503);
+            return Err(Failure::Retryable(error));
         }
         // 4xx carry a message for the user; 5xx details stay in the service's log.
         match response.json::<ApiError>().await {

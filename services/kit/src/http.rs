@@ -2,7 +2,6 @@
 
 use std::{
     collections::BTreeMap,
-    future::Future,
     sync::{Arc, Mutex},
     time::Instant,
 };
@@ -16,7 +15,6 @@ use axum::{
     routing::get,
 };
 use mongodb::{Database, bson::doc};
-use tokio::net::TcpListener;
 
 /// Upper bounds of the request-duration histogram, in seconds.
 const BUCKETS: [f64; 9] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5];
@@ -161,15 +159,6 @@ fetch('/openapi.json').then(r => r.json()).then(spec => {{
     )
 }
 
-/// Serves `router` on `listener` until `shutdown` completes, then finishes requests in flight.
-pub async fn serve(
-    listener: TcpListener,
-    router: Router,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
-    axum::serve(listener, router).with_graceful_shutdown(shutdown).await
-}
-
 /// Completes on Ctrl-C or SIGTERM (what Kubernetes sends before stopping a pod).
 pub async fn shutdown_signal() {
     let ctrl_c = async {
@@ -187,5 +176,5 @@ pub async fn shutdown_signal() {
         () = ctrl_c => {},
         () = terminate => {},
     }
-    tracing::info!("shutting down: finishing requests in flight");
+    tracing::info!("stop signal received");
 }

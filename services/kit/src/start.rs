@@ -4,6 +4,8 @@ use std::time::Duration;
 
 use mongodb::{Client, Database, options::ClientOptions};
 
+use crate::lifecycle::{Lifecycle, readiness_gate};
+
 /// Why a service could not start. Never carries the database URI (it may hold a password).
 #[derive(Debug)]
 pub struct StartError(pub String);
@@ -31,27 +33,38 @@ pub async fn connect(uri: &str, name: &str, app_name: &str) -> Result<(Client, D
 pub struct Service {
     listener: tokio::net::TcpListener,
     router: axum::Router,
+    lifecycle: Lifecycle,
+    shutdown_delay: Duration,
 }
 
 impl Service {
-    /// Binds `addr` (port 0 picks a free one) for `router`.
+    /// Binds `addr` (port 0 picks a free one) for `router`, with no shutdown delay.
     pub async fn bind(addr: std::net::SocketAddr, router: axum::Router) -> Result<Service, StartError> {
         let listener = tokio::net::TcpListener::bind(addr)
             .await
             .map_err(|error| StartError(format!("cannot listen on {addr}: {error}")))?;
-        Ok(Service { listener, router })
+        Ok(Service { listener, router, lifecycle: Lifecycle::new(), shutdown_delay: Duration::ZERO })
     }
 
     pub fn local_addr(&self) -> std::net::SocketAddr {
         self.listener.local_addr().expect("a bound listener has an address")
     }
 
-    /// Serves until `shutdown` completes, then finishes the requests in flight.
+    /// The service's stop state, for background work that must stop when it drains.
+    pub fn lifecycle(&self) -> Lifecycle {
+        self.lifecycle.clone()
+    }
+
+    /// Serves until `shutdown` completes; then reports not ready for the shutdown delay while
+    /// still serving, stops accepting connections and finishes the requests in flight (see
+    /// [`crate::lifecycle`]).
     pub async fn run_until_stopped(
         self,
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        crate::http::serve(self.listener, self.router, shutdown).await
+        let Service { listener, router, lifecycle, shutdown_delay } = self;
+        let router = router.layer(axum::middleware::from_fn_with_state(lifecycle.clone(), readiness_gate));
+        axum::serve(listener, router).with_graceful_shutdown(lifecycle.shutdown_after(shutdown, shutdown_delay)).await
     }
 }
 
@@ -95,12 +108,28 @@ pub struct CommonConfig {
     /// Secret shared with the host to sign internal requests (32+ characters). Never logged.
     #[arg(long, env = "SOLSTICE_INTERNAL_SECRET", hide_env_values = true)]
     pub internal_secret: String,
+    /// Seconds a stopping process keeps serving while reporting not ready, so that load
+    /// balancers stop routing to it before it stops accepting (a few seconds in Kubernetes).
+    #[arg(long, env = "SOLSTICE_SHUTDOWN_DELAY_SECONDS", default_value_t = 0)]
+    pub shutdown_delay_seconds: u64,
 }
 
 impl CommonConfig {
     /// `database` on `mongodb_uri`, with the secret the tests' host uses.
     pub fn for_tests(mongodb_uri: String, database: String) -> CommonConfig {
-        CommonConfig { mongodb_uri, database, internal_secret: "test-secret-test-secret-test-secret".to_owned() }
+        CommonConfig {
+            mongodb_uri,
+            database,
+            internal_secret: "test-secret-test-secret-test-secret".to_owned(),
+            shutdown_delay_seconds: 0,
+        }
+    }
+
+    /// Binds `addr` for `router`, stopping with the configured shutdown delay.
+    pub async fn bind(&self, addr: std::net::SocketAddr, router: axum::Router) -> Result<Service, StartError> {
+        let mut service = Service::bind(addr, router).await?;
+        service.shutdown_delay = Duration::from_secs(self.shutdown_delay_seconds);
+        Ok(service)
     }
 
     /// The internal secret, checked, and a connection to the database.

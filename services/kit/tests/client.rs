@@ -78,3 +78,58 @@ async fn a_wrong_secret_is_an_internal_error_not_the_users_fault() {
     let error = wrong.post::<_, Value>("/v1/echo", &wallet, &json!({})).await.unwrap_err();
     assert_eq!(error.code, ErrorCode::Internal);
 }
+
+/// A base URL nobody listens on: a replica that has died.
+async fn dead_replica() -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    drop(listener);
+    base
+}
+
+#[tokio::test]
+async fn calls_are_spread_over_every_replica() {
+    let (first, first_calls) = flaky_service(0).await;
+    let (second, second_calls) = flaky_service(0).await;
+    let client = client(&format!("{first}, {second}/"));
+    let wallet = WalletAddress::from_public_key(&[5; 32]);
+    for n in 0..10 {
+        let _: Value = client.post("/v1/echo", &wallet, &json!({ "n": n })).await.unwrap();
+    }
+    assert_eq!(first_calls.load(Ordering::SeqCst), 5);
+    assert_eq!(second_calls.load(Ordering::SeqCst), 5);
+}
+
+#[tokio::test]
+async fn a_dead_replica_is_retried_on_another() {
+    let (alive, calls) = flaky_service(0).await;
+    let client = client(&format!("{},{alive}", dead_replica().await));
+    let wallet = WalletAddress::from_public_key(&[5; 32]);
+    for n in 0..6 {
+        let answer: Value = client.post("/v1/echo", &wallet, &json!({ "n": n })).await.unwrap();
+        assert_eq!(answer["body"]["n"], n, "every call is answered, by the live replica");
+    }
+    assert_eq!(calls.load(Ordering::SeqCst), 6, "each call reached the live replica exactly once");
+}
+
+#[tokio::test]
+async fn an_unavailable_replica_is_passed_over_while_it_cools_down() {
+    let (healthy, healthy_calls) = flaky_service(0).await;
+    let (sick, sick_calls) = flaky_service(usize::MAX).await;
+    let client = client(&format!("{sick},{healthy}"));
+    let wallet = WalletAddress::from_public_key(&[5; 32]);
+    for n in 0..10 {
+        let _: Value = client.post("/v1/echo", &wallet, &json!({ "n": n })).await.unwrap();
+    }
+    assert_eq!(healthy_calls.load(Ordering::SeqCst), 10);
+    // Round robin would have sent it every other call; after its first 503 it is left alone.
+    assert_eq!(sick_calls.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test]
+async fn when_every_replica_is_down_the_answer_is_unavailable() {
+    let client = client(&format!("{},{}", dead_replica().await, dead_replica().await));
+    let wallet = WalletAddress::from_public_key(&[5; 32]);
+    let error = client.get::<Value>("/v1/echo", &wallet).await.unwrap_err();
+    assert_eq!(error.code, ErrorCode::Unavailable);
+}

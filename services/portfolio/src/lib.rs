@@ -63,7 +63,7 @@ pub async fn build(config: Config) -> Result<Service, StartError> {
     let feed: Arc<dyn PriceFeed> = Arc::new(SimulatedMarket::new(config.market_seed));
     let state = AppState { reader: LedgerReader::new(&database), stakes: database.collection(STAKE_ACCOUNTS), feed };
     let router = with_operations(api(state, secret), "portfolio", database, openapi::document());
-    Service::bind(config.addr, router).await
+    config.common.bind(config.addr, router).await
 }
 
 #[derive(Clone)]

@@ -39,6 +39,7 @@ use solstice_service::{
     extract::Json,
     http::with_operations,
     input,
+    lifecycle::Lifecycle,
     start::{CommonConfig, Service, StartError},
 };
 use solstice_types::{
@@ -100,7 +101,7 @@ pub fn validators() -> Vec<Validator> {
     ]
 }
 
-/// Connects to the database, prepares the ledger, starts paying rewards and binds the port.
+/// Connects to the database, prepares the ledger, binds the port and starts paying rewards.
 pub async fn build(config: Config) -> Result<Service, StartError> {
     let (secret, client, database) = config.common.connect("solstice-stake").await?;
     let ledger = Ledger::new(client, &database);
@@ -117,9 +118,10 @@ pub async fn build(config: Config) -> Result<Service, StartError> {
     }
     let clock = EpochClock { origin_ms: 0, length_ms: config.epoch_seconds as i64 * 1_000 };
     let state = AppState { ledger, accounts, clock };
-    tokio::spawn(pay_rewards_forever(state.clone(), Duration::from_millis(config.reward_poll_ms.max(10))));
-    let router = with_operations(api(state, secret), "stake", database, openapi::document());
-    Service::bind(config.addr, router).await
+    let router = with_operations(api(state.clone(), secret), "stake", database, openapi::document());
+    let service = config.common.bind(config.addr, router).await?;
+    tokio::spawn(pay_rewards(state, Duration::from_millis(config.reward_poll_ms.max(10)), service.lifecycle()));
+    Ok(service)
 }
 
 #[derive(Clone)]
@@ -462,16 +464,24 @@ async fn pay_due(state: &AppState, account: &StakeDoc, current_epoch: i64) -> Re
 }
 
 /// Every replica, every `poll`: pays the rewards of every stake account that are due.
-async fn pay_rewards_forever(state: AppState, poll: Duration) {
+/// Pays due rewards every `poll` until the service drains. A reward in progress is finished
+/// (or, if the process dies, never committed: each is one transaction), none is started after.
+async fn pay_rewards(state: AppState, poll: Duration, lifecycle: Lifecycle) {
+    let draining = lifecycle.draining();
+    tokio::pin!(draining);
     loop {
-        if let Err(error) = pay_all_due(&state).await {
+        if let Err(error) = pay_all_due(&state, &lifecycle).await {
             tracing::warn!(error = %solstice_service::error::error_chain(&error), "paying rewards failed; will retry");
         }
-        tokio::time::sleep(poll).await;
+        tokio::select! {
+            () = tokio::time::sleep(poll) => {}
+            () = &mut draining => break,
+        }
     }
+    tracing::info!("stopped paying rewards: shutting down");
 }
 
-async fn pay_all_due(state: &AppState) -> Result<(), LedgerError> {
+async fn pay_all_due(state: &AppState, lifecycle: &Lifecycle) -> Result<(), LedgerError> {
     let (epoch, _) = state.epoch_now();
     let mut due: Vec<StakeDoc> = state
         .accounts
@@ -484,6 +494,9 @@ async fn pay_all_due(state: &AppState) -> Result<(), LedgerError> {
     let offset = if due.is_empty() { 0 } else { rand::random::<usize>() % due.len() };
     due.rotate_left(offset);
     for account in &due {
+        if lifecycle.is_draining() {
+            break;
+        }
         pay_due(state, account, epoch).await?;
     }
     Ok(())

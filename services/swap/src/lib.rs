@@ -103,7 +103,7 @@ pub async fn build_with_feed(config: Config, feed: Arc<dyn PriceFeed>) -> Result
     let ttl = Duration::from_secs(u64::from(config.quote_ttl_seconds.max(1)));
     let state = AppState { ledger, quotes, feed, quote_ttl: ttl };
     let router = with_operations(api(state, secret), "swap", database, openapi::document());
-    Service::bind(config.addr, router).await
+    config.common.bind(config.addr, router).await
 }
 
 #[derive(Clone)]

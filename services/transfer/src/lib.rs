@@ -66,7 +66,7 @@ pub async fn build(config: Config) -> Result<Service, StartError> {
     ledger.init().await.map_err(|e| StartError(format!("preparing the ledger: {e}")))?;
     let state = AppState { ledger, users: database.collection(USERS) };
     let router = with_operations(api(state, secret), "transfer", database, openapi::document());
-    Service::bind(config.addr, router).await
+    config.common.bind(config.addr, router).await
 }
 
 #[derive(Clone)]
