@@ -100,17 +100,23 @@ free_port() {
 # Usage: ensure_database DATA_DIR PORT. Exports MONGODB_URI; DB_PID is the server's pid.
 DB_PID=""
 ensure_database() {
-    local data="$1" port="$2"
     step "Checking the database"
     if [ -n "${MONGODB_URI:-}" ]; then
         note "using MONGODB_URI from the environment"
         return
     fi
+    start_database "$@"
+}
+
+# Starts a database process on 127.0.0.1:PORT with its data in DATA_DIR, whatever MONGODB_URI
+# says (starting it again on the same folder is a restart). Usage: start_database DATA_DIR PORT.
+start_database() {
+    local data="$1" port="$2"
     mkdir -p "$data"
     if command -v mongod >/dev/null; then
         note "starting mongod on port $port (data in $data)"
         mongod --replSet rs0 --bind_ip 127.0.0.1 --port "$port" --dbpath "$data" --quiet \
-            >"$data/mongod.log" 2>&1 &
+            >>"$data/mongod.log" 2>&1 &
         DB_PID=$!
         wait_for_port "$port" 60 || fail "mongod did not start: see $data/mongod.log"
         mongosh --quiet --port "$port" --eval \
@@ -125,7 +131,7 @@ ensure_database() {
         fi
         note "starting SecantusDB on port $port (data in $data)"
         "$LOCAL/secantus/bin/secantusd-py" --host 127.0.0.1 --port "$port" --storage-path "$data" --log-level WARNING \
-            >"$data.log" 2>&1 &
+            >>"$data.log" 2>&1 &
         DB_PID=$!
         wait_for_port "$port" 60 || fail "SecantusDB did not start: see $data.log"
     fi

@@ -42,10 +42,15 @@ pub fn error_chain(error: &dyn std::error::Error) -> String {
     chain
 }
 
-/// A ledger error as the user sees it: 4xx with its sentence, 5xx logged with its cause
-/// (under `context`) and answered generically.
+/// A ledger error as the user sees it: 4xx with its sentence; "unavailable" (the database
+/// busy or unreachable: the caller retries with the same key) logged and passed on; other
+/// faults logged with their cause (under `context`) and answered generically.
 pub fn ledger(context: &str, error: solstice_ledger::LedgerError) -> ErrorResponse {
     let api = error.to_api_error();
+    if api.code == solstice_types::ErrorCode::Unavailable {
+        tracing::warn!(error = %error_chain(&error), "{context}: temporarily unavailable");
+        return ErrorResponse(api);
+    }
     if api.code.is_server_fault() {
         return internal(context, &error);
     }

@@ -50,3 +50,28 @@ pub fn with_operational_paths(mut paths: Value) -> Value {
 pub fn token_schema() -> Value {
     json!({ "type": "string", "enum": ["SOL", "USDC", "USDT", "JUP", "BONK", "RAY", "JTO"] })
 }
+
+/// The schema of a reference number (the services also take lower case and surrounding
+/// spaces).
+pub fn reference_schema() -> Value {
+    json!({ "type": "string", "pattern": "^(SWP|TRF|STK|AIR|GEN)-[0-9A-HJKMNP-TV-Z]{10}-[0-9A-HJKMNP-TV-Z]{6}$",
+        "description": "A reference number, e.g. TRF-01JDX3Q7ZK-8M2XQF." })
+}
+
+/// The schema of a wallet address: base58 of a 32-byte public key.
+pub fn address_schema() -> Value {
+    json!({ "type": "string", "pattern": "^[1-9A-HJ-NP-Za-km-z]{32,44}$",
+        "description": "A wallet address: base58 of a 32-byte key." })
+}
+
+/// The schema of an amount typed by a person: whole tokens as a decimal string. It must also
+/// be above zero and have no more decimals than the token.
+pub fn amount_input_schema() -> Value {
+    json!({ "type": "string", "pattern": "^[0-9]{1,12}(\\.[0-9]{1,9})?$",
+        "description": "Decimal amount in whole tokens, e.g. \"1.25\": above zero, with at most the token's decimals." })
+}
+
+/// Earliest and latest instants (Unix milliseconds) a date filter may name: years 1 to 9999,
+/// what every store can represent.
+pub const MIN_DATE_MS: i64 = -62_135_596_800_000;
+pub const MAX_DATE_MS: i64 = 253_402_300_799_999;

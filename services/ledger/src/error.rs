@@ -43,7 +43,25 @@ impl LedgerError {
                 ApiError::new(ErrorCode::Conflict, "This changed while we were working on it. Refresh and try again.")
             }
             LedgerError::Busy => ApiError::unavailable(),
+            // The database unreachable or failing over: whether the transaction committed is
+            // settled by retrying with the same key, which the caller may do.
+            LedgerError::Database(error) if is_transient(error) => ApiError::unavailable(),
             LedgerError::Database(_) | LedgerError::Corrupt(_) => ApiError::internal(),
         }
     }
+}
+
+/// Whether a database error is about reaching the database rather than the request: the
+/// network, server selection, a primary stepping down, or an error the server labels as worth
+/// retrying.
+pub fn is_transient(error: &mongodb::error::Error) -> bool {
+    use mongodb::error::{
+        ErrorKind, RETRYABLE_WRITE_ERROR, TRANSIENT_TRANSACTION_ERROR, UNKNOWN_TRANSACTION_COMMIT_RESULT,
+    };
+    matches!(
+        *error.kind,
+        ErrorKind::Io(_) | ErrorKind::ServerSelection { .. } | ErrorKind::ConnectionPoolCleared { .. }
+    ) || [TRANSIENT_TRANSACTION_ERROR, UNKNOWN_TRANSACTION_COMMIT_RESULT, RETRYABLE_WRITE_ERROR]
+        .iter()
+        .any(|label| error.contains_label(label))
 }

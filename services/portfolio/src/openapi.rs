@@ -1,7 +1,9 @@
 //! The service's OpenAPI 3.1 document, served at `/openapi.json` and rendered at `/docs`.
 
 use serde_json::{Value, json};
-use solstice_service::openapi::{body, error, error_schema, signed_parameters, token_schema, with_operational_paths};
+use solstice_service::openapi::{
+    address_schema, body, error, error_schema, signed_parameters, token_schema, with_operational_paths,
+};
 
 pub fn document() -> Value {
     json!({
@@ -36,13 +38,21 @@ pub fn document() -> Value {
                     "change_24h_bps": { "type": ["integer", "null"], "description": "Price change over 24 hours in basis points." },
                     "share_bps": { "type": "integer", "minimum": 0, "maximum": 10000, "description": "Share of the total value in basis points." } } },
             "Portfolio": { "type": "object",
-                "required": ["wallet", "holdings", "total_value", "change_24h_bps", "priced_at_ms"],
+                "required": ["wallet", "holdings", "total_value", "change_24h_bps", "staked", "priced_at_ms"],
                 "properties": {
-                    "wallet": { "type": "string" },
+                    "wallet": address_schema(),
                     "holdings": { "type": "array", "items": { "$ref": "#/components/schemas/Holding" } },
                     "total_value": { "type": "integer", "minimum": 0, "description": "USD value in picodollars." },
                     "change_24h_bps": { "type": ["integer", "null"] },
-                    "priced_at_ms": { "type": "integer", "description": "When prices were taken, Unix milliseconds." } } }
+                    "staked": { "$ref": "#/components/schemas/Staked" },
+                    "priced_at_ms": { "type": "integer", "description": "When prices were taken, Unix milliseconds." } } },
+            "Staked": { "type": "object", "required": ["amount", "rewards", "value", "share_bps"],
+                "description": "SOL in the wallet's stake accounts, valued at the SOL price.",
+                "properties": {
+                    "amount": { "type": "integer", "minimum": 0, "description": "Lamports staked, rewards included." },
+                    "rewards": { "type": "integer", "minimum": 0, "description": "Lamports earned as rewards." },
+                    "value": { "type": "integer", "minimum": 0, "description": "USD value in picodollars." },
+                    "share_bps": { "type": "integer", "minimum": 0, "maximum": 10000, "description": "Share of the total value in basis points." } } }
         } }
     })
 }

@@ -1,13 +1,17 @@
 //! The service's OpenAPI 3.1 document, served at `/openapi.json` and rendered at `/docs`.
 
 use serde_json::{Value, json};
-use solstice_service::openapi::{body, error, error_schema, signed_parameters, with_operational_paths};
+use solstice_service::openapi::{
+    address_schema, amount_input_schema, body, error, error_schema, reference_schema, signed_parameters,
+    with_operational_paths,
+};
 
 pub fn document() -> Value {
     let signed = signed_parameters();
+    let validator_ids: Vec<String> = crate::validators().into_iter().map(|validator| validator.id).collect();
     let with_address = {
         let mut parameters = signed.as_array().cloned().unwrap_or_default();
-        parameters.push(json!({ "name": "address", "in": "path", "required": true, "schema": { "type": "string" },
+        parameters.push(json!({ "name": "address", "in": "path", "required": true, "schema": address_schema(),
             "description": "The stake account's address." }));
         Value::Array(parameters)
     };
@@ -67,14 +71,15 @@ pub fn document() -> Value {
             "StakeAccount": { "type": "object",
                 "required": ["address", "validator", "state", "principal", "rewards", "amount", "activation_epoch", "deactivation_epoch", "created_at_ms", "reference"],
                 "properties": {
-                    "address": { "type": "string" }, "validator": { "$ref": "#/components/schemas/Validator" },
+                    "address": address_schema(), "validator": { "$ref": "#/components/schemas/Validator" },
                     "state": { "type": "string", "enum": ["activating", "active", "deactivating", "inactive", "withdrawn"] },
                     "principal": lamports("Staked, in lamports."), "rewards": lamports("Rewards earned, in lamports."),
                     "amount": lamports("Principal plus rewards, in lamports."),
                     "activation_epoch": { "type": "integer" }, "deactivation_epoch": { "type": ["integer", "null"] },
-                    "created_at_ms": { "type": "integer" }, "reference": { "type": ["string", "null"] } } },
+                    "created_at_ms": { "type": "integer" }, "reference": { "anyOf": [reference_schema(), { "type": "null" }] } } },
             "StakeRequest": { "type": "object", "required": ["validator", "amount", "idempotency_key"], "properties": {
-                "validator": { "type": "string" }, "amount": { "type": "string", "description": "Decimal SOL." },
+                "validator": { "type": "string", "enum": validator_ids, "description": "The id of one of the listed validators." },
+                "amount": amount_input_schema(),
                 "idempotency_key": { "type": "string", "minLength": 8, "maxLength": 100, "pattern": "^[A-Za-z0-9_-]+$" } } },
             "WithdrawRequest": { "type": "object", "required": ["idempotency_key"], "properties": {
                 "idempotency_key": { "type": "string", "minLength": 8, "maxLength": 100, "pattern": "^[A-Za-z0-9_-]+$" } } },

@@ -37,6 +37,7 @@ use solstice_service::{
     extract::{Json, Query},
     http::with_operations,
     input,
+    openapi::{MAX_DATE_MS, MIN_DATE_MS},
     start::{CommonConfig, Service, StartError},
 };
 use solstice_types::{
@@ -381,7 +382,11 @@ async fn history(
     let token = params.token.as_deref().filter(|t| !t.is_empty()).map(input::token).transpose()?;
     let time = |ms: Option<i64>| -> Result<Option<chrono::DateTime<chrono::Utc>>, ErrorResponse> {
         ms.map(|ms| {
-            chrono::DateTime::from_timestamp_millis(ms)
+            // Years 1 to 9999: what every store (and every date picker) can represent.
+            (MIN_DATE_MS..=MAX_DATE_MS)
+                .contains(&ms)
+                .then(|| chrono::DateTime::from_timestamp_millis(ms))
+                .flatten()
                 .ok_or_else(|| err(ErrorCode::InvalidInput, "That date is out of range."))
         })
         .transpose()

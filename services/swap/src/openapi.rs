@@ -1,7 +1,10 @@
 //! The service's OpenAPI 3.1 document, served at `/openapi.json` and rendered at `/docs`.
 
 use serde_json::{Value, json};
-use solstice_service::openapi::{body, error, error_schema, signed_parameters, token_schema, with_operational_paths};
+use solstice_service::openapi::{
+    MAX_DATE_MS, MIN_DATE_MS, amount_input_schema, body, error, error_schema, reference_schema, signed_parameters,
+    token_schema, with_operational_paths,
+};
 
 pub fn document() -> Value {
     let signed = signed_parameters();
@@ -57,10 +60,10 @@ pub fn document() -> Value {
                 "get": {
                     "summary": "The caller's swaps, newest first.",
                     "parameters": with(json!([
-                        { "name": "token", "in": "query", "required": false, "schema": { "type": "string" }, "description": "Only swaps of this token (either side)." },
-                        { "name": "since", "in": "query", "required": false, "schema": { "type": "integer" }, "description": "Unix milliseconds, inclusive." },
-                        { "name": "until", "in": "query", "required": false, "schema": { "type": "integer" }, "description": "Unix milliseconds, exclusive." },
-                        { "name": "before", "in": "query", "required": false, "schema": { "type": "string" }, "description": "The next_before of the previous page." },
+                        { "name": "token", "in": "query", "required": false, "schema": { "anyOf": [token_schema(), { "const": "" }] }, "description": "Only swaps of this token (either side); empty for all." },
+                        { "name": "since", "in": "query", "required": false, "schema": { "type": "integer", "minimum": MIN_DATE_MS, "maximum": MAX_DATE_MS }, "description": "Unix milliseconds, inclusive." },
+                        { "name": "until", "in": "query", "required": false, "schema": { "type": "integer", "minimum": MIN_DATE_MS, "maximum": MAX_DATE_MS }, "description": "Unix milliseconds, exclusive; after since." },
+                        { "name": "before", "in": "query", "required": false, "schema": reference_schema(), "description": "The next_before of the previous page." },
                         { "name": "limit", "in": "query", "required": false, "schema": { "type": "integer", "minimum": 1, "maximum": 100 } }
                     ])),
                     "responses": {
@@ -73,7 +76,7 @@ pub fn document() -> Value {
             },
             "/v1/swaps/{reference}": { "get": {
                 "summary": "One of the caller's swaps by reference number.",
-                "parameters": with(json!([{ "name": "reference", "in": "path", "required": true, "schema": { "type": "string" },
+                "parameters": with(json!([{ "name": "reference", "in": "path", "required": true, "schema": reference_schema(),
                     "description": "e.g. SWP-01JDX3Q7ZK-8M2XQF" }])),
                 "responses": {
                     "200": body("The swap.", "Swap"),
@@ -87,8 +90,8 @@ pub fn document() -> Value {
         "components": { "schemas": {
             "Error": error_schema(),
             "QuoteRequest": { "type": "object", "required": ["from", "to", "amount", "side"], "properties": {
-                "from": { "type": "string" }, "to": { "type": "string" },
-                "amount": { "type": "string", "description": "Decimal amount of the fixed side, in whole tokens." },
+                "from": token_schema(), "to": token_schema(),
+                "amount": amount_input_schema(),
                 "side": side.clone(),
                 "slippage_bps": { "type": ["integer", "null"], "minimum": 1, "maximum": 500, "description": "Default 50 (0.5 %)." } } },
             "Quote": { "type": "object",
@@ -108,7 +111,7 @@ pub fn document() -> Value {
             "Swap": { "type": "object",
                 "required": ["reference", "status", "quote_id", "side", "from", "to", "amount_in", "amount_out", "fee", "fee_bps", "price_impact_bps", "slippage_bps", "quoted_price_in", "quoted_price_out", "price_in", "price_out", "created_at_ms"],
                 "properties": {
-                    "reference": { "type": "string" }, "status": { "type": "string", "enum": ["completed"] },
+                    "reference": reference_schema(), "status": { "type": "string", "enum": ["completed"] },
                     "quote_id": { "type": "string" }, "side": side, "from": token_schema(), "to": token_schema(),
                     "amount_in": units("Paid."), "amount_out": units("Received."), "fee": units("Fee, in the to-token."),
                     "fee_bps": { "type": "integer" }, "price_impact_bps": { "type": "integer" }, "slippage_bps": { "type": "integer" },
@@ -117,7 +120,7 @@ pub fn document() -> Value {
                     "created_at_ms": { "type": "integer" } } },
             "SwapPage": { "type": "object", "required": ["swaps", "next_before"], "properties": {
                 "swaps": { "type": "array", "items": { "$ref": "#/components/schemas/Swap" } },
-                "next_before": { "type": ["string", "null"] } } }
+                "next_before": { "anyOf": [reference_schema(), { "type": "null" }] } } }
         } }
     })
 }

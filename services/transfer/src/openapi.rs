@@ -1,7 +1,10 @@
 //! The service's OpenAPI 3.1 document, served at `/openapi.json` and rendered at `/docs`.
 
 use serde_json::{Value, json};
-use solstice_service::openapi::{body, error, error_schema, signed_parameters, token_schema, with_operational_paths};
+use solstice_service::openapi::{
+    address_schema, amount_input_schema, body, error, error_schema, reference_schema, signed_parameters, token_schema,
+    with_operational_paths,
+};
 
 pub fn document() -> Value {
     let signed = signed_parameters();
@@ -10,7 +13,7 @@ pub fn document() -> Value {
         parameters.extend(extra.as_array().cloned().unwrap_or_default());
         Value::Array(parameters)
     };
-    let reference = json!([{ "name": "reference", "in": "path", "required": true, "schema": { "type": "string" },
+    let reference = json!([{ "name": "reference", "in": "path", "required": true, "schema": reference_schema(),
         "description": "A transfer's reference number, e.g. TRF-01JDX3Q7ZK-8M2XQF." }]);
     json!({
         "openapi": "3.1.0",
@@ -40,7 +43,7 @@ pub fn document() -> Value {
                 "get": {
                     "summary": "The calling wallet's transfers, sent and received, newest first.",
                     "parameters": with(json!([
-                        { "name": "before", "in": "query", "required": false, "schema": { "type": "string" },
+                        { "name": "before", "in": "query", "required": false, "schema": reference_schema(),
                           "description": "The next_before of the previous page." },
                         { "name": "limit", "in": "query", "required": false, "schema": { "type": "integer", "minimum": 1, "maximum": 100 } }
                     ])),
@@ -65,7 +68,7 @@ pub fn document() -> Value {
             } },
             "/v1/recipients/{address}": { "get": {
                 "summary": "Whether an address is a Solstice wallet that can receive transfers.",
-                "parameters": with(json!([{ "name": "address", "in": "path", "required": true, "schema": { "type": "string" } }])),
+                "parameters": with(json!([{ "name": "address", "in": "path", "required": true, "schema": address_schema() }])),
                 "responses": {
                     "200": body("A Solstice wallet.", "Recipient"),
                     "400": error("Not a wallet address."),
@@ -79,18 +82,18 @@ pub fn document() -> Value {
             "Error": error_schema(),
             "SendTransfer": { "type": "object", "required": ["to", "token", "amount", "idempotency_key"],
                 "properties": {
-                    "to": { "type": "string", "description": "Recipient wallet address (base58)." },
-                    "token": { "type": "string", "description": "Token symbol, any case." },
-                    "amount": { "type": "string", "description": "Decimal amount in whole tokens, e.g. \"1.25\"." },
+                    "to": address_schema(),
+                    "token": token_schema(),
+                    "amount": amount_input_schema(),
                     "memo": { "type": ["string", "null"], "maxLength": 140 },
                     "idempotency_key": { "type": "string", "minLength": 8, "maxLength": 100, "pattern": "^[A-Za-z0-9_-]+$" } } },
             "Transfer": { "type": "object",
                 "required": ["reference", "direction", "from", "to", "token", "amount", "memo", "created_at_ms"],
                 "properties": {
-                    "reference": { "type": "string" },
+                    "reference": reference_schema(),
                     "direction": { "type": "string", "enum": ["sent", "received"] },
-                    "from": { "type": "string" },
-                    "to": { "type": "string" },
+                    "from": address_schema(),
+                    "to": address_schema(),
                     "token": token_schema(),
                     "amount": { "type": "integer", "minimum": 1, "description": "Base units of the token." },
                     "memo": { "type": ["string", "null"] },
@@ -98,8 +101,8 @@ pub fn document() -> Value {
             "TransferPage": { "type": "object", "required": ["transfers", "next_before"],
                 "properties": {
                     "transfers": { "type": "array", "items": { "$ref": "#/components/schemas/Transfer" } },
-                    "next_before": { "type": ["string", "null"] } } },
-            "Recipient": { "type": "object", "required": ["address"], "properties": { "address": { "type": "string" } } }
+                    "next_before": { "anyOf": [reference_schema(), { "type": "null" }] } } },
+            "Recipient": { "type": "object", "required": ["address"], "properties": { "address": address_schema() } }
         } }
     })
 }
