@@ -201,6 +201,8 @@ class Manifests:
         self.assertTrue(s["spec"].get("volumeClaimTemplates"), "members keep data on volumes")
         command = " ".join(s["spec"]["template"]["spec"]["containers"][0]["command"])
         self.assertIn("--replSet=rs0", command)
+        # A killed pod's open transaction must not lock documents for MongoDB's default minute.
+        self.assertIn("--setParameter=transactionLifetimeLimitSeconds=15", command)
         job = self.named("Job", "mongo-init")
         members = self.env_of(job["spec"]["template"]["spec"]["containers"][0])["MEMBERS"]["value"].split()
         self.assertEqual(members, [f"mongo-{i}.mongo:27017" for i in range(3)])

@@ -328,16 +328,18 @@ fn events(path: &str) -> Vec<(i64, String)> {
 /// Time from each fault until requests succeeded again: from the event to the first success
 /// after the last uncertain answer that followed it (before the next event).
 fn recovery(events: &[(i64, String)], attempts: &[(i64, bool)]) -> Vec<(String, usize, Option<i64>)> {
+    let mut sorted = attempts.to_vec();
+    sorted.sort_unstable();
     let mut report = Vec::new();
     for (i, (at, label)) in events.iter().enumerate() {
         let until = events.get(i + 1).map_or(i64::MAX, |(next, _)| *next);
-        let window: Vec<&(i64, bool)> = attempts.iter().filter(|(t, _)| *t >= *at && *t < until).collect();
-        let failures = window.iter().filter(|(_, failed)| *failed).count();
-        let recovered = match window.iter().rposition(|(_, failed)| *failed) {
+        let failures: Vec<i64> =
+            sorted.iter().filter(|(t, failed)| *failed && *t >= *at && *t < until).map(|(t, _)| *t).collect();
+        let recovered = match failures.last() {
             None => Some(0),
-            Some(last) => window[last + 1..].iter().find(|(_, failed)| !failed).map(|(t, _)| t - at),
+            Some(last) => sorted.iter().find(|(t, failed)| !failed && t > last).map(|(t, _)| t - at),
         };
-        report.push((label.clone(), failures, recovered));
+        report.push((label.clone(), failures.len(), recovered));
     }
     report
 }
@@ -379,7 +381,7 @@ async fn run(
     }
     let lost = requests.iter().filter(|r| r.outcome == Outcome::Unknown).count();
 
-    let timeline = timeline.lock().expect("timeline");
+    let timeline = std::mem::take(&mut *timeline.lock().expect("timeline"));
     let attempts = timeline.attempts.len();
     let uncertain = timeline.attempts.iter().filter(|(_, failed)| *failed).count();
     let mut by_kind: BTreeMap<Kind, (usize, usize, usize)> = BTreeMap::new();
