@@ -36,7 +36,14 @@ impl FromServerFnError for AppError {
 
     fn from_server_fn_error(error: ServerFnErrorErr) -> AppError {
         match error {
-            // The browser could not reach the host, or got an answer it could not read.
+            // On the host, these mean the request's body could not be read or decoded (not UTF-8,
+            // say): the sender's mistake.
+            #[cfg(feature = "ssr")]
+            ServerFnErrorErr::Request(_) | ServerFnErrorErr::Deserialization(_) => {
+                AppError::new(ErrorCode::InvalidInput, "Some of the form's fields are missing or malformed.")
+            }
+            // In the browser: it could not reach the host, or got an answer it could not read.
+            #[cfg(not(feature = "ssr"))]
             ServerFnErrorErr::Request(_) | ServerFnErrorErr::Deserialization(_) => {
                 AppError::new(ErrorCode::Unavailable, "Could not reach Solstice. Check your connection and try again.")
             }

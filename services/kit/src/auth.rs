@@ -105,7 +105,11 @@ fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
 /// [`Caller`].
 pub async fn require_signature(State(secret): State<ServiceSecret>, request: Request, next: Next) -> Response {
     let (mut parts, body) = request.into_parts();
-    let Ok(body) = axum::body::to_bytes(body, MAX_BODY_BYTES).await else { return unauthorized() };
+    // A body past the limit is refused as such, before its signature is even looked at: the
+    // host forwards only small forms, so the caller learns what is wrong instead of a 401.
+    let Ok(body) = axum::body::to_bytes(body, MAX_BODY_BYTES).await else {
+        return ErrorResponse(ApiError::new(ErrorCode::TooLarge, "The request is too large.")).into_response();
+    };
     let headers = &parts.headers;
     let (Some(wallet), Some(timestamp), Some(signature)) =
         (header(headers, WALLET_HEADER), header(headers, TIMESTAMP_HEADER), header(headers, SIGNATURE_HEADER))

@@ -37,6 +37,8 @@ pub enum ErrorCode {
     Unauthorized,
     /// The request is not allowed (for example, it came from another site).
     Forbidden,
+    /// The request's body is larger than any legitimate one.
+    TooLarge,
     /// The thing asked for does not exist (or is not the caller's).
     NotFound,
     /// The thing changed while the request was being handled; refresh and retry.
@@ -60,6 +62,7 @@ impl ErrorCode {
             ErrorCode::InvalidCredentials | ErrorCode::Unauthorized => 401,
             ErrorCode::Forbidden => 403,
             ErrorCode::NotFound => 404,
+            ErrorCode::TooLarge => 413,
             ErrorCode::Conflict | ErrorCode::IdempotencyConflict | ErrorCode::QuoteExpired | ErrorCode::PriceMoved => {
                 409
             }
@@ -87,6 +90,7 @@ impl ErrorCode {
             ErrorCode::RateLimited => "rate_limited",
             ErrorCode::Unauthorized => "unauthorized",
             ErrorCode::Forbidden => "forbidden",
+            ErrorCode::TooLarge => "too_large",
             ErrorCode::NotFound => "not_found",
             ErrorCode::Conflict => "conflict",
             ErrorCode::IdempotencyConflict => "idempotency_conflict",
@@ -152,6 +156,7 @@ mod tests {
             ErrorCode::RateLimited,
             ErrorCode::Unauthorized,
             ErrorCode::Forbidden,
+            ErrorCode::TooLarge,
             ErrorCode::NotFound,
             ErrorCode::Conflict,
             ErrorCode::IdempotencyConflict,

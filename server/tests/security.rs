@@ -1,0 +1,876 @@
+//! Security properties of the whole platform, over real HTTP against a real database.
+//!
+//! Covered here: the services accept only requests signed with the shared secret; through the
+//! host, a user can neither see nor touch another user's money or records; the session cookie
+//! is locked down, renewed at log-in and worthless after log-out; other sites cannot make a
+//! logged-in browser act; log-in guessing is limited per client without locking out other
+//! addresses; oversized and malformed requests are refused before anything moves.
+//!
+//! What `host.rs` already proves (sign-up cookie flags, the per-address log-in limit, the
+//! cross-site refusal of sign-up and log-out) is not repeated.
+
+use std::collections::BTreeMap;
+
+use mongodb::bson::{Document, doc};
+use reqwest::{StatusCode, header::SET_COOKIE};
+use serde_json::{Value, json};
+use server::{Application, Config, SESSION_COOKIE};
+use solstice_ledger::{AccountId, Ledger};
+use solstice_service::auth::{SIGNATURE_HEADER, ServiceSecret, WALLET_HEADER, sign};
+use solstice_types::{Amount, Token, WalletAddress};
+
+const PASSWORD: &str = "correct horse battery";
+const TEN_MINUTES_MS: i64 = 10 * 60 * 1_000;
+/// Well-formed references that name nothing.
+const UNKNOWN_TRANSFER: &str = "TRF-01JDX3Q7ZK-8M2XQF";
+const UNKNOWN_SWAP: &str = "SWP-01JDX3Q7ZK-8M2XQF";
+
+// ---------------------------------------------------------------------------------------------
+// Starting the platform.
+
+/// Base URLs of the four services.
+struct Services {
+    portfolio: String,
+    transfer: String,
+    swap: String,
+    stake: String,
+}
+
+/// Serves a built service on its free port and returns its base URL.
+async fn serve(service: solstice_service::start::Service) -> String {
+    let base = format!("http://{}", service.local_addr());
+    tokio::spawn(service.run_until_stopped(std::future::pending()));
+    base
+}
+
+/// The four services over `database`, configured with the secret the tests' host uses.
+async fn start_services(database: &str) -> Services {
+    let uri = solstice_testkit::mongodb_uri;
+    let name = || database.to_owned();
+    let portfolio = solstice_portfolio::build(solstice_portfolio::Config::for_tests(uri(), name()));
+    let portfolio = serve(portfolio.await.expect("the portfolio service starts")).await;
+    let transfer = solstice_transfer::build(solstice_transfer::Config::for_tests(uri(), name()));
+    let transfer = serve(transfer.await.expect("the transfer service starts")).await;
+    let swap = solstice_swap::build(solstice_swap::Config::for_tests(uri(), name()));
+    let swap = serve(swap.await.expect("the swap service starts")).await;
+    let stake = solstice_stake::build(solstice_stake::Config::for_tests(uri(), name()));
+    let stake = serve(stake.await.expect("the stake service starts")).await;
+    Services { portfolio, transfer, swap, stake }
+}
+
+/// A host over `database`, with the test defaults changed by `configure`; returns its base URL.
+async fn start_host(database: &str, configure: impl FnOnce(&mut Config)) -> String {
+    let mut config = Config::for_tests(solstice_testkit::mongodb_uri(), database.to_owned());
+    configure(&mut config);
+    let host = Application::build(config).await.expect("the host starts");
+    let base = format!("http://{}", host.local_addr());
+    tokio::spawn(host.run_until_stopped(std::future::pending()));
+    base
+}
+
+/// A host wired to all four services over one fresh database, and that database's ledger.
+struct Platform {
+    host: String,
+    ledger: Ledger,
+}
+
+async fn platform() -> Platform {
+    let (client, database) = solstice_testkit::fresh_database().await;
+    let Services { portfolio, transfer, swap, stake } = start_services(database.name()).await;
+    let host = start_host(database.name(), move |config| {
+        config.portfolio_url = portfolio;
+        config.transfer_url = transfer;
+        config.swap_url = swap;
+        config.stake_url = stake;
+    })
+    .await;
+    Platform { host, ledger: Ledger::new(client, &database) }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Talking to the host as a browser.
+
+/// A browser: keeps its cookies between requests.
+fn browser() -> reqwest::Client {
+    reqwest::Client::builder().cookie_store(true).build().unwrap()
+}
+
+/// Posts `form` to a server function with extra request headers; returns the status and the
+/// JSON body (`Null` when there is none).
+async fn call_with(
+    client: &reqwest::Client,
+    base: &str,
+    function: &str,
+    form: &[(&str, &str)],
+    headers: &[(&str, &str)],
+) -> (StatusCode, Value) {
+    let mut request = client.post(format!("{base}/api/{function}")).form(form);
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    let response = request.send().await.expect("the host answers");
+    let status = response.status();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+async fn call(client: &reqwest::Client, base: &str, function: &str, form: &[(&str, &str)]) -> (StatusCode, Value) {
+    call_with(client, base, function, form, &[]).await
+}
+
+fn sign_up_form(initial_sol: &str) -> [(&'static str, &str); 3] {
+    [("password", PASSWORD), ("confirm_password", PASSWORD), ("initial_sol", initial_sol)]
+}
+
+/// A new user holding `initial_sol`, logged in in their own browser.
+async fn user(host: &str, initial_sol: &str) -> (reqwest::Client, String) {
+    let browser = browser();
+    let (status, body) = call(&browser, host, "sign_up", &sign_up_form(initial_sol)).await;
+    assert_eq!(status, StatusCode::OK, "sign-up: {body}");
+    (browser, text(&body["address"]))
+}
+
+/// Who the browser is logged in as (`Null` for a visitor).
+async fn current_user(client: &reqwest::Client, host: &str) -> Value {
+    let (status, body) = call(client, host, "current_user", &[]).await;
+    assert_eq!(status, StatusCode::OK, "current_user: {body}");
+    body
+}
+
+async fn sol_balance(client: &reqwest::Client, host: &str) -> u64 {
+    let me = current_user(client, host).await;
+    me["sol_balance"].as_u64().unwrap_or_else(|| panic!("not logged in: {me}"))
+}
+
+/// A firm quote for swapping `amount` SOL to USDC, with the widest slippage tolerance so that
+/// the market moving during a test never refuses the fill.
+async fn quote(client: &reqwest::Client, host: &str, amount: &str) -> Value {
+    let form = [("from", "SOL"), ("to", "USDC"), ("amount", amount), ("side", "exact_in"), ("slippage_bps", "500")];
+    let (status, quote) = call(client, host, "swap_quote", &form).await;
+    assert_eq!(status, StatusCode::OK, "swap_quote: {quote}");
+    quote
+}
+
+// ---------------------------------------------------------------------------------------------
+// Talking to a service directly.
+
+fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+fn secret() -> ServiceSecret {
+    ServiceSecret::new(solstice_testkit::SECRET).expect("the test secret is long enough")
+}
+
+/// What every service answers a request it cannot authenticate.
+fn unauthorized() -> Value {
+    json!({ "code": "unauthorized", "message": "Missing or invalid service credentials." })
+}
+
+fn bytes(value: &Value) -> Vec<u8> {
+    serde_json::to_vec(value).unwrap()
+}
+
+/// Sends `method path` to a service with exactly the given headers and body, labelled as JSON
+/// when `json` is set.
+async fn send_to_service(
+    base: &str,
+    method: &str,
+    path: &str,
+    headers: &[(&'static str, String)],
+    body: &[u8],
+    json: bool,
+) -> (StatusCode, Value) {
+    let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+    let mut request = reqwest::Client::new().request(method, format!("{base}{path}"));
+    for (name, value) in headers {
+        request = request.header(*name, value.as_str());
+    }
+    if json {
+        request = request.header("content-type", "application/json");
+    }
+    if !body.is_empty() {
+        request = request.body(body.to_vec());
+    }
+    let response = request.send().await.expect("the service answers");
+    let status = response.status();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+/// Sends a request signed properly for `wallet`, as the host would.
+async fn signed_call(
+    base: &str,
+    method: &str,
+    path: &str,
+    wallet: &WalletAddress,
+    body: &[u8],
+    json: bool,
+) -> (StatusCode, Value) {
+    let headers = Vec::from(sign(&secret(), method, path, wallet, now_ms(), body));
+    send_to_service(base, method, path, &headers, body, json).await
+}
+
+fn replace_header(headers: &mut [(&'static str, String)], name: &str, value: &str) {
+    for header in headers.iter_mut().filter(|header| header.0 == name) {
+        header.1 = value.to_owned();
+    }
+}
+
+/// One route of a service, with a request for it and what that request gets when signed.
+struct Probe {
+    base: String,
+    method: &'static str,
+    path: String,
+    body: Vec<u8>,
+    /// The answer to the request signed properly. Checking it proves that the route exists and
+    /// that this file signs correctly, so that the 401s are the credentials' doing.
+    signed_status: StatusCode,
+}
+
+impl Probe {
+    fn new(base: &str, method: &'static str, path: impl Into<String>, body: Value, signed_status: StatusCode) -> Probe {
+        let body = if body.is_null() { Vec::new() } else { bytes(&body) };
+        Probe { base: base.to_owned(), method, path: path.into(), body, signed_status }
+    }
+
+    /// Sends this probe's method and body to `path` with `headers`.
+    async fn send(&self, path: &str, headers: &[(&'static str, String)]) -> (StatusCode, Value) {
+        send_to_service(&self.base, self.method, path, headers, &self.body, !self.body.is_empty()).await
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reading the books.
+
+fn sol(amount: &str) -> Amount {
+    Amount::parse(amount, Token::Sol.decimals()).unwrap()
+}
+
+/// Every balance a wallet holds or held, straight from the ledger.
+async fn balances(ledger: &Ledger, address: &str) -> BTreeMap<Token, Amount> {
+    let wallet = WalletAddress::parse(address).expect("a wallet address");
+    ledger.balances(&AccountId::wallet(&wallet)).await.expect("the ledger answers")
+}
+
+fn text(value: &Value) -> String {
+    value.as_str().unwrap_or_else(|| panic!("expected a string, got {value}")).to_owned()
+}
+
+// ---------------------------------------------------------------------------------------------
+// 1. Internal credentials.
+
+#[tokio::test]
+async fn every_service_route_refuses_requests_without_valid_internal_credentials() {
+    let (_client, database) = solstice_testkit::fresh_database().await;
+    let services = start_services(database.name()).await;
+    let caller = WalletAddress::from_public_key(&[7; 32]);
+    let someone_else = WalletAddress::from_public_key(&[8; 32]);
+
+    // Health probes stay open: Kubernetes and load balancers call them without credentials.
+    for base in [&services.portfolio, &services.transfer, &services.swap, &services.stake] {
+        let response = reqwest::get(format!("{base}/healthz")).await.expect("the service answers");
+        assert_eq!(response.status(), StatusCode::OK, "{base}/healthz");
+    }
+
+    // Every route of every service's `api` router. The bodies are harmless when signed: the
+    // caller holds nothing, sends to itself, or names things that do not exist.
+    let (portfolio, transfer, swap, stake) =
+        (services.portfolio.as_str(), services.transfer.as_str(), services.swap.as_str(), services.stake.as_str());
+    let send_to_self = json!({
+        "to": caller.as_str(), "token": "SOL", "amount": "1", "memo": null, "idempotency_key": "probe-transfer-0001"
+    });
+    let new_quote = json!({ "from": "SOL", "to": "USDC", "amount": "1", "side": "exact_in", "slippage_bps": 50 });
+    let missing_quote = json!({ "quote_id": "q_missing", "idempotency_key": "probe-swap-0001" });
+    let new_stake = json!({ "validator": "meridian", "amount": "1", "idempotency_key": "probe-stake-0001" });
+    let withdrawal = json!({ "idempotency_key": "probe-withdraw-0001" });
+    let probes = [
+        Probe::new(portfolio, "GET", "/v1/portfolio", Value::Null, StatusCode::OK),
+        Probe::new(transfer, "GET", "/v1/transfers", Value::Null, StatusCode::OK),
+        Probe::new(transfer, "POST", "/v1/transfers", send_to_self, StatusCode::BAD_REQUEST),
+        Probe::new(transfer, "GET", format!("/v1/transfers/{UNKNOWN_TRANSFER}"), Value::Null, StatusCode::NOT_FOUND),
+        Probe::new(transfer, "GET", format!("/v1/recipients/{someone_else}"), Value::Null, StatusCode::NOT_FOUND),
+        Probe::new(swap, "POST", "/v1/quotes", new_quote, StatusCode::CREATED),
+        Probe::new(swap, "GET", "/v1/swaps", Value::Null, StatusCode::OK),
+        Probe::new(swap, "POST", "/v1/swaps", missing_quote, StatusCode::NOT_FOUND),
+        Probe::new(swap, "GET", format!("/v1/swaps/{UNKNOWN_SWAP}"), Value::Null, StatusCode::NOT_FOUND),
+        Probe::new(stake, "GET", "/v1/validators", Value::Null, StatusCode::OK),
+        Probe::new(stake, "GET", "/v1/epoch", Value::Null, StatusCode::OK),
+        Probe::new(stake, "GET", "/v1/stakes", Value::Null, StatusCode::OK),
+        Probe::new(stake, "POST", "/v1/stakes", new_stake, StatusCode::UNPROCESSABLE_ENTITY),
+        Probe::new(stake, "POST", format!("/v1/stakes/{someone_else}/unstake"), json!({}), StatusCode::NOT_FOUND),
+        Probe::new(stake, "POST", format!("/v1/stakes/{someone_else}/withdraw"), withdrawal, StatusCode::NOT_FOUND),
+    ];
+
+    let secret = secret();
+    let wrong_secret = ServiceSecret::new("not-the-shared-secret-not-the-shared-secret").unwrap();
+    for probe in &probes {
+        let route = format!("{} {}", probe.method, probe.path);
+        let (method, path, body) = (probe.method, probe.path.as_str(), probe.body.as_slice());
+        let now = now_ms();
+        let valid = Vec::from(sign(&secret, method, path, &caller, now, body));
+        let (status, answer) = probe.send(path, &valid).await;
+        assert_eq!(status, probe.signed_status, "{route}, signed properly: {answer}");
+
+        let other_method = if method == "GET" { "POST" } else { "GET" };
+        let other_body = [body, b" ".as_slice()].concat();
+        let with_query = format!("{path}?limit=1");
+        let mut other_wallet = valid.clone();
+        replace_header(&mut other_wallet, WALLET_HEADER, someone_else.as_str());
+        let mut garbled = valid.clone();
+        replace_header(&mut garbled, SIGNATURE_HEADER, "not-a-hex-signature");
+        let signed = |secret: &ServiceSecret, method: &str, path: &str, at_ms: i64, body: &[u8]| {
+            Vec::from(sign(secret, method, path, &caller, at_ms, body))
+        };
+        let attempts: Vec<(&str, &str, Vec<(&'static str, String)>)> = vec![
+            ("no credentials", path, Vec::new()),
+            ("a signature made with another secret", path, signed(&wrong_secret, method, path, now, body)),
+            ("a signature for another path", path, signed(&secret, method, "/v1/elsewhere", now, body)),
+            ("a query added after signing", with_query.as_str(), valid.clone()),
+            ("a signature for another body", path, signed(&secret, method, path, now, other_body.as_slice())),
+            ("a signature for another method", path, signed(&secret, other_method, path, now, body)),
+            ("another wallet than the one signed for", path, other_wallet),
+            ("a garbled signature", path, garbled),
+            ("a signature ten minutes old", path, signed(&secret, method, path, now - TEN_MINUTES_MS, body)),
+            ("a signature ten minutes ahead", path, signed(&secret, method, path, now + TEN_MINUTES_MS, body)),
+        ];
+        for (what, sent_path, headers) in &attempts {
+            let (status, answer) = probe.send(sent_path, headers).await;
+            assert_eq!((status, &answer), (StatusCode::UNAUTHORIZED, &unauthorized()), "{route} with {what}");
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// 2. Isolation between users.
+
+#[tokio::test]
+async fn a_user_can_never_read_or_move_another_users_funds_or_records() {
+    let platform = platform().await;
+    let host = platform.host.as_str();
+    let (alice, alice_address) = user(host, "10").await;
+    let (bob, bob_address) = user(host, "5").await;
+    let (_carol, carol_address) = user(host, "1").await;
+
+    // Alice's history: a transfer to Carol, a swap and a stake; and a quote kept for later.
+    let alice_transfer = [
+        ("to", carol_address.as_str()),
+        ("token", "SOL"),
+        ("amount", "1"),
+        ("memo", "rent"),
+        ("idempotency_key", "alice-transfer-0001"),
+    ];
+    let (status, transfer) = call(&alice, host, "send_transfer", &alice_transfer).await;
+    assert_eq!(status, StatusCode::OK, "{transfer}");
+    let transfer_reference = text(&transfer["reference"]);
+    let executed_quote = text(&quote(&alice, host, "1").await["id"]);
+    let form = [("quote_id", executed_quote.as_str()), ("idempotency_key", "alice-swap-0001")];
+    let (status, swap) = call(&alice, host, "execute_swap", &form).await;
+    assert_eq!(status, StatusCode::OK, "{swap}");
+    let swap_reference = text(&swap["reference"]);
+    let form = [("validator", "meridian"), ("amount", "1"), ("idempotency_key", "alice-stake-0001")];
+    let (status, stake) = call(&alice, host, "stake_sol", &form).await;
+    assert_eq!(status, StatusCode::OK, "{stake}");
+    let stake_address = text(&stake["address"]);
+    let open_quote = text(&quote(&alice, host, "0.5").await["id"]);
+
+    let alice_before = balances(&platform.ledger, &alice_address).await;
+    let bob_before = balances(&platform.ledger, &bob_address).await;
+    assert_eq!(bob_before, BTreeMap::from([(Token::Sol, sol("5"))]));
+
+    // Bob, logged in as himself, goes after each of Alice's things. Each answers as if it did
+    // not exist: telling "not yours" from "no such thing" would confirm it exists.
+    let attempts = [
+        (
+            "reading Alice's transfer",
+            call(&bob, host, "my_transfer", &[("reference", transfer_reference.as_str())]).await,
+        ),
+        ("reading Alice's swap", call(&bob, host, "my_swap", &[("reference", swap_reference.as_str())]).await),
+        (
+            "executing Alice's open quote",
+            call(
+                &bob,
+                host,
+                "execute_swap",
+                &[("quote_id", open_quote.as_str()), ("idempotency_key", "bob-swap-0001")],
+            )
+            .await,
+        ),
+        (
+            "replaying Alice's swap with her own key",
+            call(
+                &bob,
+                host,
+                "execute_swap",
+                &[("quote_id", executed_quote.as_str()), ("idempotency_key", "alice-swap-0001")],
+            )
+            .await,
+        ),
+        ("unstaking Alice's stake", call(&bob, host, "unstake", &[("address", stake_address.as_str())]).await),
+        (
+            "withdrawing Alice's stake",
+            call(
+                &bob,
+                host,
+                "withdraw_stake",
+                &[("address", stake_address.as_str()), ("idempotency_key", "bob-withdraw-0001")],
+            )
+            .await,
+        ),
+    ];
+    for (what, (status, body)) in &attempts {
+        assert_eq!(*status, StatusCode::NOT_FOUND, "{what}: {body}");
+        assert_eq!(body["code"], "not_found", "{what}: {body}");
+    }
+    let (_, someone_elses_quote) = &attempts[2].1;
+    assert_eq!(someone_elses_quote["message"], "This quote does not exist. Get a new quote.");
+
+    // Bob's own lists and portfolio show nothing of Alice's.
+    let (_, transfers) = call(&bob, host, "my_transfers", &[]).await;
+    assert_eq!(transfers["transfers"], json!([]), "{transfers}");
+    let (_, swaps) = call(&bob, host, "my_swaps", &[]).await;
+    assert_eq!(swaps["swaps"], json!([]), "{swaps}");
+    let (_, stakes) = call(&bob, host, "my_stakes", &[]).await;
+    assert_eq!(stakes["accounts"], json!([]), "{stakes}");
+    let (status, portfolio) = call(&bob, host, "my_portfolio", &[]).await;
+    assert_eq!(status, StatusCode::OK, "{portfolio}");
+    assert_eq!(portfolio["wallet"], bob_address.as_str());
+    let holdings = portfolio["holdings"].as_array().expect("holdings");
+    assert_eq!(holdings.len(), 1, "{portfolio}");
+    assert_eq!((&holdings[0]["token"], &holdings[0]["amount"]), (&json!("SOL"), &json!(5_000_000_000u64)));
+    assert_eq!(portfolio["staked"]["amount"], 0, "{portfolio}");
+
+    // Nothing moved, and Alice's things are as she left them.
+    assert_eq!(balances(&platform.ledger, &alice_address).await, alice_before);
+    assert_eq!(balances(&platform.ledger, &bob_address).await, bob_before);
+    assert_eq!(sol_balance(&bob, host).await, 5_000_000_000);
+    let (status, own) = call(&alice, host, "my_transfer", &[("reference", transfer_reference.as_str())]).await;
+    assert_eq!(status, StatusCode::OK, "{own}");
+    let (_, overview) = call(&alice, host, "my_stakes", &[]).await;
+    let account = &overview["accounts"][0];
+    assert_eq!(account["address"], stake_address.as_str(), "{overview}");
+    assert!(account["deactivation_epoch"].is_null(), "Bob's unstake must not reach Alice's stake: {account}");
+    // Bob's attempt did not use up Alice's quote: she can still execute it.
+    let form = [("quote_id", open_quote.as_str()), ("idempotency_key", "alice-swap-0002")];
+    let (status, swapped) = call(&alice, host, "execute_swap", &form).await;
+    assert_eq!(status, StatusCode::OK, "{swapped}");
+    assert_eq!(swapped["quote_id"], open_quote.as_str());
+
+    // The paying wallet is the session's: naming Alice's wallet in extra fields moves Bob's
+    // money (the fields are ignored) or is refused, and never touches Alice's.
+    let alice_now = balances(&platform.ledger, &alice_address).await;
+    let mut bob_spent = Amount::ZERO;
+    let spoofed = [
+        ("to", carol_address.as_str()),
+        ("token", "SOL"),
+        ("amount", "0.5"),
+        ("memo", ""),
+        ("idempotency_key", "bob-transfer-0001"),
+        ("from", alice_address.as_str()),
+        ("wallet", alice_address.as_str()),
+    ];
+    let (status, sent) = call(&bob, host, "send_transfer", &spoofed).await;
+    if status == StatusCode::OK {
+        assert_eq!(sent["from"], bob_address.as_str(), "{sent}");
+        bob_spent = bob_spent.checked_add(sol("0.5")).unwrap();
+    } else {
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{sent}");
+    }
+    // Idempotency keys are per wallet: Bob resending Alice's exact transfer, key included, makes
+    // a transfer of his own instead of getting (or repeating) hers.
+    let (status, resent) = call(&bob, host, "send_transfer", &alice_transfer).await;
+    assert_eq!(status, StatusCode::OK, "{resent}");
+    assert_ne!(text(&resent["reference"]), transfer_reference);
+    assert_eq!(resent["from"], bob_address.as_str(), "{resent}");
+    bob_spent = bob_spent.checked_add(sol("1")).unwrap();
+
+    assert_eq!(balances(&platform.ledger, &alice_address).await, alice_now);
+    let bob_expected = sol("5").checked_sub(bob_spent).unwrap();
+    assert_eq!(balances(&platform.ledger, &bob_address).await[&Token::Sol], bob_expected);
+    let (_, transfers) = call(&bob, host, "my_transfers", &[]).await;
+    let listed = transfers["transfers"].as_array().expect("transfers");
+    assert!(!listed.is_empty(), "{transfers}");
+    assert!(listed.iter().all(|transfer| transfer["from"] == bob_address.as_str()), "{transfers}");
+    assert!(listed.iter().all(|transfer| transfer["reference"] != transfer_reference.as_str()), "{transfers}");
+    solstice_testkit::assert_books_balance(&platform.ledger).await;
+}
+
+// ---------------------------------------------------------------------------------------------
+// 3. The session cookie.
+
+/// A server-function call without a cookie jar: sends `session` as the session cookie if
+/// given, and returns the status, the body and the session's `Set-Cookie` if one came back.
+async fn call_raw(
+    base: &str,
+    function: &str,
+    form: &[(&str, &str)],
+    session: Option<&str>,
+) -> (StatusCode, Value, Option<String>) {
+    let mut request = reqwest::Client::new().post(format!("{base}/api/{function}")).form(form);
+    if let Some(id) = session {
+        request = request.header("cookie", format!("{SESSION_COOKIE}={id}"));
+    }
+    let response = request.send().await.expect("the host answers");
+    let status = response.status();
+    let prefix = format!("{SESSION_COOKIE}=");
+    let set_cookie = response
+        .headers()
+        .get_all(SET_COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .find(|value| value.starts_with(prefix.as_str()))
+        .map(str::to_owned);
+    (status, response.json().await.unwrap_or(Value::Null), set_cookie)
+}
+
+/// The session id a `Set-Cookie` header carries.
+fn session_id(set_cookie: &str) -> String {
+    let pair = set_cookie.split(';').next().unwrap_or_default();
+    pair.split_once('=').map(|(_, value)| value.trim().to_owned()).unwrap_or_default()
+}
+
+/// Checks a session `Set-Cookie`: not readable by scripts, not sent on cross-site requests,
+/// for the whole site and this host only, expiring after the idle time, and `Secure` exactly
+/// when configured.
+fn assert_session_cookie(set_cookie: &str, secure: bool, idle_seconds: u64) {
+    assert!(!session_id(set_cookie).is_empty(), "{set_cookie}");
+    let attributes: Vec<&str> = set_cookie.split(';').skip(1).map(str::trim).collect();
+    let max_age = format!("Max-Age={idle_seconds}");
+    for expected in ["HttpOnly", "SameSite=Lax", "Path=/", max_age.as_str()] {
+        assert!(attributes.contains(&expected), "{expected} is missing: {set_cookie}");
+    }
+    assert_eq!(attributes.contains(&"Secure"), secure, "Secure must be set exactly when configured: {set_cookie}");
+    assert!(!attributes.iter().any(|attribute| attribute.starts_with("Domain=")), "{set_cookie}");
+}
+
+#[tokio::test]
+async fn session_cookies_are_locked_down_renewed_at_log_in_and_dead_after_log_out() {
+    let (_client, database) = solstice_testkit::fresh_database().await;
+    let plain = start_host(database.name(), |_| {}).await;
+    let secure = start_host(database.name(), |config| config.cookie_secure = true).await;
+    let idle_minutes =
+        Config::for_tests(solstice_testkit::mongodb_uri(), database.name().to_owned()).session_idle_minutes;
+    let idle_seconds = u64::from(idle_minutes) * 60;
+
+    // A live session of someone else's account, as an attacker would plant in a victim's browser.
+    let (status, _, planted) = call_raw(&plain, "sign_up", &sign_up_form("1"), None).await;
+    assert_eq!(status, StatusCode::OK);
+    let planted = session_id(&planted.expect("sign-up sets the session cookie"));
+
+    // The victim's account, made on the HTTPS-configured host: its cookie is Secure.
+    let (status, victim, cookie) = call_raw(&secure, "sign_up", &sign_up_form("1"), None).await;
+    assert_eq!(status, StatusCode::OK, "{victim}");
+    assert_session_cookie(&cookie.expect("sign-up sets the session cookie"), true, idle_seconds);
+    let victim = text(&victim["address"]);
+    let log_in = [("address", victim.as_str()), ("password", PASSWORD)];
+
+    // Log-in sets a locked-down cookie with a new session id; the planted id is worthless.
+    let (status, me, cookie) = call_raw(&plain, "log_in", &log_in, Some(planted.as_str())).await;
+    assert_eq!(status, StatusCode::OK, "{me}");
+    let cookie = cookie.expect("log-in sets the session cookie");
+    assert_session_cookie(&cookie, false, idle_seconds);
+    let session = session_id(&cookie);
+    assert_ne!(session, planted, "log-in must not keep a session id chosen before it");
+    assert_eq!(call_raw(&plain, "current_user", &[], Some(planted.as_str())).await.1, Value::Null);
+    assert_eq!(call_raw(&plain, "current_user", &[], Some(session.as_str())).await.1["address"], victim.as_str());
+
+    // Over HTTPS the log-in cookie is Secure as well.
+    let (status, me, cookie) = call_raw(&secure, "log_in", &log_in, None).await;
+    assert_eq!(status, StatusCode::OK, "{me}");
+    assert_session_cookie(&cookie.expect("log-in sets the session cookie"), true, idle_seconds);
+
+    // Log-out clears the cookie and ends the session on the server: replaying the old cookie
+    // (copied before log-out) gets nobody.
+    let (status, _, cleared) = call_raw(&plain, "log_out", &[], Some(session.as_str())).await;
+    assert_eq!(status, StatusCode::OK);
+    let cleared = cleared.expect("log-out clears the session cookie");
+    assert!(session_id(&cleared).is_empty() && cleared.contains("Max-Age=0"), "{cleared}");
+    assert_eq!(call_raw(&plain, "current_user", &[], Some(session.as_str())).await.1, Value::Null);
+}
+
+// ---------------------------------------------------------------------------------------------
+// 4. Cross-site requests.
+
+#[tokio::test]
+async fn cross_site_writes_to_server_functions_are_refused_and_change_nothing() {
+    let platform = platform().await;
+    let host = platform.host.as_str();
+    let (browser, address) = user(host, "10").await;
+    let (_, recipient) = user(host, "1").await;
+    let quote_id = text(&quote(&browser, host, "1").await["id"]);
+    let before = balances(&platform.ledger, &address).await;
+    let recipient_before = balances(&platform.ledger, &recipient).await;
+
+    let attempts: Vec<(&str, Vec<(&str, &str)>)> = vec![
+        (
+            "send_transfer",
+            vec![
+                ("to", recipient.as_str()),
+                ("token", "SOL"),
+                ("amount", "1"),
+                ("memo", ""),
+                ("idempotency_key", "xsite-transfer-0001"),
+            ],
+        ),
+        ("execute_swap", vec![("quote_id", quote_id.as_str()), ("idempotency_key", "xsite-swap-0001")]),
+        ("stake_sol", vec![("validator", "meridian"), ("amount", "1"), ("idempotency_key", "xsite-stake-0001")]),
+        // Logging the victim into the attacker's account is an attack too.
+        ("log_in", vec![("address", recipient.as_str()), ("password", PASSWORD)]),
+        ("log_out", vec![]),
+    ];
+    // A page on another site (or a sandboxed frame, whose origin is "null") posting a form
+    // with the visitor's cookie.
+    let foreign = [("origin", "https://evil.example"), ("sec-fetch-site", "cross-site"), ("origin", "null")];
+    let refused = json!({ "code": "forbidden", "message": "Requests from other sites are not accepted." });
+    for (function, form) in &attempts {
+        for header in foreign {
+            let (status, body) = call_with(&browser, host, function, form, &[header]).await;
+            assert_eq!((status, &body), (StatusCode::FORBIDDEN, &refused), "{function} with {header:?}");
+        }
+    }
+    // Nor does a GET (which passes the cross-site check as a read) reach a server function.
+    for (function, form) in [("log_out", Vec::new()), ("send_transfer", attempts[0].1.clone())] {
+        let response = browser
+            .get(format!("{host}/api/{function}"))
+            .query(&form)
+            .header("sec-fetch-site", "cross-site")
+            .send()
+            .await
+            .expect("the host answers");
+        assert!(!response.status().is_success(), "GET /api/{function} answered {}", response.status());
+    }
+
+    // Still logged in as before, and nothing moved.
+    assert_eq!(current_user(&browser, host).await["address"], address.as_str());
+    assert_eq!(balances(&platform.ledger, &address).await, before);
+    assert_eq!(balances(&platform.ledger, &recipient).await, recipient_before);
+    assert_eq!(call(&browser, host, "my_transfers", &[]).await.1["transfers"], json!([]));
+    assert_eq!(call(&browser, host, "my_swaps", &[]).await.1["swaps"], json!([]));
+    assert_eq!(call(&browser, host, "my_stakes", &[]).await.1["accounts"], json!([]));
+
+    // The same requests from the site itself go through; the quote was not used up.
+    let same_origin = [("origin", host), ("sec-fetch-site", "same-origin")];
+    let (status, sent) = call_with(&browser, host, "send_transfer", &attempts[0].1, &same_origin).await;
+    assert_eq!(status, StatusCode::OK, "{sent}");
+    assert_eq!(balances(&platform.ledger, &address).await[&Token::Sol], sol("9"));
+    let (status, swapped) = call_with(&browser, host, "execute_swap", &attempts[1].1, &same_origin).await;
+    assert_eq!(status, StatusCode::OK, "{swapped}");
+    let (status, body) = call_with(&browser, host, "log_out", &[], &same_origin).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(current_user(&browser, host).await, Value::Null);
+}
+
+// ---------------------------------------------------------------------------------------------
+// 5. Log-in guessing.
+
+#[tokio::test]
+async fn log_in_guessing_is_limited_per_client_without_locking_out_other_addresses() {
+    // One address under attack does not stop other addresses from logging in from the same
+    // network, nor end its owner's session. (That the attacked address is refused even the
+    // right password is proven in host.rs; here it is only the starting point.)
+    let (_client, database) = solstice_testkit::fresh_database().await;
+    let host = start_host(database.name(), |config| config.login_failures_per_address = 2).await;
+    let (alice, alice_address) = user(&host, "1").await;
+    let (_, bob_address) = user(&host, "1").await;
+    let same_network = browser();
+    let guess = [("address", alice_address.as_str()), ("password", "a wrong guess")];
+    for _ in 0..2 {
+        let (status, body) = call(&same_network, &host, "log_in", &guess).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+    }
+    let right = [("address", alice_address.as_str()), ("password", PASSWORD)];
+    let (status, body) = call(&same_network, &host, "log_in", &right).await;
+    assert_eq!((status, body["code"].as_str()), (StatusCode::TOO_MANY_REQUESTS, Some("rate_limited")), "{body}");
+    let (status, me) =
+        call(&same_network, &host, "log_in", &[("address", bob_address.as_str()), ("password", PASSWORD)]).await;
+    assert_eq!(status, StatusCode::OK, "another address logs in: {me}");
+    assert_eq!(current_user(&same_network, &host).await["address"], bob_address.as_str());
+    assert_eq!(current_user(&alice, &host).await["address"], alice_address.as_str());
+
+    // Guessing across many addresses is limited per client, and a client cannot dodge that
+    // limit by claiming other addresses in X-Forwarded-For: without trusted proxies the host
+    // uses the connection's address.
+    let (_client, database) = solstice_testkit::fresh_database().await;
+    let host = start_host(database.name(), |config| config.login_failures_per_client = 3).await;
+    let guesser = browser();
+    for n in 0..4u8 {
+        let address = WalletAddress::from_public_key(&[40 + n; 32]).to_string();
+        let forwarded = format!("198.51.100.{n}");
+        let form = [("address", address.as_str()), ("password", "a wrong guess")];
+        let (status, body) =
+            call_with(&guesser, &host, "log_in", &form, &[("x-forwarded-for", forwarded.as_str())]).await;
+        if n < 3 {
+            assert_eq!((status, body["code"].as_str()), (StatusCode::UNAUTHORIZED, Some("invalid_credentials")));
+        } else {
+            assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "guess {n}: {body}");
+            assert_eq!(body["code"], "rate_limited");
+            assert!(text(&body["message"]).starts_with("Too many failed log-in attempts. Try again in"), "{body}");
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// 6. Oversized and malformed requests.
+
+#[tokio::test]
+async fn oversized_and_malformed_forms_are_refused_before_anything_moves() {
+    let platform = platform().await;
+    let host = platform.host.as_str();
+    let (browser, address) = user(host, "10").await;
+    let (_, recipient) = user(host, "1").await;
+    let before = balances(&platform.ledger, &address).await;
+
+    // A transfer that would go through but for a 100 KiB field the server function ignores.
+    let transfer = vec![
+        ("to", recipient.as_str()),
+        ("token", "SOL"),
+        ("amount", "1"),
+        ("memo", ""),
+        ("idempotency_key", "padded-transfer-0001"),
+    ];
+    let padding = "p".repeat(100 * 1024);
+    let mut oversized = transfer.clone();
+    oversized.push(("padding", padding.as_str()));
+    let (status, body) = call(&browser, host, "send_transfer", &oversized).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{body}");
+
+    // Missing fields and values of the wrong type are refused with one clear sentence.
+    let malformed: Vec<(&str, Vec<(&str, &str)>)> = vec![
+        ("send_transfer", transfer[..4].to_vec()),
+        ("send_transfer", vec![]),
+        (
+            "swap_quote",
+            vec![("from", "SOL"), ("to", "USDC"), ("amount", "1"), ("side", "exact_in"), ("slippage_bps", "lots")],
+        ),
+        (
+            "swap_quote",
+            vec![("from", "SOL"), ("to", "USDC"), ("amount", "1"), ("side", "sideways"), ("slippage_bps", "50")],
+        ),
+        ("stake_sol", vec![("validator", "meridian"), ("idempotency_key", "short-stake-0001")]),
+        ("withdraw_stake", vec![("idempotency_key", "short-withdraw-0001")]),
+    ];
+    let invalid = json!({ "code": "invalid_input", "message": "Some of the form's fields are missing or malformed." });
+    for (function, form) in &malformed {
+        let (status, body) = call(&browser, host, function, form).await;
+        assert_eq!((status, &body), (StatusCode::BAD_REQUEST, &invalid), "{function} {form:?}");
+    }
+    // A body that is not text at all is the sender's mistake too, not an outage.
+    let garbage = browser
+        .post(format!("{host}/api/send_transfer"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(vec![0xff, 0xfe, b'=', 0xc3, 0x28])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(garbage.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(garbage.json::<Value>().await.unwrap(), invalid);
+
+    assert_eq!(balances(&platform.ledger, &address).await, before);
+    assert_eq!(call(&browser, host, "my_transfers", &[]).await.1["transfers"], json!([]));
+    assert_eq!(call(&browser, host, "my_swaps", &[]).await.1["swaps"], json!([]));
+    assert_eq!(call(&browser, host, "my_stakes", &[]).await.1["accounts"], json!([]));
+
+    // The same transfer with a small extra field moves money: it was the size that was refused.
+    let mut padded = transfer.clone();
+    padded.push(("padding", "p"));
+    let (status, sent) = call(&browser, host, "send_transfer", &padded).await;
+    assert_eq!(status, StatusCode::OK, "{sent}");
+    assert_eq!(balances(&platform.ledger, &address).await[&Token::Sol], sol("9"));
+}
+
+#[tokio::test]
+async fn services_refuse_oversized_and_malformed_bodies_and_move_nothing() {
+    let (client, database) = solstice_testkit::fresh_database().await;
+    let services = start_services(database.name()).await;
+    let ledger = Ledger::new(client, &database);
+    let sender = solstice_testkit::new_user(&database, &ledger, &[(Token::Sol, 5_000_000_000)]).await;
+    let recipient = solstice_testkit::new_user(&database, &ledger, &[]).await;
+    let sender_before = balances(&ledger, sender.as_str()).await;
+    assert_eq!(sender_before, BTreeMap::from([(Token::Sol, sol("5"))]));
+    let (transfer, swap, stake) = (services.transfer.as_str(), services.swap.as_str(), services.stake.as_str());
+    let send = json!({
+        "to": recipient.as_str(), "token": "SOL", "amount": "1", "memo": null, "idempotency_key": "svc-transfer-0001"
+    });
+
+    // A body past 64 KiB, signed properly: refused for its size, before anything else.
+    let mut oversized = send.clone();
+    oversized["padding"] = Value::String("p".repeat(100 * 1024));
+    let (status, answer) = signed_call(transfer, "POST", "/v1/transfers", &sender, &bytes(&oversized), true).await;
+    assert_eq!((status, answer["code"].as_str()), (StatusCode::PAYLOAD_TOO_LARGE, Some("too_large")));
+
+    // Malformed and mistyped JSON, signed properly, gets the shared error shape.
+    let cut_short = br#"{"idempotency_key": "#.to_vec();
+    let withdraw = format!("/v1/stakes/{}/withdraw", WalletAddress::from_public_key(&[21; 32]));
+    let not_json = "The request body is not valid JSON.";
+    let mistyped = "The request body is not as expected: ";
+    let mut numeric_amount = send.clone();
+    numeric_amount["amount"] = json!(1);
+    let cases: Vec<(&str, &str, &str, Vec<u8>, bool, &str)> = vec![
+        ("a transfer cut short", transfer, "/v1/transfers", cut_short.clone(), true, not_json),
+        ("a transfer with a numeric amount", transfer, "/v1/transfers", bytes(&numeric_amount), true, mistyped),
+        (
+            "a transfer not labelled as JSON",
+            transfer,
+            "/v1/transfers",
+            bytes(&send),
+            false,
+            "Send the request body as JSON.",
+        ),
+        ("a quote cut short", swap, "/v1/quotes", cut_short.clone(), true, not_json),
+        (
+            "a quote with an unknown side",
+            swap,
+            "/v1/quotes",
+            bytes(&json!({ "from": "SOL", "to": "USDC", "amount": "1", "side": "sideways" })),
+            true,
+            mistyped,
+        ),
+        ("a swap cut short", swap, "/v1/swaps", cut_short.clone(), true, not_json),
+        (
+            "a swap with a numeric quote id",
+            swap,
+            "/v1/swaps",
+            bytes(&json!({ "quote_id": 7, "idempotency_key": "svc-swap-0001" })),
+            true,
+            mistyped,
+        ),
+        ("a stake cut short", stake, "/v1/stakes", cut_short.clone(), true, not_json),
+        (
+            "a stake with a numeric amount",
+            stake,
+            "/v1/stakes",
+            bytes(&json!({ "validator": "meridian", "amount": 1, "idempotency_key": "svc-stake-0001" })),
+            true,
+            mistyped,
+        ),
+        ("a withdrawal cut short", stake, withdraw.as_str(), cut_short.clone(), true, not_json),
+        (
+            "a withdrawal with a numeric key",
+            stake,
+            withdraw.as_str(),
+            bytes(&json!({ "idempotency_key": 12_345_678 })),
+            true,
+            mistyped,
+        ),
+    ];
+    for (what, base, path, body, json, message) in &cases {
+        let (status, answer) = signed_call(base, "POST", path, &sender, body, *json).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{what}: {answer}");
+        assert_eq!(answer["code"], "invalid_input", "{what}: {answer}");
+        let said = answer["message"].as_str().unwrap_or_default();
+        assert!(said.starts_with(*message), "{what}: {answer}");
+    }
+
+    // Nothing moved and nothing was recorded.
+    assert_eq!(balances(&ledger, sender.as_str()).await, sender_before);
+    assert_eq!(balances(&ledger, recipient.as_str()).await, BTreeMap::<Token, Amount>::new());
+    for collection in [solstice_swap::QUOTES, solstice_stake::STAKE_ACCOUNTS] {
+        let stored = database.collection::<Document>(collection).count_documents(doc! {}).await.unwrap();
+        assert_eq!(stored, 0, "{collection}");
+    }
+    solstice_testkit::assert_books_balance(&ledger).await;
+
+    // The well-formed transfer, signed the same way, moves money: the refusals above were the
+    // bodies' doing.
+    let (status, sent) = signed_call(transfer, "POST", "/v1/transfers", &sender, &bytes(&send), true).await;
+    assert_eq!(status, StatusCode::CREATED, "{sent}");
+    assert_eq!(balances(&ledger, sender.as_str()).await[&Token::Sol], sol("4"));
+}
