@@ -209,6 +209,9 @@ async fn signed_call(
     send_to_service(base, method, path, &headers, body, json).await
 }
 
+/// Signature headers, as `sign` makes them.
+type Headers = Vec<(&'static str, String)>;
+
 fn replace_header(headers: &mut [(&'static str, String)], name: &str, value: &str) {
     for header in headers.iter_mut().filter(|header| header.0 == name) {
         header.1 = value.to_owned();
@@ -320,7 +323,7 @@ async fn every_service_route_refuses_requests_without_valid_internal_credentials
         let signed = |secret: &ServiceSecret, method: &str, path: &str, at_ms: i64, body: &[u8]| {
             Vec::from(sign(secret, method, path, &caller, at_ms, body))
         };
-        let attempts: Vec<(&str, &str, Vec<(&'static str, String)>)> = vec![
+        let attempts: Vec<(&str, &str, Headers)> = vec![
             ("no credentials", path, Vec::new()),
             ("a signature made with another secret", path, signed(&wrong_secret, method, path, now, body)),
             ("a signature for another path", path, signed(&secret, method, "/v1/elsewhere", now, body)),
@@ -777,6 +780,7 @@ async fn oversized_and_malformed_forms_are_refused_before_anything_moves() {
 }
 
 #[tokio::test]
+#[allow(clippy::type_complexity)] // a table of cases, read row by row
 async fn services_refuse_oversized_and_malformed_bodies_and_move_nothing() {
     let (client, database) = solstice_testkit::fresh_database().await;
     let services = start_services(database.name()).await;
@@ -803,6 +807,7 @@ async fn services_refuse_oversized_and_malformed_bodies_and_move_nothing() {
     let mistyped = "The request body is not as expected: ";
     let mut numeric_amount = send.clone();
     numeric_amount["amount"] = json!(1);
+    // What, service, path, body, labelled as JSON, the start of the expected message.
     let cases: Vec<(&str, &str, &str, Vec<u8>, bool, &str)> = vec![
         ("a transfer cut short", transfer, "/v1/transfers", cut_short.clone(), true, not_json),
         ("a transfer with a numeric amount", transfer, "/v1/transfers", bytes(&numeric_amount), true, mistyped),
