@@ -102,6 +102,8 @@ struct Request {
 #[derive(Default)]
 struct Timeline {
     attempts: Vec<(i64, bool)>,
+    /// When each attempt started and how long it took, in milliseconds.
+    latencies: Vec<(i64, i64)>,
     /// Why uncertain answers were uncertain, and how often.
     reasons: BTreeMap<String, usize>,
 }
@@ -169,11 +171,13 @@ async fn settle(host: &str, users: &[User], request: &mut Request, window: Durat
     let started = Instant::now();
     let mut pause = Duration::from_millis(100);
     loop {
+        let sent_at = now_ms();
         let answer = attempt(host, users, request).await;
         {
             let mut timeline = timeline.lock().expect("timeline");
             let uncertain = matches!(answer, Answer::Uncertain(_));
             timeline.attempts.push((now_ms(), uncertain));
+            timeline.latencies.push((sent_at, now_ms() - sent_at));
             if let Answer::Uncertain(reason) = &answer {
                 *timeline.reasons.entry(format!("{:?}: {reason}", request.kind)).or_default() += 1;
             }
@@ -415,13 +419,20 @@ async fn run(
     );
     let events = events(&events_path);
     println!("faults injected: {}", events.len());
-    for (label, failures, recovered) in recovery(&events, &timeline.attempts) {
+    for (i, (label, failures, recovered)) in recovery(&events, &timeline.attempts).into_iter().enumerate() {
+        let (from, until) = (events[i].0, events.get(i + 1).map_or(i64::MAX, |(next, _)| *next));
+        let slowest = timeline.latencies.iter().filter(|(t, _)| *t >= from && *t < until).map(|(_, ms)| *ms).max();
+        let slowest = slowest.map_or_else(|| "-".to_owned(), |ms| format!("{:.1} s", ms as f64 / 1000.0));
         match recovered {
             Some(ms) => println!(
-                "  {label}: {failures} uncertain answers, requests succeeding again after {:.1} s",
+                "  {label}: {failures} uncertain answers, every kind of request succeeding again {:.1} s after it, slowest answer {slowest}",
                 ms as f64 / 1000.0
             ),
-            None => println!("  {label}: {failures} uncertain answers, no success afterwards"),
+            None => {
+                println!(
+                    "  {label}: {failures} uncertain answers and no success after the last one, slowest answer {slowest}"
+                )
+            }
         }
     }
 
