@@ -1,5 +1,5 @@
 //! Pieces every service's OpenAPI document shares: the signed-request headers, the error
-//! body, and the operational endpoints.
+//! body, the operational endpoints and common schemas.
 
 use serde_json::{Value, json};
 
@@ -32,8 +32,16 @@ pub fn error_schema() -> Value {
         "message": { "type": "string", "description": "A sentence for people." } } })
 }
 
-/// `/healthz`, `/readyz` and `/metrics`, added to `paths`.
+/// `/healthz`, `/readyz` and `/metrics`, added to `paths`; and to every API operation, the
+/// answer every signed route can give: a body over 64 KiB is refused before anything else.
 pub fn with_operational_paths(mut paths: Value) -> Value {
+    for operation in paths.as_object_mut().into_iter().flat_map(|paths| paths.values_mut()) {
+        for responses in operation.as_object_mut().into_iter().flat_map(|methods| methods.values_mut()) {
+            if let Some(responses) = responses.get_mut("responses").and_then(Value::as_object_mut) {
+                responses.entry("413").or_insert_with(|| error("The request body is larger than 64 KiB."));
+            }
+        }
+    }
     let operational = json!({
         "/healthz": { "get": { "summary": "Alive.", "responses": { "200": { "description": "The process is running." } } } },
         "/readyz": { "get": { "summary": "Ready.", "responses": {
