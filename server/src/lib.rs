@@ -94,11 +94,13 @@ impl Application {
         let feed = Arc::new(SimulatedMarket::new(config.market_seed));
         let secret = ServiceSecret::new(&config.internal_secret).map_err(StartError::Config)?;
         let timeout = Duration::from_millis(config.service_timeout_ms);
+        let service_client =
+            |name, urls: &str| ServiceClient::new(name, urls, secret.clone(), timeout).map_err(StartError::Config);
         let services = Services {
-            portfolio: ServiceClient::new("portfolio", &config.portfolio_url, secret.clone(), timeout),
-            transfer: ServiceClient::new("transfer", &config.transfer_url, secret.clone(), timeout),
-            swap: ServiceClient::new("swap", &config.swap_url, secret.clone(), timeout),
-            stake: ServiceClient::new("stake", &config.stake_url, secret, timeout),
+            portfolio: service_client("portfolio", &config.portfolio_url)?,
+            transfer: service_client("transfer", &config.transfer_url)?,
+            swap: service_client("swap", &config.swap_url)?,
+            stake: service_client("stake", &config.stake_url)?,
         };
         let state = AppState::init(client, &database, host, feed, services).await?;
         state.prices.start();

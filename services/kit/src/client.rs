@@ -50,27 +50,40 @@ enum Failure {
 
 impl ServiceClient {
     /// A client for the service at `base_urls`: one base URL, or several separated by commas
-    /// (one per replica), over which calls are spread.
-    pub fn new(name: &'static str, base_urls: &str, secret: ServiceSecret, timeout: Duration) -> ServiceClient {
+    /// (one per replica), over which calls are spread. Says what is wrong with a list that
+    /// holds no URL or something that is not an http(s) URL, so that a host misconfigured this
+    /// way does not start.
+    pub fn new(
+        name: &'static str,
+        base_urls: &str,
+        secret: ServiceSecret,
+        timeout: Duration,
+    ) -> Result<ServiceClient, String> {
         let http = reqwest::Client::builder()
             .timeout(timeout)
             .connect_timeout(timeout.min(Duration::from_secs(2)))
             .build()
             .expect("an HTTP client with timeouts builds");
-        let replicas: Vec<Replica> = base_urls
-            .split(',')
-            .map(str::trim)
-            .filter(|url| !url.is_empty())
-            .map(|url| Replica { base_url: url.trim_end_matches('/').to_owned(), cool_until_ms: AtomicU64::new(0) })
-            .collect();
-        ServiceClient {
+        let mut replicas = Vec::new();
+        for url in base_urls.split(',').map(str::trim).filter(|url| !url.is_empty()) {
+            let parsed =
+                reqwest::Url::parse(url).map_err(|error| format!("the {name} service URL {url:?}: {error}"))?;
+            if !matches!(parsed.scheme(), "http" | "https") || parsed.host().is_none() {
+                return Err(format!("the {name} service URL {url:?} is not an http(s) URL"));
+            }
+            replicas.push(Replica { base_url: url.trim_end_matches('/').to_owned(), cool_until_ms: AtomicU64::new(0) });
+        }
+        if replicas.is_empty() {
+            return Err(format!("no URL given for the {name} service"));
+        }
+        Ok(ServiceClient {
             name,
             replicas: replicas.into(),
             next: Arc::new(AtomicUsize::new(rand::random::<u32>() as usize)),
             epoch: Instant::now(),
             secret,
             http,
-        }
+        })
     }
 
     /// `GET path` on behalf of `wallet`.
@@ -141,10 +154,6 @@ impl ServiceClient {
         wallet: &WalletAddress,
         body: Vec<u8>,
     ) -> Result<T, ApiError> {
-        if self.replicas.is_empty() {
-            tracing::error!(service = self.name, "no service URL configured");
-            return Err(ApiError::internal());
-        }
         let start = self.next.fetch_add(1, Ordering::Relaxed);
         let mut backoff = Duration::from_millis(50);
         let mut last_error = None;

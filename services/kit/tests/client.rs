@@ -42,7 +42,7 @@ async fn flaky_service(failures: usize) -> (String, Arc<AtomicUsize>) {
 }
 
 fn client(base: &str) -> ServiceClient {
-    ServiceClient::new("test", base, ServiceSecret::new(SECRET).unwrap(), std::time::Duration::from_secs(2))
+    ServiceClient::new("test", base, ServiceSecret::new(SECRET).unwrap(), std::time::Duration::from_secs(2)).unwrap()
 }
 
 #[tokio::test]
@@ -73,7 +73,8 @@ async fn a_wrong_secret_is_an_internal_error_not_the_users_fault() {
         &base,
         ServiceSecret::new("another-secret-another-secret-another").unwrap(),
         std::time::Duration::from_secs(2),
-    );
+    )
+    .unwrap();
     let wallet = WalletAddress::from_public_key(&[5; 32]);
     let error = wrong.post::<_, Value>("/v1/echo", &wallet, &json!({})).await.unwrap_err();
     assert_eq!(error.code, ErrorCode::Internal);
@@ -132,4 +133,14 @@ async fn when_every_replica_is_down_the_answer_is_unavailable() {
     let wallet = WalletAddress::from_public_key(&[5; 32]);
     let error = client.get::<Value>("/v1/echo", &wallet).await.unwrap_err();
     assert_eq!(error.code, ErrorCode::Unavailable);
+}
+
+#[test]
+fn a_service_url_list_must_hold_http_urls() {
+    let secret = || ServiceSecret::new(SECRET).unwrap();
+    let timeout = std::time::Duration::from_secs(1);
+    for bad in ["", " , ", "localhost:3102", "ftp://example.com", "http://a:1,not a url"] {
+        assert!(ServiceClient::new("transfer", bad, secret(), timeout).is_err(), "{bad:?} was accepted");
+    }
+    assert!(ServiceClient::new("transfer", "http://a:1, https://b.example/ ,", secret(), timeout).is_ok());
 }
