@@ -17,7 +17,8 @@ use crate::auth::{ServiceSecret, sign};
 
 /// Attempts per call: the first and up to two retries, each on the next replica.
 const ATTEMPTS: u32 = 3;
-/// A replica that could not be reached is passed over for this long (unless every replica is).
+/// A replica that refused a connection or said it is unavailable is passed over for this long
+/// (unless every replica is).
 const COOL_DOWN: Duration = Duration::from_secs(2);
 
 /// A client for one service, which may run as several replicas.
@@ -44,7 +45,13 @@ struct Replica {
 enum Failure {
     /// The replica could not be reached or did not answer in time, or said it is unavailable
     /// (with its error, when it gave one): another attempt, on another replica, may succeed.
-    Retryable(Option<ApiError>),
+    /// `cool` when the replica itself looks down or sick (refused the connection, answered
+    /// 502/503/504); not when it was merely slow, which says more about the database than
+    /// about the replica, and passing over it would send everything to the others.
+    Retryable {
+        error: Option<ApiError>,
+        cool: bool,
+    },
     Final(ApiError),
 }
 
@@ -163,9 +170,11 @@ impl ServiceClient {
             match self.attempt(&method, &url, wallet, &body).await {
                 Ok(value) => return Ok(value),
                 Err(Failure::Final(error)) => return Err(error),
-                Err(Failure::Retryable(error)) => {
+                Err(Failure::Retryable { error, cool }) => {
                     last_error = error.or(last_error);
-                    replica.cool_until_ms.store(self.now_ms() + COOL_DOWN.as_millis() as u64, Ordering::Relaxed);
+                    if cool {
+                        replica.cool_until_ms.store(self.now_ms() + COOL_DOWN.as_millis() as u64, Ordering::Relaxed);
+                    }
                     if attempt < ATTEMPTS {
                         // Jittered, so that callers that failed together do not retry together.
                         let jitter = Duration::from_micros(rand::random::<u64>() % (backoff.as_micros() as u64 + 1));
@@ -200,8 +209,13 @@ impl ServiceClient {
             request = request.header(reqwest::header::CONTENT_TYPE, "application/json").body(body.to_vec());
         }
         let response = request.send().await.map_err(|error| {
-            tracing::warn!(service = self.name, replica = %url.origin().ascii_serialization(), error = %error, "service unreachable");
-            Failure::Retryable(None)
+            let replica = url.origin().ascii_serialization();
+            if error.is_timeout() {
+                tracing::warn!(service = self.name, %replica, "service call timed out");
+            } else {
+                tracing::warn!(service = self.name, %replica, error = %error, "service unreachable");
+            }
+            Failure::Retryable { error: None, cool: !error.is_timeout() }
         })?;
         let status = response.status();
         if status.is_success() {
@@ -212,7 +226,7 @@ impl ServiceClient {
                 } else {
                     // The connection broke while the answer was arriving (the replica died).
                     tracing::warn!(service = self.name, error = %error, "service answer cut off");
-                    Failure::Retryable(None)
+                    Failure::Retryable { error: None, cool: !error.is_timeout() }
                 }
             });
         }
@@ -220,7 +234,7 @@ impl ServiceClient {
             // A 503 in the shared shape says why (a stale price, the database unreachable);
             // a proxy's 502/504 page does not.
             let error = response.json::<ApiError>().await.ok().filter(|error| error.code.status() == 503);
-            return Err(Failure::Retryable(error));
+            return Err(Failure::Retryable { error, cool: true });
         }
         // 4xx carry a message for the user; 5xx details stay in the service's log.
         match response.json::<ApiError>().await {

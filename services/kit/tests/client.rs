@@ -144,3 +144,39 @@ fn a_service_url_list_must_hold_http_urls() {
     }
     assert!(ServiceClient::new("transfer", "http://a:1, https://b.example/ ,", secret(), timeout).is_ok());
 }
+
+#[tokio::test]
+async fn a_replica_that_was_slow_once_is_not_passed_over() {
+    // The first call to this replica outlasts the client's 2 s timeout; later ones are quick.
+    let calls = Arc::new(AtomicUsize::new(0));
+    let seen = calls.clone();
+    let router = Router::new()
+        .route(
+            "/v1/echo",
+            post(move |Json(body): Json<Value>| {
+                let seen = seen.clone();
+                async move {
+                    if seen.fetch_add(1, Ordering::SeqCst) == 0 {
+                        tokio::time::sleep(std::time::Duration::from_millis(2_500)).await;
+                    }
+                    Json(json!({ "body": body }))
+                }
+            }),
+        )
+        .layer(middleware::from_fn_with_state(ServiceSecret::new(SECRET).unwrap(), require_signature));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let slow = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    let (quick, _) = flaky_service(0).await;
+    let client = client(&format!("{slow},{quick}"));
+    let wallet = WalletAddress::from_public_key(&[5; 32]);
+    // The first call that reaches the slow replica times out and is answered by the other.
+    while calls.load(Ordering::SeqCst) == 0 {
+        let _: Value = client.post("/v1/echo", &wallet, &json!({})).await.unwrap();
+    }
+    for n in 0..10 {
+        let _: Value = client.post("/v1/echo", &wallet, &json!({ "n": n })).await.unwrap();
+    }
+    // Slowness says more about the database than about the replica: it keeps its turn.
+    assert!(calls.load(Ordering::SeqCst) >= 5, "the slow replica got {} calls", calls.load(Ordering::SeqCst));
+}

@@ -394,6 +394,15 @@ impl Ledger {
                         .session(&mut *session)
                         .await?;
                 }
+                SideWrite::InsertWithReference { collection, document, field } => {
+                    let mut document = document.clone();
+                    document.insert(field.as_str(), record.reference.as_str());
+                    self.database
+                        .collection::<Document>(collection)
+                        .insert_one(document)
+                        .session(&mut *session)
+                        .await?;
+                }
                 SideWrite::Update { collection, filter, update } => {
                     let updated = self
                         .database

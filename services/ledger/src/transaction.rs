@@ -48,6 +48,14 @@ pub enum SideWrite {
         collection: String,
         document: Document,
     },
+    /// Inserts `document` with its field `field` set to the transaction's reference number,
+    /// which is chosen only as the transaction is applied: so the document names its record
+    /// from the moment it exists, whatever happens to the process afterwards.
+    InsertWithReference {
+        collection: String,
+        document: Document,
+        field: String,
+    },
     /// Must match exactly one document, or the whole transaction is abandoned.
     Update {
         collection: String,

@@ -192,6 +192,16 @@ async fn side_writes_commit_with_the_money_or_not_at_all() {
     ledger.apply(with_insert).await.unwrap();
     assert_eq!(notes.count_documents(doc! {}).await.unwrap(), 1);
 
+    // A document that names its record gets the reference in the same transaction.
+    let named = pay(&faucet(), &alice, 1, key("named")).with_side_write(SideWrite::InsertWithReference {
+        collection: "notes".into(),
+        document: doc! { "_id": "n2", "reference": null },
+        field: "reference".into(),
+    });
+    let receipt = ledger.apply(named).await.unwrap();
+    let stored = notes.find_one(doc! { "_id": "n2" }).await.unwrap().unwrap();
+    assert_eq!(stored.get_str("reference").unwrap(), receipt.reference.as_str());
+
     let failing = pay(&faucet(), &alice, 10, key("update")).with_side_write(SideWrite::Update {
         collection: "notes".into(),
         filter: doc! { "_id": "missing" },
@@ -201,7 +211,7 @@ async fn side_writes_commit_with_the_money_or_not_at_all() {
     assert!(matches!(error, LedgerError::Precondition(_)), "{error:?}");
     assert_eq!(
         ledger.balance(&alice, Token::Sol).await.unwrap(),
-        sol(10),
+        sol(11),
         "the failed side write rolled the money back"
     );
 }

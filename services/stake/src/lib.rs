@@ -293,7 +293,11 @@ async fn stake(
     };
     let request = TransactionRequest::new(solstice_types::ReferenceKind::Stake, key, vec![leg])
         .with_details(doc! { "action": "stake", "stake_account": &address, "validator": &chosen.id })
-        .with_side_write(SideWrite::Insert { collection: STAKE_ACCOUNTS.to_owned(), document });
+        .with_side_write(SideWrite::InsertWithReference {
+            collection: STAKE_ACCOUNTS.to_owned(),
+            document,
+            field: "reference".to_owned(),
+        });
     let receipt = state.ledger.apply(request).await.map_err(|error| match error {
         LedgerError::InsufficientFunds { .. } => {
             err(ErrorCode::InsufficientFunds, "Your SOL balance is too low to stake this much.")
@@ -307,13 +311,6 @@ async fn stake(
         .and_then(|details| details.get_str("stake_account").ok())
         .unwrap_or(&address)
         .to_owned();
-    if !receipt.replayed {
-        // The reference is known only once the transaction is in; recording it is for display.
-        let _ = state
-            .accounts
-            .update_one(doc! { "_id": &address }, doc! { "$set": { "reference": receipt.reference.as_str() } })
-            .await;
-    }
     let stored = find_own(&state, &caller.wallet, &address).await?;
     let status = if receipt.replayed { StatusCode::OK } else { StatusCode::CREATED };
     Ok((status, axum::Json(view(&stored, epoch))))
