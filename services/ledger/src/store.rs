@@ -22,8 +22,13 @@ use crate::{
     net_changes,
 };
 
-/// How long one request may keep retrying through write conflicts before giving up.
-const RETRY_BUDGET: Duration = Duration::from_secs(20);
+/// How long one request may keep retrying through write conflicts before answering "busy".
+/// Shorter than the host's wait for a service (3 s by default): past that nobody is waiting
+/// for the answer, and a request that keeps retrying holds its accounts' turn in this process,
+/// so every request behind it would wait too (a killed replica's unfinished transaction, which
+/// locks its documents until the database drops it, stalled a whole replica that way). A busy
+/// answer is retried by the host with the same idempotency key.
+const RETRY_BUDGET: Duration = Duration::from_millis(2_500);
 /// Most attempts at a commit whose outcome the server could not report.
 const COMMIT_ATTEMPTS: usize = 5;
 
