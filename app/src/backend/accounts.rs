@@ -94,7 +94,7 @@ pub async fn sign_up(
         amount,
     };
     let request = TransactionRequest::new(ReferenceKind::Airdrop, key, vec![credit])
-        .with_side_write(SideWrite::Insert { collection: USERS.to_owned(), document });
+        .with_side_write(SideWrite::Insert { collection: USERS.to_owned(), document, reference_field: None });
     let receipt = state.ledger.apply(request).await.map_err(|error| ledger_error(&error))?;
     tracing::info!(%address, reference = %receipt.reference, "wallet created");
     Ok(SignedUp { address, sol_balance: amount, airdrop: receipt.reference })

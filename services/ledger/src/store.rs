@@ -392,16 +392,11 @@ impl Ledger {
         // already withdrawn), that is the answer, not a shortfall the balances would report.
         for write in side_writes {
             match write {
-                SideWrite::Insert { collection, document } => {
-                    self.database
-                        .collection::<Document>(collection)
-                        .insert_one(document)
-                        .session(&mut *session)
-                        .await?;
-                }
-                SideWrite::InsertWithReference { collection, document, field } => {
+                SideWrite::Insert { collection, document, reference_field } => {
                     let mut document = document.clone();
-                    document.insert(field.as_str(), record.reference.as_str());
+                    if let Some(field) = reference_field {
+                        document.insert(field.as_str(), record.reference.as_str());
+                    }
                     self.database
                         .collection::<Document>(collection)
                         .insert_one(document)

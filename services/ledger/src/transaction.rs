@@ -44,24 +44,12 @@ pub struct Leg {
 /// money movement (a user's account on sign-up, a swap's record, a stake account's state).
 #[derive(Debug, Clone)]
 pub enum SideWrite {
-    Insert {
-        collection: String,
-        document: Document,
-    },
-    /// Inserts `document` with its field `field` set to the transaction's reference number,
-    /// which is chosen only as the transaction is applied: so the document names its record
-    /// from the moment it exists, whatever happens to the process afterwards.
-    InsertWithReference {
-        collection: String,
-        document: Document,
-        field: String,
-    },
+    /// Inserts `document`; with `reference_field`, that field is set to the transaction's
+    /// reference number, which is chosen only as the transaction is applied, so the document
+    /// names its record from the moment it exists, whatever happens to the process afterwards.
+    Insert { collection: String, document: Document, reference_field: Option<String> },
     /// Must match exactly one document, or the whole transaction is abandoned.
-    Update {
-        collection: String,
-        filter: Document,
-        update: Document,
-    },
+    Update { collection: String, filter: Document, update: Document },
 }
 
 /// Everything needed to apply one ledger transaction.

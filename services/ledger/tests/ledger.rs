@@ -187,16 +187,19 @@ async fn side_writes_commit_with_the_money_or_not_at_all() {
     let notes = database.collection::<mongodb::bson::Document>("notes");
     let alice = new_wallet();
 
-    let with_insert = pay(&faucet(), &alice, 10, key("insert"))
-        .with_side_write(SideWrite::Insert { collection: "notes".into(), document: doc! { "_id": "n1" } });
+    let with_insert = pay(&faucet(), &alice, 10, key("insert")).with_side_write(SideWrite::Insert {
+        collection: "notes".into(),
+        document: doc! { "_id": "n1" },
+        reference_field: None,
+    });
     ledger.apply(with_insert).await.unwrap();
     assert_eq!(notes.count_documents(doc! {}).await.unwrap(), 1);
 
     // A document that names its record gets the reference in the same transaction.
-    let named = pay(&faucet(), &alice, 1, key("named")).with_side_write(SideWrite::InsertWithReference {
+    let named = pay(&faucet(), &alice, 1, key("named")).with_side_write(SideWrite::Insert {
         collection: "notes".into(),
         document: doc! { "_id": "n2", "reference": null },
-        field: "reference".into(),
+        reference_field: Some("reference".into()),
     });
     let receipt = ledger.apply(named).await.unwrap();
     let stored = notes.find_one(doc! { "_id": "n2" }).await.unwrap().unwrap();

@@ -293,10 +293,10 @@ async fn stake(
     };
     let request = TransactionRequest::new(solstice_types::ReferenceKind::Stake, key, vec![leg])
         .with_details(doc! { "action": "stake", "stake_account": &address, "validator": &chosen.id })
-        .with_side_write(SideWrite::InsertWithReference {
+        .with_side_write(SideWrite::Insert {
             collection: STAKE_ACCOUNTS.to_owned(),
             document,
-            field: "reference".to_owned(),
+            reference_field: Some("reference".to_owned()),
         });
     let receipt = state.ledger.apply(request).await.map_err(|error| match error {
         LedgerError::InsufficientFunds { .. } => {
