@@ -15,6 +15,25 @@ pub fn signed_parameters() -> Value {
     ])
 }
 
+/// An OpenAPI 3.1 document of a service: its `paths` with the operational ones added (see
+/// [`with_operational_paths`]) and its component `schemas` with the shared error body.
+pub fn service_document(title: &str, version: &str, description: &str, paths: Value, mut schemas: Value) -> Value {
+    if let Some(schemas) = schemas.as_object_mut() {
+        schemas.insert("Error".to_owned(), error_schema());
+    }
+    json!({
+        "openapi": "3.1.0",
+        "info": { "title": title, "version": version, "description": description },
+        "paths": with_operational_paths(paths),
+        "components": { "schemas": schemas }
+    })
+}
+
+/// The schema of an idempotency key: what `input::idempotency_key` accepts.
+pub fn idempotency_key_schema() -> Value {
+    json!({ "type": "string", "minLength": 8, "maxLength": 100, "pattern": "^[A-Za-z0-9_-]+$" })
+}
+
 /// A response with the shared error body.
 pub fn error(description: &str) -> Value {
     json!({ "description": description, "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } })
@@ -26,7 +45,7 @@ pub fn body(description: &str, schema: &str) -> Value {
 }
 
 /// The error body's schema.
-pub fn error_schema() -> Value {
+fn error_schema() -> Value {
     json!({ "type": "object", "required": ["code", "message"], "properties": {
         "code": { "type": "string", "description": "Stable machine-readable code from the shared table, e.g. insufficient_funds." },
         "message": { "type": "string", "description": "A sentence for people." } } })
@@ -34,7 +53,7 @@ pub fn error_schema() -> Value {
 
 /// `/healthz`, `/readyz` and `/metrics`, added to `paths`; and to every API operation, the
 /// answer every signed route can give: a body over 64 KiB is refused before anything else.
-pub fn with_operational_paths(mut paths: Value) -> Value {
+fn with_operational_paths(mut paths: Value) -> Value {
     for operation in paths.as_object_mut().into_iter().flat_map(|paths| paths.values_mut()) {
         for responses in operation.as_object_mut().into_iter().flat_map(|methods| methods.values_mut()) {
             if let Some(responses) = responses.get_mut("responses").and_then(Value::as_object_mut) {

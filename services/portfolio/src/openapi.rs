@@ -1,19 +1,14 @@
 //! The service's OpenAPI 3.1 document, served at `/openapi.json` and rendered at `/docs`.
 
 use serde_json::{Value, json};
-use solstice_service::openapi::{
-    address_schema, body, error, error_schema, signed_parameters, token_schema, with_operational_paths,
-};
+use solstice_service::openapi::{address_schema, body, error, service_document, signed_parameters, token_schema};
 
 pub fn document() -> Value {
-    json!({
-        "openapi": "3.1.0",
-        "info": {
-            "title": "Solstice portfolio service",
-            "version": env!("CARGO_PKG_VERSION"),
-            "description": "A wallet's holdings valued at live prices. Read-only. Called by the Solstice host with signed requests."
-        },
-        "paths": with_operational_paths(json!({
+    service_document(
+        "Solstice portfolio service",
+        env!("CARGO_PKG_VERSION"),
+        "A wallet's holdings valued at live prices. Read-only. Called by the Solstice host with signed requests.",
+        json!({
             "/v1/portfolio": { "get": {
                 "summary": "The calling wallet's portfolio.",
                 "description": "Every token the wallet holds, valued at the live price, largest first, with the total and 24-hour changes.",
@@ -25,9 +20,8 @@ pub fn document() -> Value {
                     "503": error("Prices or the database are unavailable.")
                 }
             } }
-        })),
-        "components": { "schemas": {
-            "Error": error_schema(),
+        }),
+        json!({
             "Holding": { "type": "object",
                 "required": ["token", "amount", "price", "value", "change_24h_bps", "share_bps"],
                 "properties": {
@@ -53,6 +47,6 @@ pub fn document() -> Value {
                     "rewards": { "type": "integer", "minimum": 0, "description": "Lamports earned as rewards." },
                     "value": { "type": "integer", "minimum": 0, "description": "USD value in picodollars." },
                     "share_bps": { "type": "integer", "minimum": 0, "maximum": 10000, "description": "Share of the total value in basis points." } } }
-        } }
-    })
+        }),
+    )
 }

@@ -2,8 +2,8 @@
 
 use serde_json::{Value, json};
 use solstice_service::openapi::{
-    address_schema, amount_input_schema, body, error, error_schema, reference_schema, signed_parameters,
-    with_operational_paths,
+    address_schema, amount_input_schema, body, error, idempotency_key_schema, reference_schema, service_document,
+    signed_parameters,
 };
 
 pub fn document() -> Value {
@@ -16,14 +16,11 @@ pub fn document() -> Value {
         Value::Array(parameters)
     };
     let lamports = |description: &str| json!({ "type": "integer", "minimum": 0, "description": description });
-    json!({
-        "openapi": "3.1.0",
-        "info": {
-            "title": "Solstice stake service",
-            "version": env!("CARGO_PKG_VERSION"),
-            "description": "SOL delegated to validators: stake accounts activate at the next epoch boundary, earn a compounded reward every epoch (commission deducted), deactivate at the boundary after unstaking, and can then be withdrawn. Called by the Solstice host with signed requests; the acting wallet is the signed one."
-        },
-        "paths": with_operational_paths(json!({
+    service_document(
+        "Solstice stake service",
+        env!("CARGO_PKG_VERSION"),
+        "SOL delegated to validators: stake accounts activate at the next epoch boundary, earn a compounded reward every epoch (commission deducted), deactivate at the boundary after unstaking, and can then be withdrawn. Called by the Solstice host with signed requests; the acting wallet is the signed one.",
+        json!({
             "/v1/validators": { "get": { "summary": "The validators on offer.", "parameters": signed,
                 "responses": { "200": { "description": "Validators.", "content": { "application/json": { "schema": {
                     "type": "array", "items": { "$ref": "#/components/schemas/Validator" } } } } },
@@ -58,9 +55,8 @@ pub fn document() -> Value {
                     "400": error("Invalid key."), "401": error("Missing or invalid service credentials."),
                     "404": error("The caller has no such stake account."),
                     "409": error("Still active or deactivating, or already withdrawn."), "500": error("A fault of ours.") } } }
-        })),
-        "components": { "schemas": {
-            "Error": error_schema(),
+        }),
+        json!({
             "Validator": { "type": "object", "required": ["id", "name", "commission_bps", "apy_bps"], "properties": {
                 "id": { "type": "string" }, "name": { "type": "string" },
                 "commission_bps": { "type": "integer", "minimum": 0, "maximum": 10000 },
@@ -80,13 +76,13 @@ pub fn document() -> Value {
             "StakeRequest": { "type": "object", "required": ["validator", "amount", "idempotency_key"], "properties": {
                 "validator": { "type": "string", "enum": validator_ids, "description": "The id of one of the listed validators." },
                 "amount": amount_input_schema(),
-                "idempotency_key": { "type": "string", "minLength": 8, "maxLength": 100, "pattern": "^[A-Za-z0-9_-]+$" } } },
+                "idempotency_key": idempotency_key_schema() } },
             "WithdrawRequest": { "type": "object", "required": ["idempotency_key"], "properties": {
-                "idempotency_key": { "type": "string", "minLength": 8, "maxLength": 100, "pattern": "^[A-Za-z0-9_-]+$" } } },
+                "idempotency_key": idempotency_key_schema() } },
             "StakeOverview": { "type": "object", "required": ["epoch", "validators", "accounts"], "properties": {
                 "epoch": { "$ref": "#/components/schemas/EpochInfo" },
                 "validators": { "type": "array", "items": { "$ref": "#/components/schemas/Validator" } },
                 "accounts": { "type": "array", "items": { "$ref": "#/components/schemas/StakeAccount" } } } }
-        } }
-    })
+        }),
+    )
 }

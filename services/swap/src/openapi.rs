@@ -2,8 +2,8 @@
 
 use serde_json::{Value, json};
 use solstice_service::openapi::{
-    MAX_DATE_MS, MIN_DATE_MS, amount_input_schema, body, error, error_schema, reference_schema, signed_parameters,
-    token_schema, with_operational_paths,
+    MAX_DATE_MS, MIN_DATE_MS, amount_input_schema, body, error, idempotency_key_schema, reference_schema,
+    service_document, signed_parameters, token_schema,
 };
 
 pub fn document() -> Value {
@@ -17,14 +17,11 @@ pub fn document() -> Value {
     let picodollars =
         json!({ "type": "integer", "minimum": 0, "description": "USD per whole token, in picodollars (1e-12 USD)." });
     let side = json!({ "type": "string", "enum": ["exact_in", "exact_out"] });
-    json!({
-        "openapi": "3.1.0",
-        "info": {
-            "title": "Solstice swap service",
-            "version": env!("CARGO_PKG_VERSION"),
-            "description": "The platform's exchange: firm quotes at live prices, swaps filled against the treasury, swap history. Called by the Solstice host with signed requests; the acting wallet is the signed one."
-        },
-        "paths": with_operational_paths(json!({
+    service_document(
+        "Solstice swap service",
+        env!("CARGO_PKG_VERSION"),
+        "The platform's exchange: firm quotes at live prices, swaps filled against the treasury, swap history. Called by the Solstice host with signed requests; the acting wallet is the signed one.",
+        json!({
             "/v1/quotes": { "post": {
                 "summary": "A firm quote for a swap.",
                 "description": "Fixes amounts, fee, price impact and the slippage bound at the live prices, until expires_at_ms.",
@@ -86,9 +83,8 @@ pub fn document() -> Value {
                     "500": error("A fault of ours.")
                 }
             } }
-        })),
-        "components": { "schemas": {
-            "Error": error_schema(),
+        }),
+        json!({
             "QuoteRequest": { "type": "object", "required": ["from", "to", "amount", "side"], "properties": {
                 "from": token_schema(), "to": token_schema(),
                 "amount": amount_input_schema(),
@@ -107,7 +103,7 @@ pub fn document() -> Value {
                     "quoted_at_ms": { "type": "integer" }, "expires_at_ms": { "type": "integer" } } },
             "ExecuteSwap": { "type": "object", "required": ["quote_id", "idempotency_key"], "properties": {
                 "quote_id": { "type": "string" },
-                "idempotency_key": { "type": "string", "minLength": 8, "maxLength": 100, "pattern": "^[A-Za-z0-9_-]+$" } } },
+                "idempotency_key": idempotency_key_schema() } },
             "Swap": { "type": "object",
                 "required": ["reference", "status", "quote_id", "side", "from", "to", "amount_in", "amount_out", "fee", "fee_bps", "price_impact_bps", "slippage_bps", "quoted_price_in", "quoted_price_out", "price_in", "price_out", "created_at_ms"],
                 "properties": {
@@ -121,6 +117,6 @@ pub fn document() -> Value {
             "SwapPage": { "type": "object", "required": ["swaps", "next_before"], "properties": {
                 "swaps": { "type": "array", "items": { "$ref": "#/components/schemas/Swap" } },
                 "next_before": { "anyOf": [reference_schema(), { "type": "null" }] } } }
-        } }
-    })
+        }),
+    )
 }

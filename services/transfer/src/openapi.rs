@@ -2,8 +2,8 @@
 
 use serde_json::{Value, json};
 use solstice_service::openapi::{
-    address_schema, amount_input_schema, body, error, error_schema, reference_schema, signed_parameters, token_schema,
-    with_operational_paths,
+    address_schema, amount_input_schema, body, error, idempotency_key_schema, reference_schema, service_document,
+    signed_parameters, token_schema,
 };
 
 pub fn document() -> Value {
@@ -15,14 +15,11 @@ pub fn document() -> Value {
     };
     let reference = json!([{ "name": "reference", "in": "path", "required": true, "schema": reference_schema(),
         "description": "A transfer's reference number, e.g. TRF-01JDX3Q7ZK-8M2XQF." }]);
-    json!({
-        "openapi": "3.1.0",
-        "info": {
-            "title": "Solstice transfer service",
-            "version": env!("CARGO_PKG_VERSION"),
-            "description": "Tokens sent between Solstice wallets. Called by the Solstice host with signed requests; the acting wallet is the signed one."
-        },
-        "paths": with_operational_paths(json!({
+    service_document(
+        "Solstice transfer service",
+        env!("CARGO_PKG_VERSION"),
+        "Tokens sent between Solstice wallets. Called by the Solstice host with signed requests; the acting wallet is the signed one.",
+        json!({
             "/v1/transfers": {
                 "post": {
                     "summary": "Send tokens from the calling wallet.",
@@ -77,16 +74,15 @@ pub fn document() -> Value {
                     "500": error("A fault of ours.")
                 }
             } }
-        })),
-        "components": { "schemas": {
-            "Error": error_schema(),
+        }),
+        json!({
             "SendTransfer": { "type": "object", "required": ["to", "token", "amount", "idempotency_key"],
                 "properties": {
                     "to": address_schema(),
                     "token": token_schema(),
                     "amount": amount_input_schema(),
                     "memo": { "type": ["string", "null"], "maxLength": 140 },
-                    "idempotency_key": { "type": "string", "minLength": 8, "maxLength": 100, "pattern": "^[A-Za-z0-9_-]+$" } } },
+                    "idempotency_key": idempotency_key_schema() } },
             "Transfer": { "type": "object",
                 "required": ["reference", "direction", "from", "to", "token", "amount", "memo", "created_at_ms"],
                 "properties": {
@@ -103,6 +99,6 @@ pub fn document() -> Value {
                     "transfers": { "type": "array", "items": { "$ref": "#/components/schemas/Transfer" } },
                     "next_before": { "anyOf": [reference_schema(), { "type": "null" }] } } },
             "Recipient": { "type": "object", "required": ["address"], "properties": { "address": address_schema() } }
-        } }
-    })
+        }),
+    )
 }
