@@ -78,7 +78,6 @@ pub struct Application {
     listener: TcpListener,
     router: Router,
     prices: PriceHub,
-    lifecycle: Lifecycle,
     shutdown_delay: Duration,
 }
 
@@ -112,23 +111,19 @@ impl Application {
         let prices = state.prices.clone();
         let router = router(&config, state, database, sessions, site_addr);
         let shutdown_delay = Duration::from_secs(config.shutdown_delay_seconds);
-        Ok(Application { listener, router, prices, lifecycle: Lifecycle::new(), shutdown_delay })
+        Ok(Application { listener, router, prices, shutdown_delay })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
         self.listener.local_addr().expect("a bound listener has an address")
     }
 
-    /// The host's stop state (draining reports not ready).
-    pub fn lifecycle(&self) -> Lifecycle {
-        self.lifecycle.clone()
-    }
-
     /// Serves until `shutdown` completes; then reports not ready for the shutdown delay while
     /// still serving, tells websocket clients to reconnect (by then to another replica), stops
     /// accepting connections and finishes the requests in flight.
     pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
-        let Application { listener, router, prices, lifecycle, shutdown_delay } = self;
+        let Application { listener, router, prices, shutdown_delay } = self;
+        let lifecycle = Lifecycle::new();
         let stopped = lifecycle.shutdown_after(shutdown, shutdown_delay);
         let shutdown = async move {
             stopped.await;
