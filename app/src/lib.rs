@@ -9,6 +9,7 @@ pub mod api;
 pub mod backend;
 mod components;
 pub mod error;
+pub mod model;
 mod pages;
 
 use leptos::prelude::*;

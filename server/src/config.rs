@@ -2,12 +2,13 @@
 
 use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
-use app::backend::{HostConfig, prices::PriceConfig, rate_limit::Limits};
+use app::backend::{HostConfig, prices::PriceConfig, rate_limit::Limits, services::ServiceUrls};
 use clap::Parser;
+use solstice_service::start::{Secret, TEST_SECRET};
 use solstice_types::{Amount, Token};
 
 /// Solstice host: server-side rendering, sessions and server functions.
-#[derive(Clone, Parser)]
+#[derive(Debug, Clone, Parser)]
 #[command(name = "solstice", version)]
 pub struct Config {
     /// Address and port to listen on (port 0 picks a free one).
@@ -16,7 +17,7 @@ pub struct Config {
 
     /// MongoDB connection string (a replica set: the ledger needs transactions). Never logged.
     #[arg(long, env = "MONGODB_URI", default_value = "mongodb://127.0.0.1:27017", hide_env_values = true)]
-    pub mongodb_uri: String,
+    pub mongodb_uri: Secret<String>,
 
     /// Database name.
     #[arg(long, env = "SOLSTICE_DATABASE", default_value = "solstice")]
@@ -93,7 +94,7 @@ pub struct Config {
 
     /// Secret shared with the services to sign internal requests (32+ characters). Never logged.
     #[arg(long, env = "SOLSTICE_INTERNAL_SECRET", hide_env_values = true)]
-    pub internal_secret: String,
+    pub internal_secret: Secret<String>,
 
     /// How long a call to a service may take before the user gets an "unavailable" answer.
     #[arg(long, env = "SOLSTICE_SERVICE_TIMEOUT_MS", default_value_t = 3_000)]
@@ -107,37 +108,6 @@ pub struct Config {
     /// Log format: `text` for people, `json` for log collectors.
     #[arg(long, env = "SOLSTICE_LOG_FORMAT", default_value = "text")]
     pub log_format: String,
-}
-
-impl std::fmt::Debug for Config {
-    /// Everything but the database URI, which may carry credentials.
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Config")
-            .field("addr", &self.addr)
-            .field("mongodb_uri", &"<redacted>")
-            .field("database", &self.database)
-            .field("site_root", &self.site_root)
-            .field("cookie_secure", &self.cookie_secure)
-            .field("session_idle_minutes", &self.session_idle_minutes)
-            .field("trusted_proxy_hops", &self.trusted_proxy_hops)
-            .field("max_initial_sol", &self.max_initial_sol)
-            .field("login_failures_per_address", &self.login_failures_per_address)
-            .field("login_failures_per_client", &self.login_failures_per_client)
-            .field("signups_per_client", &self.signups_per_client)
-            .field("rate_limit_window_seconds", &self.rate_limit_window_seconds)
-            .field("price_tick_ms", &self.price_tick_ms)
-            .field("market_seed", &self.market_seed)
-            .field("price_backfill", &self.price_backfill)
-            .field("portfolio_url", &self.portfolio_url)
-            .field("transfer_url", &self.transfer_url)
-            .field("swap_url", &self.swap_url)
-            .field("stake_url", &self.stake_url)
-            .field("internal_secret", &"<redacted>")
-            .field("service_timeout_ms", &self.service_timeout_ms)
-            .field("shutdown_delay_seconds", &self.shutdown_delay_seconds)
-            .field("log_format", &self.log_format)
-            .finish()
-    }
 }
 
 impl Config {
@@ -159,11 +129,21 @@ impl Config {
         })
     }
 
+    /// Where the services run.
+    pub fn service_urls(&self) -> ServiceUrls {
+        ServiceUrls {
+            portfolio: self.portfolio_url.clone(),
+            transfer: self.transfer_url.clone(),
+            swap: self.swap_url.clone(),
+            stake: self.stake_url.clone(),
+        }
+    }
+
     /// The defaults with a given database, for tests.
     pub fn for_tests(mongodb_uri: String, database: String) -> Config {
-        let mut config = Config::parse_from(["solstice", "--internal-secret", "test-secret-test-secret-test-secret"]);
+        let mut config = Config::parse_from(["solstice", "--internal-secret", TEST_SECRET]);
         config.addr = "127.0.0.1:0".parse().expect("valid address");
-        config.mongodb_uri = mongodb_uri;
+        config.mongodb_uri = Secret::new(mongodb_uri);
         config.database = database;
         config.price_backfill = false;
         config

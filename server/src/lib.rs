@@ -18,7 +18,7 @@ use std::{
 
 use app::{
     App,
-    backend::{AppState, Services, prices::PriceHub, session::ClientIp},
+    backend::{HostState, prices::PriceHub, services::Services, session::ClientIp},
     shell,
 };
 use axum::{
@@ -35,13 +35,13 @@ use axum::{
 };
 use leptos::{prelude::*, server_fn::error::SERVER_FN_ERROR_HEADER};
 use leptos_axum::{LeptosRoutes, generate_route_list};
-use mongodb::{Client, Database, options::ClientOptions};
+use mongodb::Database;
 use solstice_market::SimulatedMarket;
 use solstice_service::{
     auth::ServiceSecret,
-    client::ServiceClient,
     http::readyz,
     lifecycle::{Lifecycle, readiness_gate},
+    start::{StartError, connect, listen},
 };
 use solstice_types::{ApiError, ErrorCode};
 use tokio::net::TcpListener;
@@ -62,17 +62,6 @@ const MAX_BODY_BYTES: usize = 64 * 1024;
 /// Name of the session cookie.
 pub const SESSION_COOKIE: &str = "solstice_session";
 
-/// Why the host could not start.
-#[derive(Debug, thiserror::Error)]
-pub enum StartError {
-    #[error("invalid configuration: {0}")]
-    Config(String),
-    #[error("could not reach MongoDB (check MONGODB_URI and that the server is a replica set): {0}")]
-    Database(#[from] mongodb::error::Error),
-    #[error("could not listen on the configured address: {0}")]
-    Listen(#[from] std::io::Error),
-}
-
 /// A host bound to its port, ready to serve.
 pub struct Application {
     listener: TcpListener,
@@ -85,29 +74,18 @@ impl Application {
     /// Connects to the database, prepares it, and binds the listening socket.
     pub async fn build(config: Config) -> Result<Application, StartError> {
         let host = config.host().map_err(StartError::Config)?;
-        let mut options = ClientOptions::parse(&config.mongodb_uri).await?;
-        options.app_name = Some("solstice-host".to_owned());
-        options.server_selection_timeout = Some(Duration::from_secs(10));
-        let client = Client::with_options(options)?;
-        let database = client.database(&config.database);
+        let (client, database) = connect(&config.mongodb_uri, &config.database, "solstice-host").await?;
         let feed = Arc::new(SimulatedMarket::new(config.market_seed));
-        let secret = ServiceSecret::new(&config.internal_secret).map_err(StartError::Config)?;
+        let secret = ServiceSecret::new(config.internal_secret.expose())?;
         let timeout = Duration::from_millis(config.service_timeout_ms);
-        let service_client =
-            |name, urls: &str| ServiceClient::new(name, urls, secret.clone(), timeout).map_err(StartError::Config);
-        let services = Services {
-            portfolio: service_client("portfolio", &config.portfolio_url)?,
-            transfer: service_client("transfer", &config.transfer_url)?,
-            swap: service_client("swap", &config.swap_url)?,
-            stake: service_client("stake", &config.stake_url)?,
-        };
-        let state = AppState::init(client, &database, host, feed, services).await?;
+        let services = Services::new(&config.service_urls(), secret, timeout)?;
+        let state = HostState::init(client, &database, host, feed, services).await?;
         state.prices.start();
         let sessions = MongoSessionStore::new(&database);
         sessions.init().await?;
 
-        let listener = TcpListener::bind(config.addr).await?;
-        let site_addr = listener.local_addr()?;
+        let listener = listen(config.addr).await?;
+        let site_addr = listener.local_addr().expect("a bound listener has an address");
         let prices = state.prices.clone();
         let router = router(&config, state, database, sessions, site_addr);
         let shutdown_delay = Duration::from_secs(config.shutdown_delay_seconds);
@@ -139,7 +117,7 @@ impl Application {
 /// The host's routes and middleware.
 pub fn router(
     config: &Config,
-    state: AppState,
+    state: HostState,
     database: Database,
     sessions: MongoSessionStore,
     site_addr: SocketAddr,

@@ -8,7 +8,7 @@ use mongodb::{
     options::IndexOptions,
 };
 use serde::{Deserialize, Serialize};
-use solstice_service::is_duplicate_key;
+use solstice_ledger::is_duplicate_key;
 use tower_sessions::{
     SessionStore,
     session::{Id, Record},

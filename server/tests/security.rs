@@ -251,7 +251,7 @@ fn sol(amount: &str) -> Amount {
 /// Every balance a wallet holds or held, straight from the ledger.
 async fn balances(ledger: &Ledger, address: &str) -> BTreeMap<Token, Amount> {
     let wallet = WalletAddress::parse(address).expect("a wallet address");
-    ledger.balances(&AccountId::wallet(&wallet)).await.expect("the ledger answers")
+    ledger.reader().balances(&AccountId::wallet(&wallet)).await.expect("the ledger answers")
 }
 
 fn text(value: &Value) -> String {

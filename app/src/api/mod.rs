@@ -1,32 +1,18 @@
 //! Server functions: what the browser can ask of the host. Each is a thin shell around a
-//! plain function in [`crate::backend`]; the types here travel between the two.
+//! plain function or a typed service client in [`crate::backend`].
 
 use leptos::prelude::*;
-use serde::{Deserialize, Serialize};
 use solstice_market::{Candle, Interval};
-use solstice_types::{Amount, Reference, Token, UsdPrice, WalletAddress, portfolio::Portfolio};
+use solstice_types::{Amount, Token, portfolio::Portfolio};
 
-use crate::error::AppError;
+use crate::{
+    error::AppError,
+    model::{Me, PriceTick, SignedUp},
+};
 
 pub mod stake;
 pub mod swaps;
 pub mod transfers;
-
-/// The logged-in user, as the app shell shows them.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Me {
-    pub address: WalletAddress,
-    pub sol_balance: Amount,
-}
-
-/// A new account, just created and logged in.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SignedUp {
-    pub address: WalletAddress,
-    pub sol_balance: Amount,
-    /// The reference of the initial credit from the faucet.
-    pub airdrop: Reference,
-}
 
 /// The largest initial SOL balance a new account may choose.
 #[server(endpoint = "max_initial_sol")]
@@ -77,25 +63,6 @@ pub async fn current_user() -> Result<Option<Me>, AppError> {
     }
 }
 
-/// One token's price in a tick.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct TokenPrice {
-    pub token: Token,
-    pub price: UsdPrice,
-    /// Change over the last 24 hours, in basis points; absent when the feed has no price then.
-    pub change_24h_bps: Option<i64>,
-}
-
-/// Every token's price at one moment: what `/ws/prices` pushes to browsers.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PriceTick {
-    /// Increases by one with every tick of the host that sent it.
-    pub seq: u64,
-    /// When the prices were taken, in Unix milliseconds.
-    pub at_ms: i64,
-    pub prices: Vec<TokenPrice>,
-}
-
 /// The latest prices, for the first render (the websocket takes over after hydration).
 #[server(endpoint = "market_snapshot")]
 pub async fn market_snapshot() -> Result<PriceTick, AppError> {
@@ -116,5 +83,5 @@ pub async fn my_portfolio() -> Result<Portfolio, AppError> {
     use crate::backend;
     let state = backend::state()?;
     let wallet = backend::session::require_wallet().await?;
-    Ok(state.services.portfolio.get("/v1/portfolio", &wallet).await?)
+    Ok(state.services.portfolio.portfolio(&wallet).await?)
 }

@@ -11,7 +11,7 @@ pub async fn my_stakes() -> Result<StakeOverview, AppError> {
     use crate::backend;
     let state = backend::state()?;
     let wallet = backend::session::require_wallet().await?;
-    Ok(state.services.stake.get("/v1/stakes", &wallet).await?)
+    Ok(state.services.stake.overview(&wallet).await?)
 }
 
 /// Stakes SOL with a validator. `idempotency_key` is chosen by the browser per submission.
@@ -23,7 +23,7 @@ pub async fn stake_sol(validator: String, amount: String, idempotency_key: Strin
     let state = backend::state()?;
     let wallet = backend::session::require_wallet().await?;
     let request = StakeRequest { validator, amount, idempotency_key };
-    Ok(state.services.stake.post("/v1/stakes", &wallet, &request).await?)
+    Ok(state.services.stake.stake(&wallet, &request).await?)
 }
 
 /// Unstakes a stake account: it stops earning when the current epoch ends.
@@ -33,7 +33,7 @@ pub async fn unstake(address: String) -> Result<StakeAccount, AppError> {
     let state = backend::state()?;
     let wallet = backend::session::require_wallet().await?;
     let address = stake_address(&address)?;
-    Ok(state.services.stake.post(&format!("/v1/stakes/{address}/unstake"), &wallet, &serde_json::json!({})).await?)
+    Ok(state.services.stake.unstake(&wallet, &address).await?)
 }
 
 /// Withdraws an inactive stake account to the wallet.
@@ -46,7 +46,7 @@ pub async fn withdraw_stake(address: String, idempotency_key: String) -> Result<
     let wallet = backend::session::require_wallet().await?;
     let address = stake_address(&address)?;
     let request = WithdrawRequest { idempotency_key };
-    Ok(state.services.stake.post(&format!("/v1/stakes/{address}/withdraw"), &wallet, &request).await?)
+    Ok(state.services.stake.withdraw(&wallet, &address, &request).await?)
 }
 
 /// A stake account address (base58, like a wallet's), or a clear error.

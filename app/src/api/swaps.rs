@@ -20,7 +20,7 @@ pub async fn swap_quote(
     let state = backend::state()?;
     let wallet = backend::session::require_wallet().await?;
     let request = QuoteRequest { from, to, amount, side, slippage_bps: Some(slippage_bps) };
-    Ok(state.services.swap.post("/v1/quotes", &wallet, &request).await?)
+    Ok(state.services.swap.quote(&wallet, &request).await?)
 }
 
 /// Executes a quote. `idempotency_key` is chosen by the browser per swap, so that a retried
@@ -32,7 +32,7 @@ pub async fn execute_swap(quote_id: String, idempotency_key: String) -> Result<S
     use crate::backend;
     let state = backend::state()?;
     let wallet = backend::session::require_wallet().await?;
-    Ok(state.services.swap.post("/v1/swaps", &wallet, &ExecuteSwap { quote_id, idempotency_key }).await?)
+    Ok(state.services.swap.execute(&wallet, &ExecuteSwap { quote_id, idempotency_key }).await?)
 }
 
 /// A page of the logged-in wallet's swaps, newest first, optionally of one token and between
@@ -44,23 +44,17 @@ pub async fn my_swaps(
     to_date: Option<String>,
     before: Option<String>,
 ) -> Result<SwapPage, AppError> {
-    use crate::backend;
+    use crate::backend::{self, day_start_ms, services::SwapFilter};
     let state = backend::state()?;
     let wallet = backend::session::require_wallet().await?;
-    let mut query: Vec<(&str, String)> = Vec::new();
-    if let Some(token) = token.filter(|token| !token.is_empty()) {
-        query.push(("token", token));
-    }
-    if let Some(day) = from_date.filter(|day| !day.is_empty()) {
-        query.push(("since", backend::day_start_ms(&day)?.to_string()));
-    }
-    if let Some(day) = to_date.filter(|day| !day.is_empty()) {
-        query.push(("until", (backend::day_start_ms(&day)? + 86_400_000).to_string()));
-    }
-    if let Some(before) = before {
-        query.push(("before", before));
-    }
-    Ok(state.services.swap.get_with_query("/v1/swaps", &query, &wallet).await?)
+    let day = |text: Option<String>| text.filter(|day| !day.is_empty()).map(|day| day_start_ms(&day)).transpose();
+    let filter = SwapFilter {
+        token: token.filter(|token| !token.is_empty()),
+        since_ms: day(from_date)?,
+        until_ms: day(to_date)?.map(|start| start + 86_400_000),
+        before,
+    };
+    Ok(state.services.swap.history(&wallet, filter).await?)
 }
 
 /// One of the logged-in wallet's swaps, by reference number.
@@ -70,5 +64,5 @@ pub async fn my_swap(reference: String) -> Result<Swap, AppError> {
     let state = backend::state()?;
     let wallet = backend::session::require_wallet().await?;
     let reference = solstice_service::input::reference(&reference)?;
-    Ok(state.services.swap.get(&format!("/v1/swaps/{reference}"), &wallet).await?)
+    Ok(state.services.swap.swap(&wallet, &reference).await?)
 }

@@ -22,7 +22,7 @@ pub async fn send_transfer(
     let wallet = backend::session::require_wallet().await?;
     let memo = Some(memo).filter(|memo| !memo.trim().is_empty());
     let request = SendTransfer { to, token, amount, memo, idempotency_key };
-    Ok(state.services.transfer.post("/v1/transfers", &wallet, &request).await?)
+    Ok(state.services.transfer.send(&wallet, &request).await?)
 }
 
 /// Checks that an address is a Solstice wallet before the user confirms a transfer to it.
@@ -35,7 +35,7 @@ pub async fn find_recipient(address: String) -> Result<Recipient, AppError> {
     let wallet = backend::session::require_wallet().await?;
     let address = WalletAddress::parse(address.trim())
         .map_err(|error| ApiError::new(ErrorCode::InvalidAddress, error.to_string()))?;
-    Ok(state.services.transfer.get(&format!("/v1/recipients/{address}"), &wallet).await?)
+    Ok(state.services.transfer.recipient(&wallet, &address).await?)
 }
 
 /// A page of the logged-in wallet's transfers, newest first; `before` is the previous page's
@@ -45,8 +45,7 @@ pub async fn my_transfers(before: Option<String>) -> Result<TransferPage, AppErr
     use crate::backend;
     let state = backend::state()?;
     let wallet = backend::session::require_wallet().await?;
-    let query: Vec<(&str, String)> = before.into_iter().map(|before| ("before", before)).collect();
-    Ok(state.services.transfer.get_with_query("/v1/transfers", &query, &wallet).await?)
+    Ok(state.services.transfer.history(&wallet, before).await?)
 }
 
 /// One of the logged-in wallet's transfers, by reference number.
@@ -56,5 +55,5 @@ pub async fn my_transfer(reference: String) -> Result<Transfer, AppError> {
     let state = backend::state()?;
     let wallet = backend::session::require_wallet().await?;
     let reference = solstice_service::input::reference(&reference)?;
-    Ok(state.services.transfer.get(&format!("/v1/transfers/{reference}"), &wallet).await?)
+    Ok(state.services.transfer.transfer(&wallet, &reference).await?)
 }

@@ -11,10 +11,10 @@ use rand::Rng;
 use serde::{Deserialize, Serialize};
 use solstice_ledger::{AccountId, IdempotencyKey, LedgerError, Leg, SideWrite, SystemAccount, TransactionRequest};
 use solstice_service::error::error_chain;
-use solstice_types::{Amount, ApiError, ErrorCode, ReferenceKind, Token, WalletAddress};
+use solstice_types::{Amount, ApiError, ErrorCode, ReferenceKind, ToApiError, Token, WalletAddress};
 
-use super::AppState;
-use crate::api::{Me, SignedUp};
+use super::HostState;
+use crate::model::{Me, SignedUp};
 
 /// Collection of [`UserDoc`].
 pub const USERS: &str = "users";
@@ -73,7 +73,7 @@ pub fn new_wallet_address() -> WalletAddress {
 
 /// Creates a user and credits their initial SOL from the faucet, in one database transaction.
 pub async fn sign_up(
-    state: &AppState,
+    state: &HostState,
     password: &str,
     confirmation: &str,
     initial_sol: &str,
@@ -104,7 +104,7 @@ pub async fn sign_up(
 ///
 /// The error for a wrong password and for an unknown address is the same, and takes as long.
 pub async fn log_in(
-    state: &AppState,
+    state: &HostState,
     address: &str,
     password: &str,
     client: Option<IpAddr>,
@@ -127,13 +127,13 @@ pub async fn log_in(
 }
 
 /// What the app shell shows of a logged-in user.
-pub async fn me(state: &AppState, address: WalletAddress) -> Result<Me, ApiError> {
+pub async fn me(state: &HostState, address: WalletAddress) -> Result<Me, ApiError> {
     let sol_balance =
         state.ledger.balance(&AccountId::wallet(&address), Token::Sol).await.map_err(|error| ledger_error(&error))?;
     Ok(Me { address, sol_balance })
 }
 
-async fn hash_password(state: &AppState, password: String) -> Result<String, ApiError> {
+async fn hash_password(state: &HostState, password: String) -> Result<String, ApiError> {
     let _permit = state.hashing.acquire().await.map_err(|error| internal("waiting to hash", &error))?;
     tokio::task::spawn_blocking(move || {
         let salt = SaltString::generate(&mut OsRng);
@@ -144,7 +144,7 @@ async fn hash_password(state: &AppState, password: String) -> Result<String, Api
     .map_err(|error| internal("hashing a password", &error))
 }
 
-async fn verify_password(state: &AppState, hash: String, password: String) -> Result<bool, ApiError> {
+async fn verify_password(state: &HostState, hash: String, password: String) -> Result<bool, ApiError> {
     let _permit = state.hashing.acquire().await.map_err(|error| internal("waiting to verify", &error))?;
     tokio::task::spawn_blocking(move || {
         let parsed = PasswordHash::new(&hash)?;
@@ -155,7 +155,7 @@ async fn verify_password(state: &AppState, hash: String, password: String) -> Re
     .map_err(|error| internal("reading a stored password hash", &error))
 }
 
-/// A hash of a random password no one knows, for [`AppState::decoy_hash`].
+/// A hash of a random password no one knows, for [`HostState::decoy_hash`].
 pub fn decoy_hash() -> String {
     let password: [u8; 32] = rand::thread_rng().r#gen();
     let salt = SaltString::generate(&mut OsRng);

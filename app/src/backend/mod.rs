@@ -3,20 +3,21 @@
 pub mod accounts;
 pub mod prices;
 pub mod rate_limit;
+pub mod services;
 pub mod session;
 mod state;
 
 use leptos::prelude::*;
 use solstice_types::ApiError;
 
-pub use state::{AppState, HostConfig, Services};
+pub use state::{HostConfig, HostState};
 
 use crate::error::AppError;
 
 /// The host's state, provided to every server function by the host.
-pub fn state() -> Result<AppState, AppError> {
-    use_context::<AppState>().ok_or_else(|| {
-        tracing::error!("AppState was not provided to the server function");
+pub fn state() -> Result<HostState, AppError> {
+    use_context::<HostState>().ok_or_else(|| {
+        tracing::error!("HostState was not provided to the server function");
         ApiError::internal().into()
     })
 }

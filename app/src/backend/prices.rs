@@ -23,7 +23,7 @@ use solstice_types::{ApiError, Token, UsdPrice};
 use tokio::sync::broadcast;
 
 use super::accounts::internal;
-use crate::api::{PriceTick, TokenPrice};
+use crate::model::{PriceTick, TokenPrice};
 
 /// Collection of [`CandleDoc`].
 pub const CANDLES: &str = "price_candles";

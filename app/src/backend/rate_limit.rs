@@ -14,7 +14,7 @@ use mongodb::{
     options::{IndexOptions, ReturnDocument},
 };
 use serde::{Deserialize, Serialize};
-use solstice_service::is_duplicate_key;
+use solstice_ledger::is_duplicate_key;
 use solstice_types::{ApiError, ErrorCode, WalletAddress};
 
 use super::accounts::internal;

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use mongodb::{Client, Collection, Database};
 use solstice_ledger::Ledger;
 use solstice_market::PriceFeed;
-use solstice_service::client::ServiceClient;
+use solstice_service::start::StartError;
 use solstice_types::Amount;
 use tokio::sync::Semaphore;
 
@@ -13,6 +13,7 @@ use super::{
     accounts::{self, UserDoc},
     prices::{PriceConfig, PriceHub},
     rate_limit::{Limits, RateLimiter},
+    services::Services,
 };
 
 /// The host's rules for accounts and prices, from its configuration.
@@ -24,18 +25,9 @@ pub struct HostConfig {
     pub prices: PriceConfig,
 }
 
-/// Clients of the services the host calls.
-#[derive(Debug, Clone)]
-pub struct Services {
-    pub portfolio: ServiceClient,
-    pub transfer: ServiceClient,
-    pub swap: ServiceClient,
-    pub stake: ServiceClient,
-}
-
 /// Shared by all requests; cheap to clone.
 #[derive(Clone)]
-pub struct AppState {
+pub struct HostState {
     pub ledger: Ledger,
     pub users: Collection<UserDoc>,
     pub limiter: RateLimiter,
@@ -50,7 +42,7 @@ pub struct AppState {
     pub decoy_hash: Arc<str>,
 }
 
-impl AppState {
+impl HostState {
     /// Connects the parts and prepares the database (indexes, genesis). Idempotent.
     pub async fn init(
         client: Client,
@@ -58,18 +50,15 @@ impl AppState {
         config: HostConfig,
         feed: Arc<dyn PriceFeed>,
         services: Services,
-    ) -> Result<AppState, mongodb::error::Error> {
+    ) -> Result<HostState, StartError> {
         let ledger = Ledger::new(client, database);
-        ledger.init().await.map_err(|error| match error {
-            solstice_ledger::LedgerError::Database(error) => error,
-            other => mongodb::error::Error::custom(other.to_string()),
-        })?;
+        ledger.init().await.map_err(StartError::setup)?;
         let limiter = RateLimiter::new(database, config.limits.clone());
         limiter.init().await?;
         let prices = PriceHub::new(feed, database, config.prices.clone());
         prices.init().await?;
         let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
-        Ok(AppState {
+        Ok(HostState {
             ledger,
             users: database.collection(accounts::USERS),
             limiter,

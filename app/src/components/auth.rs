@@ -3,8 +3,9 @@
 use leptos::prelude::*;
 
 use crate::{
-    api::{LogIn, LogOut, Me, SignUp, current_user},
+    api::{LogIn, LogOut, SignUp, current_user},
     error::AppError,
+    model::Me,
 };
 
 /// The account actions and the current user, provided once by [`crate::App`].

@@ -5,7 +5,7 @@ use leptos_router::components::A;
 use solstice_types::Token;
 
 use super::{auth::use_auth, copy::CopyButton};
-use crate::api::Me;
+use crate::model::Me;
 
 #[component]
 pub fn TopBar() -> impl IntoView {

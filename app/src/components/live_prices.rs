@@ -4,7 +4,7 @@
 use leptos::prelude::*;
 use solstice_types::Token;
 
-use crate::api::{PriceTick, TokenPrice};
+use crate::model::{PriceTick, TokenPrice};
 
 /// A price older than this is shown as stale.
 pub const STALE_AFTER_MS: i64 = 5_000;
@@ -106,7 +106,7 @@ mod client {
     use leptos::prelude::Set;
 
     use super::{Connection, LivePrices};
-    use crate::api::PriceTick;
+    use crate::model::PriceTick;
 
     const FIRST_RETRY_MS: u32 = 500;
     const LAST_RETRY_MS: u32 = 15_000;

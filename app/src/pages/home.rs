@@ -6,8 +6,8 @@ use leptos_router::components::A;
 use solstice_types::Token;
 
 use crate::{
-    api::Me,
     components::{auth::use_auth, copy::CopyButton},
+    model::Me,
 };
 
 #[component]

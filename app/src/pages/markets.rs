@@ -7,11 +7,12 @@ use solstice_market::{Candle, Interval};
 use solstice_types::{Token, format_change_bps};
 
 use crate::{
-    api::{PriceTick, market_snapshot, price_history},
+    api::{market_snapshot, price_history},
     components::{
         live_prices::{ConnectionBadge, use_live_prices},
         price_chart::{PriceChart, span_label},
     },
+    model::PriceTick,
 };
 
 #[component]

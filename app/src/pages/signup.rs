@@ -6,8 +6,9 @@ use leptos_router::components::A;
 use solstice_types::Token;
 
 use crate::{
-    api::{SignedUp, max_initial_sol},
+    api::max_initial_sol,
     components::{auth::use_auth, copy::CopyButton},
+    model::SignedUp,
 };
 
 #[component]

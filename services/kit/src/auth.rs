@@ -2,7 +2,7 @@
 //! secret (HMAC-SHA256 over method, path, acting wallet, time and body); services accept only
 //! requests whose signature checks out, and take the acting wallet from the signed request.
 
-use std::{fmt, sync::Arc};
+use std::sync::Arc;
 
 use axum::{
     body::Body,
@@ -15,7 +15,10 @@ use hmac::{Hmac, KeyInit, Mac};
 use sha2::{Digest, Sha256};
 use solstice_types::{ApiError, ErrorCode, WalletAddress};
 
-use crate::error::ErrorResponse;
+use crate::{
+    error::ErrorResponse,
+    start::{Secret, StartError},
+};
 
 pub const WALLET_HEADER: &str = "x-solstice-wallet";
 pub const TIMESTAMP_HEADER: &str = "x-solstice-timestamp";
@@ -26,26 +29,20 @@ const MAX_SKEW_MS: i64 = 30_000;
 const MAX_BODY_BYTES: usize = 64 * 1024;
 
 /// The secret shared by the host and the services. Never printed.
-#[derive(Clone)]
-pub struct ServiceSecret(Arc<[u8]>);
+#[derive(Debug, Clone)]
+pub struct ServiceSecret(Secret<Arc<[u8]>>);
 
 impl ServiceSecret {
     /// At least 32 characters: it is the only thing between the network and the ledger.
-    pub fn new(secret: &str) -> Result<ServiceSecret, String> {
+    pub fn new(secret: &str) -> Result<ServiceSecret, StartError> {
         if secret.len() < 32 {
-            return Err("the internal service secret must be at least 32 characters".to_owned());
+            return Err(StartError::Config("the internal service secret must be at least 32 characters".to_owned()));
         }
-        Ok(ServiceSecret(secret.as_bytes().into()))
+        Ok(ServiceSecret(Secret::new(secret.as_bytes().into())))
     }
 
     fn mac(&self) -> Hmac<Sha256> {
-        <Hmac<Sha256> as KeyInit>::new_from_slice(&self.0).expect("HMAC takes keys of any length")
-    }
-}
-
-impl fmt::Debug for ServiceSecret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("ServiceSecret(<redacted>)")
+        <Hmac<Sha256> as KeyInit>::new_from_slice(self.0.expose()).expect("HMAC takes keys of any length")
     }
 }
 
@@ -152,6 +149,7 @@ mod tests {
         assert!(ServiceSecret::new("short").is_err());
         let secret = ServiceSecret::new("0123456789abcdef0123456789abcdef").unwrap();
         assert_eq!(format!("{secret:?}"), "ServiceSecret(<redacted>)");
+        assert_eq!(format!("{:?}", Secret::new("hunter2")), "<redacted>");
     }
 
     #[test]

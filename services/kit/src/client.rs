@@ -13,7 +13,10 @@ use reqwest::{Method, StatusCode};
 use serde::{Serialize, de::DeserializeOwned};
 use solstice_types::{ApiError, ErrorCode, WalletAddress};
 
-use crate::auth::{ServiceSecret, sign};
+use crate::{
+    auth::{ServiceSecret, sign},
+    start::StartError,
+};
 
 /// Attempts per call: the first and up to two retries, each on the next replica.
 const ATTEMPTS: u32 = 3;
@@ -65,7 +68,7 @@ impl ServiceClient {
         base_urls: &str,
         secret: ServiceSecret,
         timeout: Duration,
-    ) -> Result<ServiceClient, String> {
+    ) -> Result<ServiceClient, StartError> {
         let http = reqwest::Client::builder()
             .timeout(timeout)
             .connect_timeout(timeout.min(Duration::from_secs(2)))
@@ -73,15 +76,15 @@ impl ServiceClient {
             .expect("an HTTP client with timeouts builds");
         let mut replicas = Vec::new();
         for url in base_urls.split(',').map(str::trim).filter(|url| !url.is_empty()) {
-            let parsed =
-                reqwest::Url::parse(url).map_err(|error| format!("the {name} service URL {url:?}: {error}"))?;
+            let parsed = reqwest::Url::parse(url)
+                .map_err(|error| StartError::Config(format!("the {name} service URL {url:?}: {error}")))?;
             if !matches!(parsed.scheme(), "http" | "https") || parsed.host().is_none() {
-                return Err(format!("the {name} service URL {url:?} is not an http(s) URL"));
+                return Err(StartError::Config(format!("the {name} service URL {url:?} is not an http(s) URL")));
             }
             replicas.push(Replica { base_url: url.trim_end_matches('/').to_owned(), cool_until_ms: AtomicU64::new(0) });
         }
         if replicas.is_empty() {
-            return Err(format!("no URL given for the {name} service"));
+            return Err(StartError::Config(format!("no URL given for the {name} service")));
         }
         Ok(ServiceClient {
             name,
@@ -93,13 +96,8 @@ impl ServiceClient {
         })
     }
 
-    /// `GET path` on behalf of `wallet`.
-    pub async fn get<T: DeserializeOwned>(&self, path: &str, wallet: &WalletAddress) -> Result<T, ApiError> {
-        self.call(Method::GET, path, &[], wallet, Vec::new()).await
-    }
-
     /// `GET path?query` on behalf of `wallet`; the query's values are URL-encoded here.
-    pub async fn get_with_query<T: DeserializeOwned>(
+    pub async fn get<T: DeserializeOwned>(
         &self,
         path: &str,
         query: &[(&str, String)],

@@ -11,13 +11,3 @@ pub mod input;
 pub mod lifecycle;
 pub mod openapi;
 pub mod start;
-
-/// Whether a MongoDB error is a unique-index violation (duplicate key, code 11000).
-pub fn is_duplicate_key(error: &mongodb::error::Error) -> bool {
-    use mongodb::error::{ErrorKind, WriteFailure};
-    match &*error.kind {
-        ErrorKind::Write(WriteFailure::WriteError(e)) => e.code == 11000,
-        ErrorKind::Command(e) => e.code == 11000,
-        _ => false,
-    }
-}

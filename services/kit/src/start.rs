@@ -1,37 +1,96 @@
-//! Starting a service: connecting to MongoDB and reporting why a start failed.
+//! Starting a service: its settings, connecting to MongoDB, binding its port, and saying why a
+//! start failed. The host starts the same way.
 
-use std::time::Duration;
+use std::{fmt, net::SocketAddr, str::FromStr, time::Duration};
 
 use mongodb::{Client, Database, options::ClientOptions};
+use tokio::net::TcpListener;
 
-use crate::lifecycle::{Lifecycle, readiness_gate};
+use crate::{
+    auth::ServiceSecret,
+    error::error_chain,
+    lifecycle::{Lifecycle, readiness_gate},
+};
 
-/// Why a service could not start. Never carries the database URI (it may hold a password).
-#[derive(Debug)]
-pub struct StartError(pub String);
+/// Why a process could not start. Never carries the database URI (it may hold a password).
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("invalid configuration: {0}")]
+    Config(String),
+    #[error("could not reach MongoDB (check MONGODB_URI and that the server is a replica set): {0}")]
+    Database(String),
+    #[error("preparing the database: {0}")]
+    Setup(String),
+    #[error("cannot listen on {addr}: {source}")]
+    Listen { addr: SocketAddr, source: std::io::Error },
+}
 
-impl std::fmt::Display for StartError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
+impl From<mongodb::error::Error> for StartError {
+    fn from(error: mongodb::error::Error) -> StartError {
+        // The kind only: the full error can quote the connection string.
+        StartError::Database(error.kind.to_string())
     }
 }
 
-impl std::error::Error for StartError {}
+impl StartError {
+    /// A failure while preparing the data (indexes, the ledger's genesis), with its causes.
+    pub fn setup(error: impl std::error::Error) -> StartError {
+        StartError::Setup(error_chain(&error))
+    }
+}
+
+/// A setting that must never be printed: a password, a secret, a connection string that may
+/// hold credentials. Its `Debug` says `<redacted>`; [`Secret::expose`] is the only way in.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret<T>(T);
+
+impl<T> Secret<T> {
+    pub fn new(value: T) -> Secret<T> {
+        Secret(value)
+    }
+
+    pub fn expose(&self) -> &T {
+        &self.0
+    }
+}
+
+impl<T> fmt::Debug for Secret<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
+impl FromStr for Secret<String> {
+    type Err = std::convert::Infallible;
+
+    fn from_str(text: &str) -> Result<Secret<String>, Self::Err> {
+        Ok(Secret(text.to_owned()))
+    }
+}
+
+/// The internal secret of every test's host and services (see the `for_tests` constructors).
+pub const TEST_SECRET: &str = "test-secret-test-secret-test-secret";
 
 /// A client for `uri` and its database `name`, identifying itself to the server as `app_name`.
-pub async fn connect(uri: &str, name: &str, app_name: &str) -> Result<(Client, Database), StartError> {
-    let mut options =
-        ClientOptions::parse(uri).await.map_err(|e| StartError(format!("invalid MONGODB_URI: {}", e.kind)))?;
+pub async fn connect(uri: &Secret<String>, name: &str, app_name: &str) -> Result<(Client, Database), StartError> {
+    let mut options = ClientOptions::parse(uri.expose())
+        .await
+        .map_err(|error| StartError::Config(format!("invalid MONGODB_URI: {}", error.kind)))?;
     options.app_name = Some(app_name.to_owned());
     options.server_selection_timeout = Some(Duration::from_secs(10));
-    let client = Client::with_options(options).map_err(|e| StartError(format!("MongoDB client: {}", e.kind)))?;
+    let client = Client::with_options(options)?;
     let database = client.database(name);
     Ok((client, database))
 }
 
+/// A listening socket on `addr` (port 0 picks a free one).
+pub async fn listen(addr: SocketAddr) -> Result<TcpListener, StartError> {
+    TcpListener::bind(addr).await.map_err(|source| StartError::Listen { addr, source })
+}
+
 /// A service bound to its port, ready to serve.
 pub struct Service {
-    listener: tokio::net::TcpListener,
+    listener: TcpListener,
     router: axum::Router,
     lifecycle: Lifecycle,
     shutdown_delay: Duration,
@@ -39,14 +98,12 @@ pub struct Service {
 
 impl Service {
     /// Binds `addr` (port 0 picks a free one) for `router`, with no shutdown delay.
-    pub async fn bind(addr: std::net::SocketAddr, router: axum::Router) -> Result<Service, StartError> {
-        let listener = tokio::net::TcpListener::bind(addr)
-            .await
-            .map_err(|error| StartError(format!("cannot listen on {addr}: {error}")))?;
+    pub async fn bind(addr: SocketAddr, router: axum::Router) -> Result<Service, StartError> {
+        let listener = listen(addr).await?;
         Ok(Service { listener, router, lifecycle: Lifecycle::new(), shutdown_delay: Duration::ZERO })
     }
 
-    pub fn local_addr(&self) -> std::net::SocketAddr {
+    pub fn local_addr(&self) -> SocketAddr {
         self.listener.local_addr().expect("a bound listener has an address")
     }
 
@@ -97,17 +154,17 @@ where
 }
 
 /// The settings every service shares: where the data is and the secret of internal calls.
-#[derive(Clone, clap::Args)]
+#[derive(Debug, Clone, clap::Args)]
 pub struct CommonConfig {
     /// MongoDB connection string (a replica set: the ledger needs transactions). Never logged.
     #[arg(long, env = "MONGODB_URI", default_value = "mongodb://127.0.0.1:27017", hide_env_values = true)]
-    pub mongodb_uri: String,
+    pub mongodb_uri: Secret<String>,
     /// Database name.
     #[arg(long, env = "SOLSTICE_DATABASE", default_value = "solstice")]
     pub database: String,
     /// Secret shared with the host to sign internal requests (32+ characters). Never logged.
     #[arg(long, env = "SOLSTICE_INTERNAL_SECRET", hide_env_values = true)]
-    pub internal_secret: String,
+    pub internal_secret: Secret<String>,
     /// Seconds a stopping process keeps serving while reporting not ready, so that load
     /// balancers stop routing to it before it stops accepting (a few seconds in Kubernetes).
     #[arg(long, env = "SOLSTICE_SHUTDOWN_DELAY_SECONDS", default_value_t = 0)]
@@ -118,23 +175,23 @@ impl CommonConfig {
     /// `database` on `mongodb_uri`, with the secret the tests' host uses.
     pub fn for_tests(mongodb_uri: String, database: String) -> CommonConfig {
         CommonConfig {
-            mongodb_uri,
+            mongodb_uri: Secret::new(mongodb_uri),
             database,
-            internal_secret: "test-secret-test-secret-test-secret".to_owned(),
+            internal_secret: Secret::new(TEST_SECRET.to_owned()),
             shutdown_delay_seconds: 0,
         }
     }
 
     /// Binds `addr` for `router`, stopping with the configured shutdown delay.
-    pub async fn bind(&self, addr: std::net::SocketAddr, router: axum::Router) -> Result<Service, StartError> {
+    pub async fn bind(&self, addr: SocketAddr, router: axum::Router) -> Result<Service, StartError> {
         let mut service = Service::bind(addr, router).await?;
         service.shutdown_delay = Duration::from_secs(self.shutdown_delay_seconds);
         Ok(service)
     }
 
     /// The internal secret, checked, and a connection to the database.
-    pub async fn connect(&self, app_name: &str) -> Result<(crate::auth::ServiceSecret, Client, Database), StartError> {
-        let secret = crate::auth::ServiceSecret::new(&self.internal_secret).map_err(StartError)?;
+    pub async fn connect(&self, app_name: &str) -> Result<(ServiceSecret, Client, Database), StartError> {
+        let secret = ServiceSecret::new(self.internal_secret.expose())?;
         let (client, database) = connect(&self.mongodb_uri, &self.database, app_name).await?;
         Ok((secret, client, database))
     }

@@ -131,7 +131,7 @@ async fn an_unavailable_replica_is_passed_over_while_it_cools_down() {
 async fn when_every_replica_is_down_the_answer_is_unavailable() {
     let client = client(&format!("{},{}", dead_replica().await, dead_replica().await));
     let wallet = WalletAddress::from_public_key(&[5; 32]);
-    let error = client.get::<Value>("/v1/echo", &wallet).await.unwrap_err();
+    let error = client.get::<Value>("/v1/echo", &[], &wallet).await.unwrap_err();
     assert_eq!(error.code, ErrorCode::Unavailable);
 }
 

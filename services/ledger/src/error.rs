@@ -1,6 +1,7 @@
 //! What can go wrong when moving money.
 
-use solstice_types::{ApiError, ErrorCode, Token};
+use mongodb::error::{ErrorKind, WriteFailure};
+use solstice_types::{ApiError, ErrorCode, ToApiError, Token};
 
 use crate::AccountId;
 
@@ -26,9 +27,9 @@ pub enum LedgerError {
     Corrupt(String),
 }
 
-impl LedgerError {
+impl ToApiError for LedgerError {
     /// The error as a user should see it: 4xx with a plain sentence, 5xx generic.
-    pub fn to_api_error(&self) -> ApiError {
+    fn to_api_error(&self) -> ApiError {
         match self {
             LedgerError::Invalid(reason) => ApiError::new(ErrorCode::InvalidInput, reason.clone()),
             LedgerError::InsufficientFunds { token, .. } => ApiError::new(
@@ -45,8 +46,8 @@ impl LedgerError {
             LedgerError::Busy => ApiError::unavailable(),
             // The database unreachable or failing over: whether the transaction committed is
             // settled by retrying with the same key, which the caller may do.
-            LedgerError::Database(error) if is_transient(error) => ApiError::unavailable(),
-            LedgerError::Database(_) | LedgerError::Corrupt(_) => ApiError::internal(),
+            LedgerError::Database(error) => database_error(error),
+            LedgerError::Corrupt(_) => ApiError::internal(),
         }
     }
 }
@@ -55,13 +56,36 @@ impl LedgerError {
 /// network, server selection, a primary stepping down, or an error the server labels as worth
 /// retrying.
 pub fn is_transient(error: &mongodb::error::Error) -> bool {
-    use mongodb::error::{
-        ErrorKind, RETRYABLE_WRITE_ERROR, TRANSIENT_TRANSACTION_ERROR, UNKNOWN_TRANSACTION_COMMIT_RESULT,
-    };
+    use mongodb::error::{RETRYABLE_WRITE_ERROR, TRANSIENT_TRANSACTION_ERROR, UNKNOWN_TRANSACTION_COMMIT_RESULT};
     matches!(
         *error.kind,
         ErrorKind::Io(_) | ErrorKind::ServerSelection { .. } | ErrorKind::ConnectionPoolCleared { .. }
     ) || [TRANSIENT_TRANSACTION_ERROR, UNKNOWN_TRANSACTION_COMMIT_RESULT, RETRYABLE_WRITE_ERROR]
         .iter()
         .any(|label| error.contains_label(label))
+}
+
+/// A database error as a user should see it: "unavailable" (retry, with the same key) when it
+/// is about reaching the database, a fault of ours otherwise. For every service's own reads
+/// and writes as for the ledger's.
+pub fn database_error(error: &mongodb::error::Error) -> ApiError {
+    if is_transient(error) { ApiError::unavailable() } else { ApiError::internal() }
+}
+
+fn server_code(error: &mongodb::error::Error) -> Option<i32> {
+    match &*error.kind {
+        ErrorKind::Write(WriteFailure::WriteError(e)) => Some(e.code),
+        ErrorKind::Command(e) => Some(e.code),
+        _ => None,
+    }
+}
+
+/// Whether a MongoDB error is a unique-index violation (duplicate key, code 11000).
+pub fn is_duplicate_key(error: &mongodb::error::Error) -> bool {
+    server_code(error) == Some(11000)
+}
+
+/// Whether a write lost a race with another transaction (code 112); it may be redone.
+pub(crate) fn is_write_conflict(error: &mongodb::error::Error) -> bool {
+    server_code(error) == Some(112)
 }

@@ -9,13 +9,19 @@
 //! - a request's idempotency key is applied at most once; a retry gets the first receipt.
 
 mod account;
+mod apply;
+mod audit;
 mod error;
+mod genesis;
 mod model;
-mod store;
+mod reader;
 mod transaction;
 
 pub use account::{AccountId, SystemAccount};
-pub use error::LedgerError;
+pub use apply::Ledger;
+pub use audit::TokenAudit;
+pub use error::{LedgerError, database_error, is_duplicate_key, is_transient};
+pub use genesis::GENESIS;
 pub use model::{BALANCES, TRANSACTIONS};
-pub use store::{GENESIS, HistoryPage, HistoryQuery, Ledger, LedgerReader, TokenAudit};
+pub use reader::{HistoryPage, HistoryQuery, LedgerReader};
 pub use transaction::{IdempotencyKey, Leg, Receipt, SideWrite, TransactionRequest, net_changes};

@@ -71,7 +71,7 @@ async fn a_payment_moves_exactly_its_amount_and_gets_a_reference() {
     assert!(!receipt.replayed);
     assert_eq!(ledger.balance(&alice, Token::Sol).await.unwrap(), sol(1_500_000_000));
     assert_eq!(ledger.balance(&faucet(), Token::Sol).await.unwrap(), before.checked_sub(sol(1_500_000_000)).unwrap());
-    let found = ledger.find(&receipt.reference).await.unwrap().expect("the receipt is found by reference");
+    let found = ledger.reader().find(&receipt.reference).await.unwrap().expect("the receipt is found by reference");
     assert_eq!(found.legs, receipt.legs);
     assert_sound(&ledger).await;
 }

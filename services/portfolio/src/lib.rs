@@ -8,29 +8,59 @@ mod openapi;
 
 use std::{collections::BTreeMap, net::SocketAddr, sync::Arc};
 
-use axum::{Extension, Json, Router, extract::State, middleware, routing::get};
+use axum::{
+    Extension, Json, Router,
+    extract::State,
+    middleware,
+    response::{IntoResponse, Response},
+    routing::get,
+};
 use clap::Parser;
 use futures::TryStreamExt;
-use mongodb::{
-    Collection,
-    bson::{Document, doc},
-};
-use solstice_ledger::{AccountId, LedgerReader};
+use mongodb::{Collection, bson::doc};
+use solstice_ledger::{AccountId, LedgerError, LedgerReader, database_error};
 use solstice_market::{PriceFeed, SimulatedMarket};
 use solstice_service::{
     auth::{Caller, ServiceSecret, require_signature},
-    error::{ErrorResponse, internal},
+    error::ErrorResponse,
     http::with_operations,
     start::{CommonConfig, Service, StartError},
 };
+use solstice_stake::{STAKE_ACCOUNTS, StakeDoc, model::lamports};
 use solstice_types::{
-    Amount, ApiError, ErrorCode, Token, UsdValue,
+    Amount, ApiError, ErrorCode, ToApiError, Token, UsdValue, WalletAddress,
     portfolio::{Holding, Portfolio, Staked},
 };
 
 const DAY: i64 = 86_400;
-/// The stake service's collection of stake accounts.
-const STAKE_ACCOUNTS: &str = "stake_accounts";
+
+/// What can go wrong valuing a wallet.
+#[derive(Debug, thiserror::Error)]
+pub enum PortfolioError {
+    /// A held token has no price now (or the total overflowed): better no answer than a wrong one.
+    #[error("Prices are unavailable right now.")]
+    PricesUnavailable,
+    #[error(transparent)]
+    Ledger(#[from] LedgerError),
+    #[error("the stake account store")]
+    Store(#[from] mongodb::error::Error),
+}
+
+impl ToApiError for PortfolioError {
+    fn to_api_error(&self) -> ApiError {
+        match self {
+            PortfolioError::PricesUnavailable => ApiError::new(ErrorCode::Unavailable, self.to_string()),
+            PortfolioError::Ledger(error) => error.to_api_error(),
+            PortfolioError::Store(error) => database_error(error),
+        }
+    }
+}
+
+impl IntoResponse for PortfolioError {
+    fn into_response(self) -> Response {
+        ErrorResponse::from(self).into_response()
+    }
+}
 
 /// Solstice portfolio service.
 #[derive(Clone, Parser)]
@@ -61,20 +91,22 @@ impl Config {
 pub async fn build(config: Config) -> Result<Service, StartError> {
     let (secret, _client, database) = config.common.connect("solstice-portfolio").await?;
     let feed: Arc<dyn PriceFeed> = Arc::new(SimulatedMarket::new(config.market_seed));
-    let state = AppState { reader: LedgerReader::new(&database), stakes: database.collection(STAKE_ACCOUNTS), feed };
+    let state =
+        PortfolioState { reader: LedgerReader::new(&database), stakes: database.collection(STAKE_ACCOUNTS), feed };
     let router = with_operations(api(state, secret), "portfolio", database, openapi::document());
     config.common.bind(config.addr, router).await
 }
 
+/// What every request of the portfolio service shares: nothing that can write.
 #[derive(Clone)]
-struct AppState {
+struct PortfolioState {
     reader: LedgerReader,
     /// The stake service's accounts, only ever read here.
-    stakes: Collection<Document>,
+    stakes: Collection<StakeDoc>,
     feed: Arc<dyn PriceFeed>,
 }
 
-fn api(state: AppState, secret: ServiceSecret) -> Router {
+fn api(state: PortfolioState, secret: ServiceSecret) -> Router {
     Router::new()
         .route("/v1/portfolio", get(portfolio))
         .layer(middleware::from_fn_with_state(secret, require_signature))
@@ -83,50 +115,37 @@ fn api(state: AppState, secret: ServiceSecret) -> Router {
 
 /// `GET /v1/portfolio`: the calling wallet's holdings.
 async fn portfolio(
-    State(state): State<AppState>,
+    State(state): State<PortfolioState>,
     Extension(caller): Extension<Caller>,
-) -> Result<Json<Portfolio>, ErrorResponse> {
-    let balances = state
-        .reader
-        .balances(&AccountId::wallet(&caller.wallet))
-        .await
-        .map_err(|error| internal("reading balances", &error))?;
+) -> Result<Json<Portfolio>, PortfolioError> {
+    let balances = state.reader.balances(&AccountId::wallet(&caller.wallet)).await?;
     let now_ms = mongodb::bson::DateTime::now().timestamp_millis();
-    let staked = staked(&state.stakes, &caller.wallet).await.map_err(|error| internal("reading stakes", &error))?;
+    let staked = staked(&state.stakes, &caller.wallet).await?;
     let portfolio = value(caller.wallet, &balances, staked, state.feed.as_ref(), now_ms)?;
     Ok(Json(portfolio))
 }
 
-/// Values `balances` at the feed's prices of `now_ms`.
 /// The wallet's stake accounts not yet withdrawn: (amount with rewards, rewards).
-async fn staked(
-    stakes: &Collection<Document>,
-    wallet: &solstice_types::WalletAddress,
-) -> mongodb::error::Result<(Amount, Amount)> {
-    let mut cursor = stakes
-        .find(doc! { "wallet": wallet.as_str(), "withdrawn": false })
-        .projection(doc! { "amount": 1, "rewards": 1 })
-        .await?;
+async fn staked(stakes: &Collection<StakeDoc>, wallet: &WalletAddress) -> mongodb::error::Result<(Amount, Amount)> {
+    let mut cursor = stakes.find(doc! { "wallet": wallet.as_str(), "withdrawn": false }).await?;
     let (mut amount, mut rewards) = (Amount::ZERO, Amount::ZERO);
-    let lamports = |account: &Document, field: &str| {
-        account.get_i64(field).ok().and_then(|units| u64::try_from(units).ok()).and_then(Amount::from_base_units)
-    };
     while let Some(account) = cursor.try_next().await? {
-        amount = amount.checked_add(lamports(&account, "amount").unwrap_or(Amount::ZERO)).unwrap_or(amount);
-        rewards = rewards.checked_add(lamports(&account, "rewards").unwrap_or(Amount::ZERO)).unwrap_or(rewards);
+        amount = amount.checked_add(lamports(account.amount)).unwrap_or(amount);
+        rewards = rewards.checked_add(lamports(account.rewards)).unwrap_or(rewards);
     }
     Ok((amount, rewards))
 }
 
+/// Values `balances` and the staked SOL at the feed's prices of `now_ms`.
 fn value(
-    wallet: solstice_types::WalletAddress,
+    wallet: WalletAddress,
     balances: &BTreeMap<Token, Amount>,
     (staked_amount, staked_rewards): (Amount, Amount),
     feed: &dyn PriceFeed,
     now_ms: i64,
-) -> Result<Portfolio, ErrorResponse> {
+) -> Result<Portfolio, PortfolioError> {
     let second = now_ms.div_euclid(1_000);
-    let unavailable = || ErrorResponse(ApiError::new(ErrorCode::Unavailable, "Prices are unavailable right now."));
+    let unavailable = || PortfolioError::PricesUnavailable;
     let mut holdings = Vec::new();
     let mut total = UsdValue::ZERO;
     // The same holdings at yesterday's prices, for the total's 24-hour change.
@@ -176,7 +195,7 @@ fn value(
 #[cfg(test)]
 mod tests {
     use solstice_market::FeedError;
-    use solstice_types::{UsdPrice, WalletAddress};
+    use solstice_types::UsdPrice;
 
     use super::*;
 
@@ -245,6 +264,6 @@ mod tests {
     fn a_token_without_a_price_makes_the_answer_unavailable_not_wrong() {
         let balances = BTreeMap::from([(Token::Jup, Amount::parse("1", 6).unwrap())]);
         let error = value(WalletAddress::from_public_key(&[1; 32]), &balances, NOTHING_STAKED, &Fixed, 0).unwrap_err();
-        assert_eq!(error.0.code, ErrorCode::Unavailable);
+        assert_eq!(error.to_api_error().code, ErrorCode::Unavailable);
     }
 }

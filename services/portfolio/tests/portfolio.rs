@@ -10,7 +10,7 @@ use solstice_portfolio::Config;
 use solstice_service::auth::{ServiceSecret, sign};
 use solstice_types::{Amount, ReferenceKind, Token, WalletAddress, portfolio::Portfolio};
 
-const SECRET: &str = "test-secret-test-secret-test-secret";
+use solstice_testkit::SECRET;
 
 struct TestService {
     base: String,
@@ -23,7 +23,6 @@ async fn spawn_service() -> TestService {
     let ledger = Ledger::new(client, &database);
     ledger.init().await.unwrap();
     let config = Config::for_tests(solstice_testkit::mongodb_uri(), database.name().to_owned());
-    assert_eq!(config.common.internal_secret, SECRET);
     let app = solstice_portfolio::build(config).await.unwrap();
     let base = format!("http://{}", app.local_addr());
     tokio::spawn(app.run_until_stopped(std::future::pending()));

@@ -23,7 +23,7 @@ pub async fn fresh_database() -> (Client, Database) {
 }
 
 /// The internal secret the tests' services are configured with (`Config::for_tests`).
-pub const SECRET: &str = "test-secret-test-secret-test-secret";
+pub const SECRET: &str = solstice_service::start::TEST_SECRET;
 
 /// Calls a service as the host would for `wallet`: signed with [`SECRET`]. Returns the status
 /// and the JSON body (`Null` when there is none).

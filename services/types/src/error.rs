@@ -135,6 +135,23 @@ impl ApiError {
     }
 }
 
+/// An error that knows how a person should see it: one code from the table and one sentence.
+///
+/// Each service's error enum implements it, so every user-facing message is written once, in
+/// the enum; the service kit turns any such error into the response (and logs faults of ours
+/// with their causes), so errors pass with `?` from the database up to the handler.
+pub trait ToApiError: std::error::Error {
+    /// The code and sentence for the user. For `internal` the message is never shown: the
+    /// answer is generic and this error's chain goes to the log.
+    fn to_api_error(&self) -> ApiError;
+}
+
+impl ToApiError for ApiError {
+    fn to_api_error(&self) -> ApiError {
+        self.clone()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -16,7 +16,7 @@ pub mod transfer;
 
 pub use address::{AddressError, WalletAddress};
 pub use amount::{Amount, AmountError};
-pub use error::{ApiError, ErrorCode};
+pub use error::{ApiError, ErrorCode, ToApiError};
 pub use price::{UsdPrice, UsdValue, format_bps, format_change_bps};
 pub use reference::{InvalidReference, Reference, ReferenceKind};
 pub use token::{Token, TokenInfo, UnknownToken};

@@ -1,0 +1,54 @@
+//! Each token's supply, issued once when a ledger is first set up.
+
+use mongodb::{IndexModel, bson::doc, options::IndexOptions};
+use solstice_types::{Amount, ReferenceKind, Token};
+
+use crate::{AccountId, IdempotencyKey, Ledger, LedgerError, Leg, SystemAccount, TransactionRequest};
+
+/// Each token's supply, issued once into the system accounts when a ledger is first set up:
+/// (token, receiving account, whole tokens).
+pub const GENESIS: &[(Token, SystemAccount, u64)] = &[
+    (Token::Sol, SystemAccount::Faucet, 100_000_000),
+    (Token::Sol, SystemAccount::Treasury, 10_000_000),
+    (Token::Sol, SystemAccount::StakeRewards, 1_000_000),
+    (Token::Usdc, SystemAccount::Treasury, 2_000_000_000),
+    (Token::Usdt, SystemAccount::Treasury, 2_000_000_000),
+    (Token::Jup, SystemAccount::Treasury, 2_000_000_000),
+    (Token::Bonk, SystemAccount::Treasury, 10_000_000_000_000),
+    (Token::Ray, SystemAccount::Treasury, 200_000_000),
+    (Token::Jto, SystemAccount::Treasury, 200_000_000),
+];
+
+impl Ledger {
+    /// Creates the indexes and issues the genesis supply. Safe to run from every replica at
+    /// every start: both steps are idempotent.
+    pub async fn init(&self) -> Result<(), LedgerError> {
+        let unique = IndexOptions::builder().unique(true).name("idempotency_key_unique".to_owned()).build();
+        self.transactions
+            .create_index(IndexModel::builder().keys(doc! { "idempotency_key": 1 }).options(unique).build())
+            .await?;
+        // An account's history of one kind, newest first (references sort by time).
+        self.transactions
+            .create_index(IndexModel::builder().keys(doc! { "accounts": 1, "kind": 1, "_id": -1 }).build())
+            .await?;
+        self.balances.create_index(IndexModel::builder().keys(doc! { "account": 1 }).build()).await?;
+        for token in Token::ALL {
+            let legs: Vec<Leg> = GENESIS
+                .iter()
+                .filter(|(t, _, _)| *t == token)
+                .map(|(token, account, whole)| Leg {
+                    from: AccountId::System(SystemAccount::Issuance),
+                    to: AccountId::System(*account),
+                    token: *token,
+                    amount: Amount::from_whole(*whole, token.decimals()).expect("genesis amounts fit a balance"),
+                })
+                .collect();
+            if legs.is_empty() {
+                continue;
+            }
+            let key = IdempotencyKey::new(format!("genesis:v1:{token}"))?;
+            self.apply(TransactionRequest::new(ReferenceKind::Genesis, key, legs)).await?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,102 @@
+//! Paying staking rewards: each epoch's reward of each stake account exactly once, in order,
+//! whatever the number of replicas and restarts (see the crate's documentation).
+
+use std::time::Duration;
+
+use futures::TryStreamExt;
+use mongodb::bson::doc;
+use solstice_ledger::{AccountId, IdempotencyKey, LedgerError, Leg, SideWrite, SystemAccount, TransactionRequest};
+use solstice_service::{error::error_chain, lifecycle::Lifecycle};
+use solstice_types::{ReferenceKind, Token};
+
+use crate::{
+    StakingState,
+    epoch::epoch_reward,
+    model::{STAKE_ACCOUNTS, StakeDoc, lamports},
+    validators::validator,
+};
+
+/// Pays every reward `account` is due for epochs that ended before `current_epoch`, one epoch
+/// at a time, each exactly once (see the module's documentation).
+pub(crate) async fn pay_due(state: &StakingState, account: &StakeDoc, current_epoch: i64) -> Result<(), LedgerError> {
+    let mut account = account.clone();
+    let seconds = (state.clock.length_ms / 1_000).max(1) as u64;
+    loop {
+        let epoch = account.last_rewarded_epoch + 1;
+        if account.withdrawn || epoch >= current_epoch || !account.earns_in(epoch) {
+            return Ok(());
+        }
+        let chosen = validator(&account.validator).ok_or_else(|| LedgerError::Corrupt(account.validator.clone()))?;
+        let reward = epoch_reward(lamports(account.amount), chosen.apy_bps, chosen.commission_bps, seconds);
+        let advance = doc! { "_id": &account.address, "last_rewarded_epoch": epoch - 1, "withdrawn": false };
+        if reward.is_zero() {
+            state.accounts.update_one(advance, doc! { "$set": { "last_rewarded_epoch": epoch } }).await?;
+        } else {
+            let key = IdempotencyKey::new(format!("reward:{}:{epoch}", account.address))?;
+            let leg = Leg {
+                from: AccountId::System(SystemAccount::StakeRewards),
+                to: AccountId::System(SystemAccount::StakePool),
+                token: Token::Sol,
+                amount: reward,
+            };
+            let request = TransactionRequest::new(ReferenceKind::Stake, key, vec![leg])
+                .with_details(doc! { "action": "reward", "stake_account": &account.address, "epoch": epoch })
+                .with_side_write(SideWrite::Update {
+                    collection: STAKE_ACCOUNTS.to_owned(),
+                    filter: advance,
+                    update: doc! {
+                        "$set": { "last_rewarded_epoch": epoch },
+                        "$inc": { "amount": reward.as_i64(), "rewards": reward.as_i64() },
+                    },
+                });
+            match state.ledger.apply(request).await {
+                // Paid now, or by another replica before us (the ledger replays its receipt).
+                Ok(_) | Err(LedgerError::Precondition(_) | LedgerError::IdempotencyConflict(_)) => {}
+                Err(error) => return Err(error),
+            }
+        }
+        match state.accounts.find_one(doc! { "_id": &account.address }).await? {
+            Some(fresh) if fresh.last_rewarded_epoch >= epoch => account = fresh,
+            // Nothing moved (withdrawn meanwhile): stop here.
+            _ => return Ok(()),
+        }
+    }
+}
+
+/// Pays due rewards every `poll` until the service drains. A reward in progress is finished
+/// (or, if the process dies, never committed: each is one transaction), none is started after.
+pub(crate) async fn pay_rewards(state: StakingState, poll: Duration, lifecycle: Lifecycle) {
+    let draining = lifecycle.draining();
+    tokio::pin!(draining);
+    loop {
+        if let Err(error) = pay_all_due(&state, &lifecycle).await {
+            tracing::warn!(error = %error_chain(&error), "paying rewards failed; will retry");
+        }
+        tokio::select! {
+            () = tokio::time::sleep(poll) => {}
+            () = &mut draining => break,
+        }
+    }
+    tracing::info!("stopped paying rewards: shutting down");
+}
+
+async fn pay_all_due(state: &StakingState, lifecycle: &Lifecycle) -> Result<(), LedgerError> {
+    let (epoch, _) = state.epoch_now();
+    let mut due: Vec<StakeDoc> = state
+        .accounts
+        .find(doc! { "withdrawn": false, "last_rewarded_epoch": { "$lt": epoch - 1 } })
+        .await?
+        .try_collect()
+        .await?;
+    due.retain(|account| account.earns_in(account.last_rewarded_epoch + 1));
+    // Replicas start from different places, so that they mostly work on different accounts.
+    let offset = if due.is_empty() { 0 } else { rand::random::<usize>() % due.len() };
+    due.rotate_left(offset);
+    for account in &due {
+        if lifecycle.is_draining() {
+            break;
+        }
+        pay_due(state, account, epoch).await?;
+    }
+    Ok(())
+}

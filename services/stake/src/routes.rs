@@ -1,0 +1,166 @@
+//! The stake service's API: the overview, staking, unstaking and withdrawing.
+
+use axum::{
+    Extension,
+    extract::{Path, State},
+    http::StatusCode,
+};
+use mongodb::bson::{DateTime, doc};
+use solstice_ledger::{AccountId, IdempotencyKey, LedgerError, Leg, SideWrite, SystemAccount, TransactionRequest};
+use solstice_service::{auth::Caller, extract::Json, input};
+use solstice_types::{
+    Token, WalletAddress,
+    stake::{MIN_STAKE_LAMPORTS, StakeAccount, StakeOverview, StakeRequest, StakeState, WithdrawRequest},
+};
+
+use crate::{
+    StakingState,
+    error::StakeError,
+    model::{STAKE_ACCOUNTS, StakeDoc, find_own, lamports, own_accounts, view},
+    rewards::pay_due,
+    validators::{validator, validators},
+};
+
+/// `GET /v1/stakes`: the epoch, the validators and the caller's stake accounts.
+pub(crate) async fn overview(
+    State(state): State<StakingState>,
+    Extension(caller): Extension<Caller>,
+) -> Result<axum::Json<StakeOverview>, StakeError> {
+    let epoch = state.epoch_info();
+    let docs = own_accounts(&state.accounts, &caller.wallet).await?;
+    let accounts = docs.iter().map(|doc| view(doc, epoch.epoch)).collect();
+    Ok(axum::Json(StakeOverview { epoch, validators: validators(), accounts }))
+}
+
+/// `POST /v1/stakes`: moves SOL from the wallet into a new stake account.
+pub(crate) async fn stake(
+    State(state): State<StakingState>,
+    Extension(caller): Extension<Caller>,
+    Json(request): Json<StakeRequest>,
+) -> Result<(StatusCode, axum::Json<StakeAccount>), StakeError> {
+    let chosen = validator(&request.validator).ok_or(StakeError::UnknownValidator)?;
+    let amount = input::positive_amount(&request.amount, Token::Sol)?;
+    if amount.base_units() < MIN_STAKE_LAMPORTS {
+        return Err(StakeError::BelowMinimum);
+    }
+    let client_key = input::idempotency_key(&request.idempotency_key)?;
+    let key = IdempotencyKey::new(format!("stk:{}:{client_key}", caller.wallet))?;
+    let (epoch, _) = state.epoch_now();
+    let address = WalletAddress::from_public_key(&rand::random::<[u8; 32]>()).to_string();
+    let record = StakeDoc {
+        address: address.clone(),
+        wallet: caller.wallet.to_string(),
+        validator: chosen.id.clone(),
+        principal: amount.as_i64(),
+        amount: amount.as_i64(),
+        rewards: 0,
+        activation_epoch: epoch + 1,
+        deactivation_epoch: None,
+        last_rewarded_epoch: epoch,
+        withdrawn: false,
+        created_at: DateTime::now(),
+        reference: None,
+    };
+    let document = mongodb::bson::to_document(&record)?;
+    let leg = Leg {
+        from: AccountId::wallet(&caller.wallet),
+        to: AccountId::System(SystemAccount::StakePool),
+        token: Token::Sol,
+        amount,
+    };
+    let request = TransactionRequest::new(solstice_types::ReferenceKind::Stake, key, vec![leg])
+        .with_details(doc! { "action": "stake", "stake_account": &address, "validator": &chosen.id })
+        .with_side_write(SideWrite::Insert {
+            collection: STAKE_ACCOUNTS.to_owned(),
+            document,
+            reference_field: Some("reference".to_owned()),
+        });
+    let receipt = state.ledger.apply(request).await?;
+    // A retry gets the stake account the first request created.
+    let address = receipt
+        .details
+        .as_ref()
+        .and_then(|details| details.get_str("stake_account").ok())
+        .unwrap_or(&address)
+        .to_owned();
+    let stored = find_own(&state.accounts, &caller.wallet, &address).await?;
+    let status = if receipt.replayed { StatusCode::OK } else { StatusCode::CREATED };
+    Ok((status, axum::Json(view(&stored, epoch))))
+}
+
+/// `POST /v1/stakes/{address}/unstake`: stops an activating or active stake at the end of
+/// the current epoch.
+pub(crate) async fn unstake(
+    State(state): State<StakingState>,
+    Extension(caller): Extension<Caller>,
+    Path(address): Path<String>,
+) -> Result<axum::Json<StakeAccount>, StakeError> {
+    let current = find_own(&state.accounts, &caller.wallet, &address).await?;
+    let (epoch, _) = state.epoch_now();
+    match current.state(epoch) {
+        StakeState::Activating | StakeState::Active => {}
+        StakeState::Deactivating | StakeState::Inactive => return Err(StakeError::AlreadyUnstaked),
+        StakeState::Withdrawn => return Err(StakeError::AlreadyWithdrawn),
+    }
+    let updated = state
+        .accounts
+        .update_one(
+            doc! { "_id": &address, "wallet": caller.wallet.as_str(), "deactivation_epoch": null, "withdrawn": false },
+            doc! { "$set": { "deactivation_epoch": epoch + 1 } },
+        )
+        .await?;
+    if updated.matched_count == 0 {
+        return Err(StakeError::AlreadyUnstaked);
+    }
+    let stored = find_own(&state.accounts, &caller.wallet, &address).await?;
+    Ok(axum::Json(view(&stored, epoch)))
+}
+
+/// `POST /v1/stakes/{address}/withdraw`: pays an inactive stake account (principal and
+/// rewards) back to the wallet.
+pub(crate) async fn withdraw(
+    State(state): State<StakingState>,
+    Extension(caller): Extension<Caller>,
+    Path(address): Path<String>,
+    Json(request): Json<WithdrawRequest>,
+) -> Result<(StatusCode, axum::Json<StakeAccount>), StakeError> {
+    let client_key = input::idempotency_key(&request.idempotency_key)?;
+    let key = IdempotencyKey::new(format!("wdr:{}:{client_key}", caller.wallet))?;
+    let (epoch, _) = state.epoch_now();
+    let mut current = find_own(&state.accounts, &caller.wallet, &address).await?;
+    match current.state(epoch) {
+        StakeState::Activating | StakeState::Active => return Err(StakeError::StillActive),
+        StakeState::Deactivating => return Err(StakeError::StillDeactivating),
+        // A withdrawn account goes on to the ledger, which answers a retry with the first
+        // withdrawal and refuses anything else.
+        StakeState::Inactive | StakeState::Withdrawn => {}
+    }
+    // Rewards still due (the last active epoch may have just ended) are paid first, so the
+    // withdrawal takes everything the account earned.
+    if !current.withdrawn {
+        pay_due(&state, &current, epoch).await?;
+        current = find_own(&state.accounts, &caller.wallet, &address).await?;
+    }
+    let amount = lamports(current.amount);
+    let leg = Leg {
+        from: AccountId::System(SystemAccount::StakePool),
+        to: AccountId::wallet(&caller.wallet),
+        token: Token::Sol,
+        amount,
+    };
+    let request = TransactionRequest::new(solstice_types::ReferenceKind::Stake, key, vec![leg])
+        .with_details(doc! { "action": "withdraw", "stake_account": &address })
+        .with_side_write(SideWrite::Update {
+            collection: STAKE_ACCOUNTS.to_owned(),
+            filter: doc! { "_id": &address, "withdrawn": false, "last_rewarded_epoch": current.last_rewarded_epoch },
+            update: doc! { "$set": { "withdrawn": true } },
+        });
+    // The account's only precondition here: not withdrawn yet.
+    let receipt = match state.ledger.apply(request).await {
+        Err(LedgerError::Precondition(_)) => return Err(StakeError::AlreadyWithdrawn),
+        applied => applied?,
+    };
+    let stored = find_own(&state.accounts, &caller.wallet, &address).await?;
+    let status = if receipt.replayed { StatusCode::OK } else { StatusCode::CREATED };
+    Ok((status, axum::Json(view(&stored, epoch))))
+}

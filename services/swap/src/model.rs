@@ -1,0 +1,70 @@
+//! How the exchange stores what it records: quotes in their collection, and the details a
+//! swap's ledger record carries. Amounts are base units and prices picodollars, as `i64`
+//! (BSON has no unsigned integers); reading them back checks them.
+
+use mongodb::bson::DateTime;
+use serde::{Deserialize, Serialize};
+use solstice_types::{Amount, Token, UsdPrice, swap::SwapSide};
+
+use crate::error::SwapError;
+
+/// Collection of [`QuoteDoc`].
+pub const QUOTES: &str = "swap_quotes";
+
+/// A quote as stored: the API's `Quote` plus its owner and whether it was used.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct QuoteDoc {
+    #[serde(rename = "_id")]
+    pub id: String,
+    pub wallet: String,
+    pub from: Token,
+    pub to: Token,
+    pub side: SwapSide,
+    pub amount_in: i64,
+    pub amount_out: i64,
+    pub fee: i64,
+    pub fee_bps: u32,
+    pub price_impact_bps: u32,
+    pub price_in: i64,
+    pub price_out: i64,
+    pub slippage_bps: u32,
+    pub min_received: i64,
+    pub max_sold: i64,
+    pub quoted_at: DateTime,
+    pub expires_at: DateTime,
+    pub used: bool,
+}
+
+/// What a swap's ledger record carries besides its legs.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct SwapDetails {
+    pub quote_id: String,
+    pub side: SwapSide,
+    pub from: Token,
+    pub to: Token,
+    pub amount_in: i64,
+    pub amount_out: i64,
+    pub fee: i64,
+    pub fee_bps: u32,
+    pub price_impact_bps: u32,
+    pub slippage_bps: u32,
+    pub quoted_price_in: i64,
+    pub quoted_price_out: i64,
+    pub price_in: i64,
+    pub price_out: i64,
+}
+
+/// A stored amount.
+pub(crate) fn amount(units: i64) -> Result<Amount, SwapError> {
+    u64::try_from(units).ok().and_then(Amount::from_base_units).ok_or(SwapError::Corrupt("amount"))
+}
+
+/// A stored price.
+pub(crate) fn price(picodollars: i64) -> Result<UsdPrice, SwapError> {
+    u64::try_from(picodollars).map(UsdPrice::from_picodollars).map_err(|_| SwapError::Corrupt("price"))
+}
+
+/// A price to store; one past what a stored price can hold is more than the exchange fills.
+pub(crate) fn price_i64(price: UsdPrice) -> Result<i64, SwapError> {
+    i64::try_from(price.picodollars()).map_err(|_| SwapError::TooLarge)
+}
