@@ -33,21 +33,37 @@ pub async fn signed(
     wallet: &solstice_types::WalletAddress,
     body: Option<serde_json::Value>,
 ) -> (reqwest::StatusCode, serde_json::Value) {
+    let bytes = body.map(|body| serde_json::to_vec(&body).unwrap()).unwrap_or_default();
+    let json = !bytes.is_empty();
+    signed_raw(method, url, wallet, &bytes, json).await
+}
+
+/// Like [`signed`], with any bytes as the body (malformed ones too), labelled as JSON when
+/// `json` is set.
+pub async fn signed_raw(
+    method: &str,
+    url: &str,
+    wallet: &solstice_types::WalletAddress,
+    body: &[u8],
+    json: bool,
+) -> (reqwest::StatusCode, serde_json::Value) {
     let secret = solstice_service::auth::ServiceSecret::new(SECRET).unwrap();
     let parsed = reqwest::Url::parse(url).unwrap();
     let path = match parsed.query() {
         Some(query) => format!("{}?{query}", parsed.path()),
         None => parsed.path().to_owned(),
     };
-    let bytes = body.map(|body| serde_json::to_vec(&body).unwrap()).unwrap_or_default();
     let now_ms = mongodb::bson::DateTime::now().timestamp_millis();
     let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
     let mut request = reqwest::Client::new().request(method.clone(), parsed);
-    for (name, value) in solstice_service::auth::sign(&secret, method.as_str(), &path, wallet, now_ms, &bytes) {
+    for (name, value) in solstice_service::auth::sign(&secret, method.as_str(), &path, wallet, now_ms, body) {
         request = request.header(name, value);
     }
-    if !bytes.is_empty() {
-        request = request.header("content-type", "application/json").body(bytes);
+    if json {
+        request = request.header("content-type", "application/json");
+    }
+    if !body.is_empty() {
+        request = request.body(body.to_vec());
     }
     let response = request.send().await.expect("the service answers");
     let status = response.status();

@@ -2,89 +2,23 @@
 
 use std::sync::Arc;
 
-use mongodb::{Database, bson::doc};
+use mongodb::bson::doc;
 use reqwest::{StatusCode, header::SET_COOKIE};
 use serde_json::Value;
-use server::{Application, Config, SESSION_COOKIE};
-use solstice_ledger::{AccountId, Ledger, SystemAccount};
+use server::SESSION_COOKIE;
+use solstice_ledger::{AccountId, SystemAccount};
 use solstice_types::{Amount, Token, WalletAddress};
 
-const PASSWORD: &str = "correct horse battery";
-
-struct TestHost {
-    base: String,
-    database: Database,
-    ledger: Ledger,
-}
-
-/// A host on a free port over a fresh database.
-async fn spawn_host() -> TestHost {
-    let (client, database) = solstice_testkit::fresh_database().await;
-    let base = start_host(database.name(), |_| {}).await;
-    TestHost { base, ledger: Ledger::new(client, &database), database }
-}
-
-/// Starts a host process-alike on `database` and returns its base URL.
-async fn start_host(database: &str, configure: impl FnOnce(&mut Config)) -> String {
-    let mut config = Config::for_tests(solstice_testkit::mongodb_uri(), database.to_owned());
-    configure(&mut config);
-    let app = Application::build(config).await.expect("the host starts");
-    let base = format!("http://{}", app.local_addr());
-    tokio::spawn(app.run_until_stopped(std::future::pending()));
-    base
-}
-
-/// A browser-like client: keeps cookies.
-fn browser() -> reqwest::Client {
-    reqwest::Client::builder().cookie_store(true).build().unwrap()
-}
-
-async fn call(client: &reqwest::Client, base: &str, function: &str, form: &[(&str, &str)]) -> (StatusCode, Value) {
-    let response = client.post(format!("{base}/api/{function}")).form(form).send().await.unwrap();
-    let status = response.status();
-    let body = response.json().await.unwrap_or(Value::Null);
-    (status, body)
-}
-
-async fn sign_up(client: &reqwest::Client, base: &str, initial_sol: &str) -> (StatusCode, Value) {
-    call(
-        client,
-        base,
-        "sign_up",
-        &[("password", PASSWORD), ("confirm_password", PASSWORD), ("initial_sol", initial_sol)],
-    )
-    .await
-}
-
-async fn current_user(client: &reqwest::Client, base: &str) -> Value {
-    let (status, body) = call(client, base, "current_user", &[]).await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    body
-}
-
-fn sol(text: &str) -> Amount {
-    Amount::parse(text, 9).unwrap()
-}
-
-async fn sol_balance(host: &TestHost, address: &str) -> Amount {
-    let wallet = AccountId::wallet(&WalletAddress::parse(address).unwrap());
-    host.ledger.balance(&wallet, Token::Sol).await.unwrap()
-}
-
-async fn assert_books_balance(host: &TestHost) {
-    for audit in host.ledger.audit().await.unwrap() {
-        assert!(audit.is_sound(), "{audit:?}");
-    }
-}
+use crate::helpers::{Browser, PASSWORD, TestPlatform, sol};
 
 #[tokio::test]
 async fn sign_up_creates_a_wallet_credits_it_from_the_faucet_and_logs_it_in() {
-    let host = spawn_host().await;
+    let platform = TestPlatform::host_only(|_| {}).await;
     let faucet = AccountId::System(SystemAccount::Faucet);
-    let faucet_before = host.ledger.balance(&faucet, Token::Sol).await.unwrap();
-    let client = browser();
+    let faucet_before = platform.ledger.balance(&faucet, Token::Sol).await.unwrap();
+    let client = platform.browser();
 
-    let (status, body) = sign_up(&client, &host.base, "12.5").await;
+    let (status, body) = client.sign_up("12.5").await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let address = body["address"].as_str().unwrap().to_owned();
     assert!(WalletAddress::parse(&address).is_ok());
@@ -92,15 +26,15 @@ async fn sign_up_creates_a_wallet_credits_it_from_the_faucet_and_logs_it_in() {
     assert!(body["airdrop"].as_str().unwrap().starts_with("AIR-"));
 
     assert_eq!(
-        current_user(&client, &host.base).await,
+        client.current_user().await,
         serde_json::json!({ "address": address, "sol_balance": 12_500_000_000u64 })
     );
-    assert_eq!(sol_balance(&host, &address).await, sol("12.5"));
-    let faucet_after = host.ledger.balance(&faucet, Token::Sol).await.unwrap();
+    assert_eq!(platform.sol_balance(&address).await, sol("12.5"));
+    let faucet_after = platform.ledger.balance(&faucet, Token::Sol).await.unwrap();
     assert_eq!(faucet_before.checked_sub(faucet_after), Some(sol("12.5")));
-    assert_books_balance(&host).await;
+    platform.assert_books_balance().await;
 
-    let stored = host
+    let stored = platform
         .database
         .collection::<mongodb::bson::Document>("users")
         .find_one(doc! { "_id": &address })
@@ -114,7 +48,7 @@ async fn sign_up_creates_a_wallet_credits_it_from_the_faucet_and_logs_it_in() {
 
 #[tokio::test]
 async fn invalid_sign_up_inputs_are_refused_with_a_clear_message_and_change_nothing() {
-    let host = spawn_host().await;
+    let platform = TestPlatform::host_only(|_| {}).await;
     let cases = [
         ("short", "short", "10", "invalid_input", "Choose a password of at least 10 characters."),
         (PASSWORD, "correct horse batteries", "10", "invalid_input", "The two passwords do not match."),
@@ -130,91 +64,87 @@ async fn invalid_sign_up_inputs_are_refused_with_a_clear_message_and_change_noth
         (PASSWORD, PASSWORD, "0.0000000001", "invalid_amount", "This token has at most 9 decimal places."),
         (PASSWORD, PASSWORD, "", "invalid_amount", "Enter an amount."),
     ];
-    let client = browser();
+    let client = platform.browser();
     for (password, confirmation, initial, code, message) in cases {
         let form = [("password", password), ("confirm_password", confirmation), ("initial_sol", initial)];
-        let (status, body) = call(&client, &host.base, "sign_up", &form).await;
+        let (status, body) = client.call("sign_up", &form).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{initial}: {body}");
         assert_eq!(body, serde_json::json!({ "code": code, "message": message }));
     }
-    let missing_field = call(&client, &host.base, "sign_up", &[("password", PASSWORD)]).await;
+    let missing_field = client.call("sign_up", &[("password", PASSWORD)]).await;
     assert_eq!(missing_field.0.as_u16() / 100, 4, "{missing_field:?}");
 
-    assert_eq!(host.database.collection::<mongodb::bson::Document>("users").count_documents(doc! {}).await.unwrap(), 0);
-    assert_eq!(current_user(&client, &host.base).await, Value::Null, "nobody is logged in");
-    assert_books_balance(&host).await;
+    assert_eq!(platform.users().await, 0);
+    assert_eq!(client.current_user().await, Value::Null, "nobody is logged in");
+    platform.assert_books_balance().await;
 }
 
 #[tokio::test]
 async fn log_in_works_with_the_right_password_and_log_out_ends_the_session() {
-    let host = spawn_host().await;
-    let (_, body) = sign_up(&browser(), &host.base, "3").await;
+    let platform = TestPlatform::host_only(|_| {}).await;
+    let (_, body) = platform.browser().sign_up("3").await;
     let address = body["address"].as_str().unwrap().to_owned();
 
-    let client = browser();
-    let (status, me) = call(&client, &host.base, "log_in", &[("address", &address), ("password", PASSWORD)]).await;
+    let client = platform.browser();
+    let (status, me) = client.call("log_in", &[("address", &address), ("password", PASSWORD)]).await;
     assert_eq!(status, StatusCode::OK, "{me}");
     assert_eq!(me["sol_balance"], 3_000_000_000u64);
-    assert_eq!(current_user(&client, &host.base).await["address"], address.as_str());
+    assert_eq!(client.current_user().await["address"], address.as_str());
 
     // The logged-in page is rendered on the server with the user's wallet in it.
-    let html = client.get(format!("{}/", host.base)).send().await.unwrap().text().await.unwrap();
+    let html = client.client.get(format!("{}/", platform.host)).send().await.unwrap().text().await.unwrap();
     assert!(html.contains(&address), "the wallet page shows the address");
 
-    let (status, _) = call(&client, &host.base, "log_out", &[]).await;
+    let (status, _) = client.call("log_out", &[]).await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(current_user(&client, &host.base).await, Value::Null);
-    let html = client.get(format!("{}/", host.base)).send().await.unwrap().text().await.unwrap();
+    assert_eq!(client.current_user().await, Value::Null);
+    let html = client.client.get(format!("{}/", platform.host)).send().await.unwrap().text().await.unwrap();
     assert!(!html.contains(&address), "a logged-out visitor sees no wallet");
 }
 
 #[tokio::test]
 async fn wrong_password_and_unknown_address_get_the_same_answer() {
-    let host = spawn_host().await;
-    let (_, body) = sign_up(&browser(), &host.base, "1").await;
+    let platform = TestPlatform::host_only(|_| {}).await;
+    let (_, body) = platform.browser().sign_up("1").await;
     let address = body["address"].as_str().unwrap().to_owned();
     let unknown = WalletAddress::from_public_key(&[9; 32]).to_string();
-    let client = browser();
+    let client = platform.browser();
 
-    let wrong_password =
-        call(&client, &host.base, "log_in", &[("address", &address), ("password", "wrong password!")]).await;
-    let unknown_address = call(&client, &host.base, "log_in", &[("address", &unknown), ("password", PASSWORD)]).await;
+    let wrong_password = client.call("log_in", &[("address", &address), ("password", "wrong password!")]).await;
+    let unknown_address = client.call("log_in", &[("address", &unknown), ("password", PASSWORD)]).await;
     let expected = serde_json::json!({ "code": "invalid_credentials", "message": "Wrong wallet address or password." });
     assert_eq!(wrong_password, (StatusCode::UNAUTHORIZED, expected.clone()));
     assert_eq!(unknown_address, (StatusCode::UNAUTHORIZED, expected));
-    assert_eq!(current_user(&client, &host.base).await, Value::Null);
+    assert_eq!(client.current_user().await, Value::Null);
 
-    let malformed = call(&client, &host.base, "log_in", &[("address", "0OIl"), ("password", PASSWORD)]).await;
+    let malformed = client.call("log_in", &[("address", "0OIl"), ("password", PASSWORD)]).await;
     assert_eq!(malformed.0, StatusCode::BAD_REQUEST);
     assert_eq!(malformed.1["code"], "invalid_address");
 }
 
 #[tokio::test]
 async fn repeated_failed_log_ins_are_slowed_down_per_address() {
-    let (client, database) = solstice_testkit::fresh_database().await;
-    let base = start_host(database.name(), |config| config.login_failures_per_address = 3).await;
-    let _ledger = Ledger::new(client, &database);
-    let (_, body) = sign_up(&browser(), &base, "1").await;
+    let platform = TestPlatform::host_only(|config| config.login_failures_per_address = 3).await;
+    let (_, body) = platform.browser().sign_up("1").await;
     let address = body["address"].as_str().unwrap().to_owned();
-    let attacker = browser();
+    let attacker = platform.browser();
     for _ in 0..3 {
-        let (status, _) =
-            call(&attacker, &base, "log_in", &[("address", &address), ("password", "guess guess guess")]).await;
+        let (status, _) = attacker.call("log_in", &[("address", &address), ("password", "guess guess guess")]).await;
         assert_eq!(status, StatusCode::UNAUTHORIZED);
     }
     // Even the right password is refused until the window passes.
-    let (status, body) = call(&attacker, &base, "log_in", &[("address", &address), ("password", PASSWORD)]).await;
+    let (status, body) = attacker.call("log_in", &[("address", &address), ("password", PASSWORD)]).await;
     assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{body}");
     assert_eq!(body["code"], "rate_limited");
     assert!(body["message"].as_str().unwrap().starts_with("Too many failed log-in attempts. Try again in"));
-    assert_eq!(current_user(&attacker, &base).await, Value::Null);
+    assert_eq!(attacker.current_user().await, Value::Null);
 }
 
 #[tokio::test]
 async fn the_session_cookie_is_http_only_and_same_site_and_secure_when_configured() {
-    let host = spawn_host().await;
-    let response = browser()
-        .post(format!("{}/api/sign_up", host.base))
+    let platform = TestPlatform::host_only(|_| {}).await;
+    let response = reqwest::Client::new()
+        .post(format!("{}/api/sign_up", platform.host))
         .form(&[("password", PASSWORD), ("confirm_password", PASSWORD), ("initial_sol", "1")])
         .send()
         .await
@@ -226,8 +156,8 @@ async fn the_session_cookie_is_http_only_and_same_site_and_secure_when_configure
     assert!(cookie.contains("SameSite=Lax"), "{cookie}");
     assert!(!cookie.contains("Secure"), "plain-HTTP local runs cannot use Secure cookies: {cookie}");
 
-    let secure_base = start_host(host.database.name(), |config| config.cookie_secure = true).await;
-    let response = browser()
+    let secure_base = platform.another_host(|config| config.cookie_secure = true).await;
+    let response = reqwest::Client::new()
         .post(format!("{secure_base}/api/sign_up"))
         .form(&[("password", PASSWORD), ("confirm_password", PASSWORD), ("initial_sol", "1")])
         .send()
@@ -239,38 +169,36 @@ async fn the_session_cookie_is_http_only_and_same_site_and_secure_when_configure
 
 #[tokio::test]
 async fn a_session_works_on_every_host_process_and_survives_a_restart() {
-    let host = spawn_host().await;
-    let client = browser();
-    let (_, body) = sign_up(&client, &host.base, "2").await;
+    let platform = TestPlatform::host_only(|_| {}).await;
+    let client = platform.browser();
+    let (_, body) = client.sign_up("2").await;
     let address = body["address"].clone();
 
     // Another host process over the same database knows the session (cookies are per host
     // name, not per port, so the same client sends it).
-    let second = start_host(host.database.name(), |_| {}).await;
-    assert_eq!(current_user(&client, &second).await["address"], address);
+    let second = platform.another_host(|_| {}).await;
+    assert_eq!(client.at(&second).current_user().await["address"], address);
 
     // A host started after the others (as after a restart or a rolling update) knows it too.
-    let restarted = start_host(host.database.name(), |_| {}).await;
-    assert_eq!(current_user(&client, &restarted).await["address"], address);
+    let restarted = platform.another_host(|_| {}).await;
+    assert_eq!(client.at(&restarted).current_user().await["address"], address);
 
     // Logging out on one host ends the session everywhere.
-    call(&client, &second, "log_out", &[]).await;
-    assert_eq!(current_user(&client, &host.base).await, Value::Null);
+    client.at(&second).call("log_out", &[]).await;
+    assert_eq!(client.current_user().await, Value::Null);
 }
 
 #[tokio::test]
 async fn fifty_simultaneous_sign_ups_each_get_exactly_their_balance() {
-    let (client, database) = solstice_testkit::fresh_database().await;
-    let base = start_host(database.name(), |config| config.signups_per_client = 50).await;
-    let host = Arc::new(TestHost { base, ledger: Ledger::new(client, &database), database });
+    let platform = Arc::new(TestPlatform::host_only(|config| config.signups_per_client = 50).await);
     let faucet = AccountId::System(SystemAccount::Faucet);
-    let faucet_before = host.ledger.balance(&faucet, Token::Sol).await.unwrap();
+    let faucet_before = platform.ledger.balance(&faucet, Token::Sol).await.unwrap();
     let tasks: Vec<_> = (1..=50)
         .map(|i| {
-            let host = host.clone();
+            let platform = platform.clone();
             tokio::spawn(async move {
                 let initial = format!("{i}.000000001");
-                let (status, body) = sign_up(&browser(), &host.base, &initial).await;
+                let (status, body) = platform.browser().sign_up(&initial).await;
                 assert_eq!(status, StatusCode::OK, "{body}");
                 (body["address"].as_str().unwrap().to_owned(), initial)
             })
@@ -280,44 +208,44 @@ async fn fifty_simultaneous_sign_ups_each_get_exactly_their_balance() {
     let mut addresses = Vec::new();
     for task in tasks {
         let (address, initial) = task.await.unwrap();
-        assert_eq!(sol_balance(&host, &address).await, sol(&initial));
+        assert_eq!(platform.sol_balance(&address).await, sol(&initial));
         total = total.checked_add(sol(&initial)).unwrap();
         addresses.push(address);
     }
     addresses.sort();
     addresses.dedup();
     assert_eq!(addresses.len(), 50, "every sign-up got its own address");
-    let faucet_after = host.ledger.balance(&faucet, Token::Sol).await.unwrap();
+    let faucet_after = platform.ledger.balance(&faucet, Token::Sol).await.unwrap();
     assert_eq!(faucet_before.checked_sub(faucet_after), Some(total));
-    assert_books_balance(&host).await;
+    platform.assert_books_balance().await;
 }
 
 #[tokio::test]
 async fn health_probes_and_unknown_pages_answer_properly() {
-    let host = spawn_host().await;
-    let client = browser();
-    assert_eq!(client.get(format!("{}/healthz", host.base)).send().await.unwrap().status(), StatusCode::OK);
-    assert_eq!(client.get(format!("{}/readyz", host.base)).send().await.unwrap().status(), StatusCode::OK);
-    let missing = client.get(format!("{}/no-such-page", host.base)).send().await.unwrap();
+    let platform = TestPlatform::host_only(|_| {}).await;
+    let client = platform.browser();
+    assert_eq!(client.client.get(format!("{}/healthz", platform.host)).send().await.unwrap().status(), StatusCode::OK);
+    assert_eq!(client.client.get(format!("{}/readyz", platform.host)).send().await.unwrap().status(), StatusCode::OK);
+    let missing = client.client.get(format!("{}/no-such-page", platform.host)).send().await.unwrap();
     assert_eq!(missing.status(), StatusCode::NOT_FOUND);
     assert!(missing.text().await.unwrap().contains("Page not found"));
-    let oversized = client.post(format!("{}/api/log_in", host.base)).body(vec![b'a'; 200 * 1024]).send().await.unwrap();
+    let oversized =
+        client.client.post(format!("{}/api/log_in", platform.host)).body(vec![b'a'; 200 * 1024]).send().await.unwrap();
     assert_eq!(oversized.status(), StatusCode::PAYLOAD_TOO_LARGE);
 }
 
 #[tokio::test]
 async fn simultaneous_guesses_cannot_outrun_the_log_in_limit() {
-    let (client, database) = solstice_testkit::fresh_database().await;
-    let base = start_host(database.name(), |config| config.login_failures_per_address = 3).await;
-    let _ledger = Ledger::new(client, &database);
-    let (_, body) = sign_up(&browser(), &base, "1").await;
+    let platform = TestPlatform::host_only(|config| config.login_failures_per_address = 3).await;
+    let base = platform.host.clone();
+    let (_, body) = platform.browser().sign_up("1").await;
     let address = body["address"].as_str().unwrap().to_owned();
     let guesses: Vec<_> = (0..20)
         .map(|i| {
             let (base, address) = (base.clone(), address.clone());
             tokio::spawn(async move {
                 let password = format!("guess number {i}");
-                call(&browser(), &base, "log_in", &[("address", &address), ("password", &password)]).await.0
+                Browser::new(&base).call("log_in", &[("address", &address), ("password", &password)]).await.0
             })
         })
         .collect();
@@ -332,23 +260,21 @@ async fn simultaneous_guesses_cannot_outrun_the_log_in_limit() {
 
 #[tokio::test]
 async fn sign_ups_are_limited_per_client() {
-    let (client, database) = solstice_testkit::fresh_database().await;
-    let base = start_host(database.name(), |config| config.signups_per_client = 2).await;
-    let _ledger = Ledger::new(client, &database);
-    assert_eq!(sign_up(&browser(), &base, "1").await.0, StatusCode::OK);
-    assert_eq!(sign_up(&browser(), &base, "1").await.0, StatusCode::OK);
-    let (status, body) = sign_up(&browser(), &base, "1").await;
+    let platform = TestPlatform::host_only(|config| config.signups_per_client = 2).await;
+    assert_eq!(platform.browser().sign_up("1").await.0, StatusCode::OK);
+    assert_eq!(platform.browser().sign_up("1").await.0, StatusCode::OK);
+    let (status, body) = platform.browser().sign_up("1").await;
     assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{body}");
     assert!(body["message"].as_str().unwrap().starts_with("Too many sign-ups from your network."));
-    assert_eq!(database.collection::<mongodb::bson::Document>("users").count_documents(doc! {}).await.unwrap(), 2);
+    assert_eq!(platform.users().await, 2);
 }
 
 #[tokio::test]
 async fn writes_from_other_sites_are_refused() {
-    let host = spawn_host().await;
-    let client = browser();
+    let platform = TestPlatform::host_only(|_| {}).await;
+    let client = platform.browser().client;
     let response = client
-        .post(format!("{}/api/sign_up", host.base))
+        .post(format!("{}/api/sign_up", platform.host))
         .header("origin", "https://evil.example")
         .form(&[("password", PASSWORD), ("confirm_password", PASSWORD), ("initial_sol", "1")])
         .send()
@@ -356,15 +282,19 @@ async fn writes_from_other_sites_are_refused() {
         .unwrap();
     assert_eq!(response.status(), StatusCode::FORBIDDEN);
     assert_eq!(response.json::<Value>().await.unwrap()["code"], "forbidden");
-    let response =
-        client.post(format!("{}/api/log_out", host.base)).header("sec-fetch-site", "cross-site").send().await.unwrap();
+    let response = client
+        .post(format!("{}/api/log_out", platform.host))
+        .header("sec-fetch-site", "cross-site")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), StatusCode::FORBIDDEN);
-    assert_eq!(host.database.collection::<mongodb::bson::Document>("users").count_documents(doc! {}).await.unwrap(), 0);
+    assert_eq!(platform.users().await, 0);
 
     // The same request from the site itself goes through.
-    let own_origin = host.base.clone();
+    let own_origin = platform.host.clone();
     let response = client
-        .post(format!("{}/api/sign_up", host.base))
+        .post(format!("{}/api/sign_up", platform.host))
         .header("origin", own_origin)
         .form(&[("password", PASSWORD), ("confirm_password", PASSWORD), ("initial_sol", "1")])
         .send()
@@ -397,16 +327,16 @@ async fn a_request_still_in_flight_at_log_out_cannot_bring_the_session_back() {
 
 #[tokio::test]
 async fn an_active_session_slides_forward_about_once_a_minute_not_on_every_request() {
-    let host = spawn_host().await;
-    let client = browser();
-    sign_up(&client, &host.base, "1").await;
-    let sessions = host.database.collection::<mongodb::bson::Document>(server::session_store::SESSIONS);
+    let platform = TestPlatform::host_only(|_| {}).await;
+    let client = platform.browser();
+    client.sign_up("1").await;
+    let sessions = platform.database.collection::<mongodb::bson::Document>(server::session_store::SESSIONS);
     let stored = || async { sessions.find_one(doc! {}).await.unwrap().expect("one session") };
-    current_user(&client, &host.base).await;
+    client.current_user().await;
     let first = stored().await;
     tokio::time::sleep(std::time::Duration::from_millis(1_100)).await;
-    current_user(&client, &host.base).await;
-    current_user(&client, &host.base).await;
+    client.current_user().await;
+    client.current_user().await;
     assert_eq!(stored().await.get_datetime("expires_at").unwrap(), first.get_datetime("expires_at").unwrap());
 
     // A minute later (moved back in the stored data), the next request moves the expiry.
@@ -416,7 +346,7 @@ async fn an_active_session_slides_forward_about_once_a_minute_not_on_every_reque
     let id = first.get_str("_id").unwrap();
     let data = serde_json::to_string(&data).unwrap();
     sessions.update_one(doc! { "_id": id }, doc! { "$set": { "data": data } }).await.unwrap();
-    assert!(current_user(&client, &host.base).await["address"].is_string());
+    assert!(client.current_user().await["address"].is_string());
     let moved = stored().await;
     assert!(moved.get_datetime("expires_at").unwrap() > first.get_datetime("expires_at").unwrap());
 }

@@ -8,6 +8,8 @@ use server::{Application, Config};
 use tokio::{net::TcpSocket, sync::Semaphore};
 use tokio_tungstenite::{client_async, connect_async, tungstenite::Message};
 
+use crate::helpers::TestPlatform;
+
 /// Only the part of a tick these tests look at.
 #[derive(Deserialize)]
 struct Tick {
@@ -15,14 +17,10 @@ struct Tick {
     prices: Vec<serde_json::Value>,
 }
 
+/// A host ticking every `tick_ms`; returns its `address:port`.
 async fn start_host(tick_ms: u64) -> String {
-    let (_client, database) = solstice_testkit::fresh_database().await;
-    let mut config = Config::for_tests(solstice_testkit::mongodb_uri(), database.name().to_owned());
-    config.price_tick_ms = tick_ms;
-    let app = Application::build(config).await.expect("the host starts");
-    let addr = app.local_addr();
-    tokio::spawn(app.run_until_stopped(std::future::pending()));
-    addr.to_string()
+    let platform = TestPlatform::host_only(|config| config.price_tick_ms = tick_ms).await;
+    platform.host.trim_start_matches("http://").to_owned()
 }
 
 fn parse(message: Message) -> Option<Tick> {
@@ -111,12 +109,8 @@ async fn a_thousand_clients_each_receive_every_tick_and_stalled_clients_hold_up_
 
 #[tokio::test]
 async fn charts_load_stored_history_that_expires() {
-    let (_client, database) = solstice_testkit::fresh_database().await;
-    let mut config = Config::for_tests(solstice_testkit::mongodb_uri(), database.name().to_owned());
-    config.price_backfill = true;
-    let app = Application::build(config).await.expect("the host starts");
-    let base = format!("http://{}", app.local_addr());
-    tokio::spawn(app.run_until_stopped(std::future::pending()));
+    let platform = TestPlatform::host_only(|config| config.price_backfill = true).await;
+    let (base, database) = (&platform.host, &platform.database);
 
     let http = reqwest::Client::new();
     let mut candles = Vec::new();

@@ -6,7 +6,7 @@
 //! logged-in browser act; log-in guessing is limited per client without locking out other
 //! addresses; oversized and malformed requests are refused before anything moves.
 //!
-//! What `host.rs` already proves (sign-up cookie flags, the per-address log-in limit, the
+//! What `accounts.rs` already proves (sign-up cookie flags, the per-address log-in limit, the
 //! cross-site refusal of sign-up and log-out) is not repeated.
 
 use std::collections::BTreeMap;
@@ -14,141 +14,18 @@ use std::collections::BTreeMap;
 use mongodb::bson::{Document, doc};
 use reqwest::{StatusCode, header::SET_COOKIE};
 use serde_json::{Value, json};
-use server::{Application, Config, SESSION_COOKIE};
-use solstice_ledger::{AccountId, Ledger};
+use server::{Config, SESSION_COOKIE};
+use solstice_ledger::Ledger;
 use solstice_service::auth::{SIGNATURE_HEADER, ServiceSecret, WALLET_HEADER, sign};
+use solstice_testkit::signed_raw;
 use solstice_types::{Amount, Token, WalletAddress};
 
-const PASSWORD: &str = "correct horse battery";
+use crate::helpers::{PASSWORD, TestPlatform, balances, sign_up_form, sol, start_host, start_services, text};
+
 const TEN_MINUTES_MS: i64 = 10 * 60 * 1_000;
 /// Well-formed references that name nothing.
 const UNKNOWN_TRANSFER: &str = "TRF-01JDX3Q7ZK-8M2XQF";
 const UNKNOWN_SWAP: &str = "SWP-01JDX3Q7ZK-8M2XQF";
-
-// ---------------------------------------------------------------------------------------------
-// Starting the platform.
-
-/// Base URLs of the four services.
-struct Services {
-    portfolio: String,
-    transfer: String,
-    swap: String,
-    stake: String,
-}
-
-/// Serves a built service on its free port and returns its base URL.
-async fn serve(service: solstice_service::start::Service) -> String {
-    let base = format!("http://{}", service.local_addr());
-    tokio::spawn(service.run_until_stopped(std::future::pending()));
-    base
-}
-
-/// The four services over `database`, configured with the secret the tests' host uses.
-async fn start_services(database: &str) -> Services {
-    let uri = solstice_testkit::mongodb_uri;
-    let name = || database.to_owned();
-    let portfolio = solstice_portfolio::build(solstice_portfolio::Config::for_tests(uri(), name()));
-    let portfolio = serve(portfolio.await.expect("the portfolio service starts")).await;
-    let transfer = solstice_transfer::build(solstice_transfer::Config::for_tests(uri(), name()));
-    let transfer = serve(transfer.await.expect("the transfer service starts")).await;
-    let swap = solstice_swap::build(solstice_swap::Config::for_tests(uri(), name()));
-    let swap = serve(swap.await.expect("the swap service starts")).await;
-    let stake = solstice_stake::build(solstice_stake::Config::for_tests(uri(), name()));
-    let stake = serve(stake.await.expect("the stake service starts")).await;
-    Services { portfolio, transfer, swap, stake }
-}
-
-/// A host over `database`, with the test defaults changed by `configure`; returns its base URL.
-async fn start_host(database: &str, configure: impl FnOnce(&mut Config)) -> String {
-    let mut config = Config::for_tests(solstice_testkit::mongodb_uri(), database.to_owned());
-    configure(&mut config);
-    let host = Application::build(config).await.expect("the host starts");
-    let base = format!("http://{}", host.local_addr());
-    tokio::spawn(host.run_until_stopped(std::future::pending()));
-    base
-}
-
-/// A host wired to all four services over one fresh database, and that database's ledger.
-struct Platform {
-    host: String,
-    ledger: Ledger,
-}
-
-async fn platform() -> Platform {
-    let (client, database) = solstice_testkit::fresh_database().await;
-    let Services { portfolio, transfer, swap, stake } = start_services(database.name()).await;
-    let host = start_host(database.name(), move |config| {
-        config.portfolio_url = portfolio;
-        config.transfer_url = transfer;
-        config.swap_url = swap;
-        config.stake_url = stake;
-    })
-    .await;
-    Platform { host, ledger: Ledger::new(client, &database) }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Talking to the host as a browser.
-
-/// A browser: keeps its cookies between requests.
-fn browser() -> reqwest::Client {
-    reqwest::Client::builder().cookie_store(true).build().unwrap()
-}
-
-/// Posts `form` to a server function with extra request headers; returns the status and the
-/// JSON body (`Null` when there is none).
-async fn call_with(
-    client: &reqwest::Client,
-    base: &str,
-    function: &str,
-    form: &[(&str, &str)],
-    headers: &[(&str, &str)],
-) -> (StatusCode, Value) {
-    let mut request = client.post(format!("{base}/api/{function}")).form(form);
-    for (name, value) in headers {
-        request = request.header(*name, *value);
-    }
-    let response = request.send().await.expect("the host answers");
-    let status = response.status();
-    (status, response.json().await.unwrap_or(Value::Null))
-}
-
-async fn call(client: &reqwest::Client, base: &str, function: &str, form: &[(&str, &str)]) -> (StatusCode, Value) {
-    call_with(client, base, function, form, &[]).await
-}
-
-fn sign_up_form(initial_sol: &str) -> [(&'static str, &str); 3] {
-    [("password", PASSWORD), ("confirm_password", PASSWORD), ("initial_sol", initial_sol)]
-}
-
-/// A new user holding `initial_sol`, logged in in their own browser.
-async fn user(host: &str, initial_sol: &str) -> (reqwest::Client, String) {
-    let browser = browser();
-    let (status, body) = call(&browser, host, "sign_up", &sign_up_form(initial_sol)).await;
-    assert_eq!(status, StatusCode::OK, "sign-up: {body}");
-    (browser, text(&body["address"]))
-}
-
-/// Who the browser is logged in as (`Null` for a visitor).
-async fn current_user(client: &reqwest::Client, host: &str) -> Value {
-    let (status, body) = call(client, host, "current_user", &[]).await;
-    assert_eq!(status, StatusCode::OK, "current_user: {body}");
-    body
-}
-
-async fn sol_balance(client: &reqwest::Client, host: &str) -> u64 {
-    let me = current_user(client, host).await;
-    me["sol_balance"].as_u64().unwrap_or_else(|| panic!("not logged in: {me}"))
-}
-
-/// A firm quote for swapping `amount` SOL to USDC, with the widest slippage tolerance so that
-/// the market moving during a test never refuses the fill.
-async fn quote(client: &reqwest::Client, host: &str, amount: &str) -> Value {
-    let form = [("from", "SOL"), ("to", "USDC"), ("amount", amount), ("side", "exact_in"), ("slippage_bps", "500")];
-    let (status, quote) = call(client, host, "swap_quote", &form).await;
-    assert_eq!(status, StatusCode::OK, "swap_quote: {quote}");
-    quote
-}
 
 // ---------------------------------------------------------------------------------------------
 // Talking to a service directly.
@@ -196,19 +73,6 @@ async fn send_to_service(
     (status, response.json().await.unwrap_or(Value::Null))
 }
 
-/// Sends a request signed properly for `wallet`, as the host would.
-async fn signed_call(
-    base: &str,
-    method: &str,
-    path: &str,
-    wallet: &WalletAddress,
-    body: &[u8],
-    json: bool,
-) -> (StatusCode, Value) {
-    let headers = Vec::from(sign(&secret(), method, path, wallet, now_ms(), body));
-    send_to_service(base, method, path, &headers, body, json).await
-}
-
 /// Signature headers, as `sign` makes them.
 type Headers = Vec<(&'static str, String)>;
 
@@ -239,23 +103,6 @@ impl Probe {
     async fn send(&self, path: &str, headers: &[(&'static str, String)]) -> (StatusCode, Value) {
         send_to_service(&self.base, self.method, path, headers, &self.body, !self.body.is_empty()).await
     }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Reading the books.
-
-fn sol(amount: &str) -> Amount {
-    Amount::parse(amount, Token::Sol.decimals()).unwrap()
-}
-
-/// Every balance a wallet holds or held, straight from the ledger.
-async fn balances(ledger: &Ledger, address: &str) -> BTreeMap<Token, Amount> {
-    let wallet = WalletAddress::parse(address).expect("a wallet address");
-    ledger.reader().balances(&AccountId::wallet(&wallet)).await.expect("the ledger answers")
-}
-
-fn text(value: &Value) -> String {
-    value.as_str().unwrap_or_else(|| panic!("expected a string, got {value}")).to_owned()
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -347,11 +194,10 @@ async fn every_service_route_refuses_requests_without_valid_internal_credentials
 
 #[tokio::test]
 async fn a_user_can_never_read_or_move_another_users_funds_or_records() {
-    let platform = platform().await;
-    let host = platform.host.as_str();
-    let (alice, alice_address) = user(host, "10").await;
-    let (bob, bob_address) = user(host, "5").await;
-    let (_carol, carol_address) = user(host, "1").await;
+    let platform = TestPlatform::with_services().await;
+    let (alice, alice_address) = platform.user("10").await;
+    let (bob, bob_address) = platform.user("5").await;
+    let (_carol, carol_address) = platform.user("1").await;
 
     // Alice's history: a transfer to Carol, a swap and a stake; and a quote kept for later.
     let alice_transfer = [
@@ -361,58 +207,42 @@ async fn a_user_can_never_read_or_move_another_users_funds_or_records() {
         ("memo", "rent"),
         ("idempotency_key", "alice-transfer-0001"),
     ];
-    let (status, transfer) = call(&alice, host, "send_transfer", &alice_transfer).await;
+    let (status, transfer) = alice.call("send_transfer", &alice_transfer).await;
     assert_eq!(status, StatusCode::OK, "{transfer}");
     let transfer_reference = text(&transfer["reference"]);
-    let executed_quote = text(&quote(&alice, host, "1").await["id"]);
+    let executed_quote = text(&alice.quote("1").await["id"]);
     let form = [("quote_id", executed_quote.as_str()), ("idempotency_key", "alice-swap-0001")];
-    let (status, swap) = call(&alice, host, "execute_swap", &form).await;
+    let (status, swap) = alice.call("execute_swap", &form).await;
     assert_eq!(status, StatusCode::OK, "{swap}");
     let swap_reference = text(&swap["reference"]);
     let form = [("validator", "meridian"), ("amount", "1"), ("idempotency_key", "alice-stake-0001")];
-    let (status, stake) = call(&alice, host, "stake_sol", &form).await;
+    let (status, stake) = alice.call("stake_sol", &form).await;
     assert_eq!(status, StatusCode::OK, "{stake}");
     let stake_address = text(&stake["address"]);
-    let open_quote = text(&quote(&alice, host, "0.5").await["id"]);
+    let open_quote = text(&alice.quote("0.5").await["id"]);
 
-    let alice_before = balances(&platform.ledger, &alice_address).await;
-    let bob_before = balances(&platform.ledger, &bob_address).await;
+    let alice_before = platform.balances(&alice_address).await;
+    let bob_before = platform.balances(&bob_address).await;
     assert_eq!(bob_before, BTreeMap::from([(Token::Sol, sol("5"))]));
 
     // Bob, logged in as himself, goes after each of Alice's things. Each answers as if it did
     // not exist: telling "not yours" from "no such thing" would confirm it exists.
     let attempts = [
-        (
-            "reading Alice's transfer",
-            call(&bob, host, "my_transfer", &[("reference", transfer_reference.as_str())]).await,
-        ),
-        ("reading Alice's swap", call(&bob, host, "my_swap", &[("reference", swap_reference.as_str())]).await),
+        ("reading Alice's transfer", bob.call("my_transfer", &[("reference", transfer_reference.as_str())]).await),
+        ("reading Alice's swap", bob.call("my_swap", &[("reference", swap_reference.as_str())]).await),
         (
             "executing Alice's open quote",
-            call(
-                &bob,
-                host,
-                "execute_swap",
-                &[("quote_id", open_quote.as_str()), ("idempotency_key", "bob-swap-0001")],
-            )
-            .await,
+            bob.call("execute_swap", &[("quote_id", open_quote.as_str()), ("idempotency_key", "bob-swap-0001")]).await,
         ),
         (
             "replaying Alice's swap with her own key",
-            call(
-                &bob,
-                host,
-                "execute_swap",
-                &[("quote_id", executed_quote.as_str()), ("idempotency_key", "alice-swap-0001")],
-            )
-            .await,
+            bob.call("execute_swap", &[("quote_id", executed_quote.as_str()), ("idempotency_key", "alice-swap-0001")])
+                .await,
         ),
-        ("unstaking Alice's stake", call(&bob, host, "unstake", &[("address", stake_address.as_str())]).await),
+        ("unstaking Alice's stake", bob.call("unstake", &[("address", stake_address.as_str())]).await),
         (
             "withdrawing Alice's stake",
-            call(
-                &bob,
-                host,
+            bob.call(
                 "withdraw_stake",
                 &[("address", stake_address.as_str()), ("idempotency_key", "bob-withdraw-0001")],
             )
@@ -427,13 +257,13 @@ async fn a_user_can_never_read_or_move_another_users_funds_or_records() {
     assert_eq!(someone_elses_quote["message"], "This quote does not exist. Get a new quote.");
 
     // Bob's own lists and portfolio show nothing of Alice's.
-    let (_, transfers) = call(&bob, host, "my_transfers", &[]).await;
+    let (_, transfers) = bob.call("my_transfers", &[]).await;
     assert_eq!(transfers["transfers"], json!([]), "{transfers}");
-    let (_, swaps) = call(&bob, host, "my_swaps", &[]).await;
+    let (_, swaps) = bob.call("my_swaps", &[]).await;
     assert_eq!(swaps["swaps"], json!([]), "{swaps}");
-    let (_, stakes) = call(&bob, host, "my_stakes", &[]).await;
+    let (_, stakes) = bob.call("my_stakes", &[]).await;
     assert_eq!(stakes["accounts"], json!([]), "{stakes}");
-    let (status, portfolio) = call(&bob, host, "my_portfolio", &[]).await;
+    let (status, portfolio) = bob.call("my_portfolio", &[]).await;
     assert_eq!(status, StatusCode::OK, "{portfolio}");
     assert_eq!(portfolio["wallet"], bob_address.as_str());
     let holdings = portfolio["holdings"].as_array().expect("holdings");
@@ -442,24 +272,24 @@ async fn a_user_can_never_read_or_move_another_users_funds_or_records() {
     assert_eq!(portfolio["staked"]["amount"], 0, "{portfolio}");
 
     // Nothing moved, and Alice's things are as she left them.
-    assert_eq!(balances(&platform.ledger, &alice_address).await, alice_before);
-    assert_eq!(balances(&platform.ledger, &bob_address).await, bob_before);
-    assert_eq!(sol_balance(&bob, host).await, 5_000_000_000);
-    let (status, own) = call(&alice, host, "my_transfer", &[("reference", transfer_reference.as_str())]).await;
+    assert_eq!(platform.balances(&alice_address).await, alice_before);
+    assert_eq!(platform.balances(&bob_address).await, bob_before);
+    assert_eq!(bob.sol_balance().await, 5_000_000_000);
+    let (status, own) = alice.call("my_transfer", &[("reference", transfer_reference.as_str())]).await;
     assert_eq!(status, StatusCode::OK, "{own}");
-    let (_, overview) = call(&alice, host, "my_stakes", &[]).await;
+    let (_, overview) = alice.call("my_stakes", &[]).await;
     let account = &overview["accounts"][0];
     assert_eq!(account["address"], stake_address.as_str(), "{overview}");
     assert!(account["deactivation_epoch"].is_null(), "Bob's unstake must not reach Alice's stake: {account}");
     // Bob's attempt did not use up Alice's quote: she can still execute it.
     let form = [("quote_id", open_quote.as_str()), ("idempotency_key", "alice-swap-0002")];
-    let (status, swapped) = call(&alice, host, "execute_swap", &form).await;
+    let (status, swapped) = alice.call("execute_swap", &form).await;
     assert_eq!(status, StatusCode::OK, "{swapped}");
     assert_eq!(swapped["quote_id"], open_quote.as_str());
 
     // The paying wallet is the session's: naming Alice's wallet in extra fields moves Bob's
     // money (the fields are ignored) or is refused, and never touches Alice's.
-    let alice_now = balances(&platform.ledger, &alice_address).await;
+    let alice_now = platform.balances(&alice_address).await;
     let mut bob_spent = Amount::ZERO;
     let spoofed = [
         ("to", carol_address.as_str()),
@@ -470,7 +300,7 @@ async fn a_user_can_never_read_or_move_another_users_funds_or_records() {
         ("from", alice_address.as_str()),
         ("wallet", alice_address.as_str()),
     ];
-    let (status, sent) = call(&bob, host, "send_transfer", &spoofed).await;
+    let (status, sent) = bob.call("send_transfer", &spoofed).await;
     if status == StatusCode::OK {
         assert_eq!(sent["from"], bob_address.as_str(), "{sent}");
         bob_spent = bob_spent.checked_add(sol("0.5")).unwrap();
@@ -479,16 +309,16 @@ async fn a_user_can_never_read_or_move_another_users_funds_or_records() {
     }
     // Idempotency keys are per wallet: Bob resending Alice's exact transfer, key included, makes
     // a transfer of his own instead of getting (or repeating) hers.
-    let (status, resent) = call(&bob, host, "send_transfer", &alice_transfer).await;
+    let (status, resent) = bob.call("send_transfer", &alice_transfer).await;
     assert_eq!(status, StatusCode::OK, "{resent}");
     assert_ne!(text(&resent["reference"]), transfer_reference);
     assert_eq!(resent["from"], bob_address.as_str(), "{resent}");
     bob_spent = bob_spent.checked_add(sol("1")).unwrap();
 
-    assert_eq!(balances(&platform.ledger, &alice_address).await, alice_now);
+    assert_eq!(platform.balances(&alice_address).await, alice_now);
     let bob_expected = sol("5").checked_sub(bob_spent).unwrap();
-    assert_eq!(balances(&platform.ledger, &bob_address).await[&Token::Sol], bob_expected);
-    let (_, transfers) = call(&bob, host, "my_transfers", &[]).await;
+    assert_eq!(platform.balances(&bob_address).await[&Token::Sol], bob_expected);
+    let (_, transfers) = bob.call("my_transfers", &[]).await;
     let listed = transfers["transfers"].as_array().expect("transfers");
     assert!(!listed.is_empty(), "{transfers}");
     assert!(listed.iter().all(|transfer| transfer["from"] == bob_address.as_str()), "{transfers}");
@@ -594,13 +424,12 @@ async fn session_cookies_are_locked_down_renewed_at_log_in_and_dead_after_log_ou
 
 #[tokio::test]
 async fn cross_site_writes_to_server_functions_are_refused_and_change_nothing() {
-    let platform = platform().await;
-    let host = platform.host.as_str();
-    let (browser, address) = user(host, "10").await;
-    let (_, recipient) = user(host, "1").await;
-    let quote_id = text(&quote(&browser, host, "1").await["id"]);
-    let before = balances(&platform.ledger, &address).await;
-    let recipient_before = balances(&platform.ledger, &recipient).await;
+    let platform = TestPlatform::with_services().await;
+    let (browser, address) = platform.user("10").await;
+    let (_, recipient) = platform.user("1").await;
+    let quote_id = text(&browser.quote("1").await["id"]);
+    let before = platform.balances(&address).await;
+    let recipient_before = platform.balances(&recipient).await;
 
     let attempts: Vec<(&str, Vec<(&str, &str)>)> = vec![
         (
@@ -625,14 +454,15 @@ async fn cross_site_writes_to_server_functions_are_refused_and_change_nothing() 
     let refused = json!({ "code": "forbidden", "message": "Requests from other sites are not accepted." });
     for (function, form) in &attempts {
         for header in foreign {
-            let (status, body) = call_with(&browser, host, function, form, &[header]).await;
+            let (status, body) = browser.call_with(function, form, &[header]).await;
             assert_eq!((status, &body), (StatusCode::FORBIDDEN, &refused), "{function} with {header:?}");
         }
     }
     // Nor does a GET (which passes the cross-site check as a read) reach a server function.
     for (function, form) in [("log_out", Vec::new()), ("send_transfer", attempts[0].1.clone())] {
         let response = browser
-            .get(format!("{host}/api/{function}"))
+            .client
+            .get(format!("{}/api/{function}", platform.host))
             .query(&form)
             .header("sec-fetch-site", "cross-site")
             .send()
@@ -642,23 +472,23 @@ async fn cross_site_writes_to_server_functions_are_refused_and_change_nothing() 
     }
 
     // Still logged in as before, and nothing moved.
-    assert_eq!(current_user(&browser, host).await["address"], address.as_str());
-    assert_eq!(balances(&platform.ledger, &address).await, before);
-    assert_eq!(balances(&platform.ledger, &recipient).await, recipient_before);
-    assert_eq!(call(&browser, host, "my_transfers", &[]).await.1["transfers"], json!([]));
-    assert_eq!(call(&browser, host, "my_swaps", &[]).await.1["swaps"], json!([]));
-    assert_eq!(call(&browser, host, "my_stakes", &[]).await.1["accounts"], json!([]));
+    assert_eq!(browser.current_user().await["address"], address.as_str());
+    assert_eq!(platform.balances(&address).await, before);
+    assert_eq!(platform.balances(&recipient).await, recipient_before);
+    assert_eq!(browser.call("my_transfers", &[]).await.1["transfers"], json!([]));
+    assert_eq!(browser.call("my_swaps", &[]).await.1["swaps"], json!([]));
+    assert_eq!(browser.call("my_stakes", &[]).await.1["accounts"], json!([]));
 
     // The same requests from the site itself go through; the quote was not used up.
-    let same_origin = [("origin", host), ("sec-fetch-site", "same-origin")];
-    let (status, sent) = call_with(&browser, host, "send_transfer", &attempts[0].1, &same_origin).await;
+    let same_origin = [("origin", platform.host.as_str()), ("sec-fetch-site", "same-origin")];
+    let (status, sent) = browser.call_with("send_transfer", &attempts[0].1, &same_origin).await;
     assert_eq!(status, StatusCode::OK, "{sent}");
-    assert_eq!(balances(&platform.ledger, &address).await[&Token::Sol], sol("9"));
-    let (status, swapped) = call_with(&browser, host, "execute_swap", &attempts[1].1, &same_origin).await;
+    assert_eq!(platform.balances(&address).await[&Token::Sol], sol("9"));
+    let (status, swapped) = browser.call_with("execute_swap", &attempts[1].1, &same_origin).await;
     assert_eq!(status, StatusCode::OK, "{swapped}");
-    let (status, body) = call_with(&browser, host, "log_out", &[], &same_origin).await;
+    let (status, body) = browser.call_with("log_out", &[], &same_origin).await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    assert_eq!(current_user(&browser, host).await, Value::Null);
+    assert_eq!(browser.current_user().await, Value::Null);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -668,38 +498,34 @@ async fn cross_site_writes_to_server_functions_are_refused_and_change_nothing() 
 async fn log_in_guessing_is_limited_per_client_without_locking_out_other_addresses() {
     // One address under attack does not stop other addresses from logging in from the same
     // network, nor end its owner's session. (That the attacked address is refused even the
-    // right password is proven in host.rs; here it is only the starting point.)
-    let (_client, database) = solstice_testkit::fresh_database().await;
-    let host = start_host(database.name(), |config| config.login_failures_per_address = 2).await;
-    let (alice, alice_address) = user(&host, "1").await;
-    let (_, bob_address) = user(&host, "1").await;
-    let same_network = browser();
+    // right password is proven in accounts.rs; here it is only the starting point.)
+    let platform = TestPlatform::host_only(|config| config.login_failures_per_address = 2).await;
+    let (alice, alice_address) = platform.user("1").await;
+    let (_, bob_address) = platform.user("1").await;
+    let same_network = platform.browser();
     let guess = [("address", alice_address.as_str()), ("password", "a wrong guess")];
     for _ in 0..2 {
-        let (status, body) = call(&same_network, &host, "log_in", &guess).await;
+        let (status, body) = same_network.call("log_in", &guess).await;
         assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
     }
     let right = [("address", alice_address.as_str()), ("password", PASSWORD)];
-    let (status, body) = call(&same_network, &host, "log_in", &right).await;
+    let (status, body) = same_network.call("log_in", &right).await;
     assert_eq!((status, body["code"].as_str()), (StatusCode::TOO_MANY_REQUESTS, Some("rate_limited")), "{body}");
-    let (status, me) =
-        call(&same_network, &host, "log_in", &[("address", bob_address.as_str()), ("password", PASSWORD)]).await;
+    let (status, me) = same_network.call("log_in", &[("address", bob_address.as_str()), ("password", PASSWORD)]).await;
     assert_eq!(status, StatusCode::OK, "another address logs in: {me}");
-    assert_eq!(current_user(&same_network, &host).await["address"], bob_address.as_str());
-    assert_eq!(current_user(&alice, &host).await["address"], alice_address.as_str());
+    assert_eq!(same_network.current_user().await["address"], bob_address.as_str());
+    assert_eq!(alice.current_user().await["address"], alice_address.as_str());
 
     // Guessing across many addresses is limited per client, and a client cannot dodge that
     // limit by claiming other addresses in X-Forwarded-For: without trusted proxies the host
     // uses the connection's address.
-    let (_client, database) = solstice_testkit::fresh_database().await;
-    let host = start_host(database.name(), |config| config.login_failures_per_client = 3).await;
-    let guesser = browser();
+    let platform = TestPlatform::host_only(|config| config.login_failures_per_client = 3).await;
+    let guesser = platform.browser();
     for n in 0..4u8 {
         let address = WalletAddress::from_public_key(&[40 + n; 32]).to_string();
         let forwarded = format!("198.51.100.{n}");
         let form = [("address", address.as_str()), ("password", "a wrong guess")];
-        let (status, body) =
-            call_with(&guesser, &host, "log_in", &form, &[("x-forwarded-for", forwarded.as_str())]).await;
+        let (status, body) = guesser.call_with("log_in", &form, &[("x-forwarded-for", forwarded.as_str())]).await;
         if n < 3 {
             assert_eq!((status, body["code"].as_str()), (StatusCode::UNAUTHORIZED, Some("invalid_credentials")));
         } else {
@@ -715,11 +541,10 @@ async fn log_in_guessing_is_limited_per_client_without_locking_out_other_address
 
 #[tokio::test]
 async fn oversized_and_malformed_forms_are_refused_before_anything_moves() {
-    let platform = platform().await;
-    let host = platform.host.as_str();
-    let (browser, address) = user(host, "10").await;
-    let (_, recipient) = user(host, "1").await;
-    let before = balances(&platform.ledger, &address).await;
+    let platform = TestPlatform::with_services().await;
+    let (browser, address) = platform.user("10").await;
+    let (_, recipient) = platform.user("1").await;
+    let before = platform.balances(&address).await;
 
     // A transfer that would go through but for a 100 KiB field the server function ignores.
     let transfer = vec![
@@ -732,7 +557,7 @@ async fn oversized_and_malformed_forms_are_refused_before_anything_moves() {
     let padding = "p".repeat(100 * 1024);
     let mut oversized = transfer.clone();
     oversized.push(("padding", padding.as_str()));
-    let (status, body) = call(&browser, host, "send_transfer", &oversized).await;
+    let (status, body) = browser.call("send_transfer", &oversized).await;
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{body}");
 
     // Missing fields and values of the wrong type are refused with one clear sentence.
@@ -752,12 +577,13 @@ async fn oversized_and_malformed_forms_are_refused_before_anything_moves() {
     ];
     let invalid = json!({ "code": "invalid_input", "message": "Some of the form's fields are missing or malformed." });
     for (function, form) in &malformed {
-        let (status, body) = call(&browser, host, function, form).await;
+        let (status, body) = browser.call(function, form).await;
         assert_eq!((status, &body), (StatusCode::BAD_REQUEST, &invalid), "{function} {form:?}");
     }
     // A body that is not text at all is the sender's mistake too, not an outage.
     let garbage = browser
-        .post(format!("{host}/api/send_transfer"))
+        .client
+        .post(format!("{}/api/send_transfer", platform.host))
         .header("content-type", "application/x-www-form-urlencoded")
         .body(vec![0xff, 0xfe, b'=', 0xc3, 0x28])
         .send()
@@ -766,17 +592,17 @@ async fn oversized_and_malformed_forms_are_refused_before_anything_moves() {
     assert_eq!(garbage.status(), StatusCode::BAD_REQUEST);
     assert_eq!(garbage.json::<Value>().await.unwrap(), invalid);
 
-    assert_eq!(balances(&platform.ledger, &address).await, before);
-    assert_eq!(call(&browser, host, "my_transfers", &[]).await.1["transfers"], json!([]));
-    assert_eq!(call(&browser, host, "my_swaps", &[]).await.1["swaps"], json!([]));
-    assert_eq!(call(&browser, host, "my_stakes", &[]).await.1["accounts"], json!([]));
+    assert_eq!(platform.balances(&address).await, before);
+    assert_eq!(browser.call("my_transfers", &[]).await.1["transfers"], json!([]));
+    assert_eq!(browser.call("my_swaps", &[]).await.1["swaps"], json!([]));
+    assert_eq!(browser.call("my_stakes", &[]).await.1["accounts"], json!([]));
 
     // The same transfer with a small extra field moves money: it was the size that was refused.
     let mut padded = transfer.clone();
     padded.push(("padding", "p"));
-    let (status, sent) = call(&browser, host, "send_transfer", &padded).await;
+    let (status, sent) = browser.call("send_transfer", &padded).await;
     assert_eq!(status, StatusCode::OK, "{sent}");
-    assert_eq!(balances(&platform.ledger, &address).await[&Token::Sol], sol("9"));
+    assert_eq!(platform.balances(&address).await[&Token::Sol], sol("9"));
 }
 
 #[tokio::test]
@@ -797,7 +623,8 @@ async fn services_refuse_oversized_and_malformed_bodies_and_move_nothing() {
     // A body past 64 KiB, signed properly: refused for its size, before anything else.
     let mut oversized = send.clone();
     oversized["padding"] = Value::String("p".repeat(100 * 1024));
-    let (status, answer) = signed_call(transfer, "POST", "/v1/transfers", &sender, &bytes(&oversized), true).await;
+    let (status, answer) =
+        signed_raw("POST", &format!("{transfer}/v1/transfers"), &sender, &bytes(&oversized), true).await;
     assert_eq!((status, answer["code"].as_str()), (StatusCode::PAYLOAD_TOO_LARGE, Some("too_large")));
 
     // Malformed and mistyped JSON, signed properly, gets the shared error shape.
@@ -857,7 +684,7 @@ async fn services_refuse_oversized_and_malformed_bodies_and_move_nothing() {
         ),
     ];
     for (what, base, path, body, json, message) in &cases {
-        let (status, answer) = signed_call(base, "POST", path, &sender, body, *json).await;
+        let (status, answer) = signed_raw("POST", &format!("{base}{path}"), &sender, body, *json).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{what}: {answer}");
         assert_eq!(answer["code"], "invalid_input", "{what}: {answer}");
         let said = answer["message"].as_str().unwrap_or_default();
@@ -875,7 +702,7 @@ async fn services_refuse_oversized_and_malformed_bodies_and_move_nothing() {
 
     // The well-formed transfer, signed the same way, moves money: the refusals above were the
     // bodies' doing.
-    let (status, sent) = signed_call(transfer, "POST", "/v1/transfers", &sender, &bytes(&send), true).await;
+    let (status, sent) = signed_raw("POST", &format!("{transfer}/v1/transfers"), &sender, &bytes(&send), true).await;
     assert_eq!(status, StatusCode::CREATED, "{sent}");
     assert_eq!(balances(&ledger, sender.as_str()).await[&Token::Sol], sol("4"));
 }

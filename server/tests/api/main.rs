@@ -1,0 +1,8 @@
+//! The host over real HTTP against a real database, alone or with the four services: one test
+//! binary (linked once), one set of helpers.
+
+mod accounts;
+mod helpers;
+mod prices;
+mod security;
+mod services;
