@@ -4,6 +4,10 @@
 //! server functions, and with `hydrate` for the browser, which makes those pages interactive.
 //! Code that touches the database lives in [`backend`], which only exists with `ssr`.
 
+// Leptos' view types nest deeply; erasing a page's view (inside an error boundary) computes
+// its layout past the compiler's default depth of 128 in the optimised browser build.
+#![recursion_limit = "256"]
+
 pub mod api;
 #[cfg(feature = "ssr")]
 pub mod backend;

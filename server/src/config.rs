@@ -4,7 +4,7 @@ use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
 use app::backend::{HostConfig, prices::PriceConfig, rate_limit::Limits, services::ServiceUrls};
 use clap::Parser;
-use solstice_service::start::{Secret, TEST_SECRET};
+use solstice_kit::start::{Secret, TEST_SECRET};
 use solstice_types::{Amount, Token};
 
 /// Solstice host: server-side rendering, sessions and server functions.

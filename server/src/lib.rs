@@ -36,13 +36,13 @@ use axum::{
 use leptos::{prelude::*, server_fn::error::SERVER_FN_ERROR_HEADER};
 use leptos_axum::{LeptosRoutes, generate_route_list};
 use mongodb::Database;
-use solstice_market::SimulatedMarket;
-use solstice_service::{
+use solstice_kit::{
     auth::ServiceSecret,
     http::readyz,
     lifecycle::{Lifecycle, readiness_gate},
     start::{StartError, connect, listen},
 };
+use solstice_market::SimulatedMarket;
 use solstice_types::{ApiError, ErrorCode};
 use tokio::net::TcpListener;
 use tower_http::{

@@ -2,11 +2,23 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use server::{Application, Config};
-use solstice_service::http::shutdown_signal;
+use solstice_kit::http::shutdown_signal;
 use tracing_subscriber::{EnvFilter, fmt, prelude::*};
 
-#[tokio::main]
-async fn main() -> ExitCode {
+/// Stack of each runtime thread. Rendering a page on the server walks its whole view tree; in
+/// a debug build (the tests') the deepest pages need more than Tokio's default of 2 MiB.
+const THREAD_STACK_BYTES: usize = 8 * 1024 * 1024;
+
+fn main() -> ExitCode {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_stack_size(THREAD_STACK_BYTES)
+        .build()
+        .expect("the Tokio runtime starts")
+        .block_on(run())
+}
+
+async fn run() -> ExitCode {
     let config = Config::parse();
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,tower_http=warn"));
     if config.log_format == "json" {

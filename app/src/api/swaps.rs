@@ -63,6 +63,6 @@ pub async fn my_swap(reference: String) -> Result<Swap, AppError> {
     use crate::backend;
     let state = backend::state()?;
     let wallet = backend::session::require_wallet().await?;
-    let reference = solstice_service::input::reference(&reference)?;
+    let reference = solstice_kit::input::reference(&reference)?;
     Ok(state.services.swap.swap(&wallet, &reference).await?)
 }

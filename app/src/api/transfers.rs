@@ -54,6 +54,6 @@ pub async fn my_transfer(reference: String) -> Result<Transfer, AppError> {
     use crate::backend;
     let state = backend::state()?;
     let wallet = backend::session::require_wallet().await?;
-    let reference = solstice_service::input::reference(&reference)?;
+    let reference = solstice_kit::input::reference(&reference)?;
     Ok(state.services.transfer.transfer(&wallet, &reference).await?)
 }

@@ -9,8 +9,8 @@ use argon2::{
 use mongodb::bson::{self, DateTime, doc};
 use rand::Rng;
 use serde::{Deserialize, Serialize};
+use solstice_kit::error::error_chain;
 use solstice_ledger::{AccountId, IdempotencyKey, LedgerError, Leg, SideWrite, SystemAccount, TransactionRequest};
-use solstice_service::error::error_chain;
 use solstice_types::{Amount, ApiError, ErrorCode, ReferenceKind, ToApiError, Token, WalletAddress};
 
 use super::HostState;

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use solstice_service::{auth::ServiceSecret, client::ServiceClient, start::StartError};
+use solstice_kit::{auth::ServiceSecret, client::ServiceClient, start::StartError};
 use solstice_types::{
     ApiError, Reference, WalletAddress,
     portfolio::Portfolio,

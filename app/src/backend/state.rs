@@ -3,9 +3,9 @@
 use std::sync::Arc;
 
 use mongodb::{Client, Collection, Database};
+use solstice_kit::start::StartError;
 use solstice_ledger::Ledger;
 use solstice_market::PriceFeed;
-use solstice_service::start::StartError;
 use solstice_types::Amount;
 use tokio::sync::Semaphore;
 

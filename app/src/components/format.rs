@@ -1,7 +1,5 @@
-//! Small pieces the money pages share: times, percentages, idempotency keys, the log-in prompt.
+//! Small pieces the money pages share: times, amounts, idempotency keys.
 
-use leptos::prelude::*;
-use leptos_router::components::A;
 use solstice_types::{Amount, Token};
 
 /// A time as people read it, in UTC: "26 Nov 2026, 14:05 UTC". The same text on the server
@@ -37,17 +35,6 @@ pub fn new_key() -> String {
     #[cfg(not(any(feature = "ssr", feature = "hydrate")))]
     let random: u128 = 0;
     format!("web-{random:032x}")
-}
-
-/// What a visitor sees on a page that needs a wallet.
-#[component]
-pub fn LoginPrompt(what: &'static str) -> impl IntoView {
-    view! {
-        <section class="card narrow">
-            <p>{format!("Log in to {what}.")}</p>
-            <A href="/login" attr:class="btn btn-primary">"Log in"</A>
-        </section>
-    }
 }
 
 #[cfg(test)]

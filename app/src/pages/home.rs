@@ -6,7 +6,7 @@ use leptos_router::components::A;
 use solstice_types::Token;
 
 use crate::{
-    components::{auth::use_auth, copy::CopyButton},
+    components::{auth::use_auth, copy::CopyButton, errors::Fallible},
     model::Me,
 };
 
@@ -15,13 +15,18 @@ pub fn HomePage() -> impl IntoView {
     let auth = use_auth();
     view! {
         <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
-            {move || {
-                auth.me.get().map(|me| match me {
-                    Ok(Some(me)) => view! { <Wallet me /> }.into_any(),
-                    Ok(None) => view! { <Welcome /> }.into_any(),
-                    Err(error) => view! { <p class="alert" role="alert">{error.message}</p> }.into_any(),
-                })
-            }}
+            <Fallible what="see your wallet">
+                {move || {
+                    auth.me
+                        .get()
+                        .map(|me| {
+                            me.map(|me| match me {
+                                Some(me) => view! { <Wallet me /> }.into_any(),
+                                None => view! { <Welcome /> }.into_any(),
+                            })
+                        })
+                }}
+            </Fallible>
         </Transition>
     }
 }

@@ -4,7 +4,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::A;
 
-use crate::components::auth::use_auth;
+use crate::components::{auth::use_auth, errors::Alert};
 
 #[component]
 pub fn LoginPage() -> impl IntoView {
@@ -29,7 +29,7 @@ pub fn LoginPage() -> impl IntoView {
                 />
                 <label for="password">"Password"</label>
                 <input id="password" name="password" type="password" autocomplete="current-password" required />
-                {move || error().map(|message| view! { <p class="alert" role="alert">{message}</p> })}
+                {move || error().map(|message| view! { <Alert message /> })}
                 <button type="submit" class="btn btn-primary btn-block" disabled=move || action.pending().get()>
                     {move || if action.pending().get() { "Logging in…" } else { "Log in" }}
                 </button>

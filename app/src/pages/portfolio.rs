@@ -2,15 +2,17 @@
 
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::components::A;
 use solstice_types::{
-    Amount, ErrorCode, Token, UsdPrice, UsdValue, format_change_bps,
+    Amount, Token, UsdPrice, UsdValue, format_change_bps,
     portfolio::{Holding, Portfolio},
 };
 
 use crate::{
     api::my_portfolio,
-    components::live_prices::{ConnectionBadge, LivePrices, use_live_prices},
+    components::{
+        errors::Fallible,
+        live_prices::{ConnectionBadge, LivePrices, use_live_prices},
+    },
 };
 
 /// A holding revalued at the latest live price.
@@ -104,23 +106,9 @@ pub fn PortfolioPage() -> impl IntoView {
             <ConnectionBadge />
         </div>
         <Suspense fallback=|| view! { <p class="muted">"Loading your portfolio…"</p> }>
-            {move || {
-                portfolio
-                    .get()
-                    .map(|result| match result {
-                        Ok(portfolio) => view! { <Holdings portfolio /> }.into_any(),
-                        Err(error) if error.code == ErrorCode::Unauthorized => {
-                            view! {
-                                <section class="card narrow">
-                                    <p>"Log in to see your portfolio."</p>
-                                    <A href="/login" attr:class="btn btn-primary">"Log in"</A>
-                                </section>
-                            }
-                                .into_any()
-                        }
-                        Err(error) => view! { <p class="alert" role="alert">{error.message}</p> }.into_any(),
-                    })
-            }}
+            <Fallible what="see your portfolio">
+                {move || portfolio.get().map(|result| result.map(|portfolio| view! { <Holdings portfolio /> }.into_any()))}
+            </Fallible>
         </Suspense>
     }
 }

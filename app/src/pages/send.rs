@@ -1,51 +1,31 @@
 //! Send tokens to another Solstice wallet: fill in, review (the recipient confirmed by the
 //! transfer service, the balance after), send, then the receipt.
 
-use std::collections::BTreeMap;
-
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::{components::A, hooks::use_navigate};
 use solstice_types::{Amount, ErrorCode, Token, WalletAddress, transfer::MAX_MEMO_CHARS};
 
 use crate::{
-    api::{
-        my_portfolio,
-        transfers::{find_recipient, send_transfer},
-    },
+    api::transfers::{find_recipient, send_transfer},
     components::{
         auth::use_auth,
-        format::{LoginPrompt, format_amount, new_key},
+        balances::{Balances, WithBalances},
+        errors::Problem,
+        format::{format_amount, new_key},
     },
     error::AppError,
 };
 
 #[component]
 pub fn SendPage() -> impl IntoView {
-    let portfolio = Resource::new(|| (), |_| my_portfolio());
     view! {
         <Title text="Send" />
         <div class="page-head">
             <h1 class="page-title">"Send tokens"</h1>
             <A href="/transfers" attr:class="btn btn-small">"Transfer history"</A>
         </div>
-        <Suspense fallback=|| view! { <p class="muted">"Loading your balances…"</p> }>
-            {move || {
-                portfolio
-                    .get()
-                    .map(|result| match result {
-                        Ok(portfolio) => {
-                            let balances: BTreeMap<Token, Amount> =
-                                portfolio.holdings.iter().map(|h| (h.token, h.amount)).collect();
-                            view! { <SendFlow balances /> }.into_any()
-                        }
-                        Err(error) if error.code == ErrorCode::Unauthorized => {
-                            view! { <LoginPrompt what="send tokens" /> }.into_any()
-                        }
-                        Err(error) => view! { <p class="alert" role="alert">{error.message}</p> }.into_any(),
-                    })
-            }}
-        </Suspense>
+        <WithBalances what="send tokens" then=|balances| view! { <SendFlow balances /> } />
     }
 }
 
@@ -56,7 +36,7 @@ fn outcome_unknown(error: &AppError) -> bool {
 }
 
 #[component]
-fn SendFlow(balances: BTreeMap<Token, Amount>) -> impl IntoView {
+fn SendFlow(balances: Balances) -> impl IntoView {
     let auth = use_auth();
     let navigate = use_navigate();
     let held: Vec<Token> = Token::ALL.into_iter().filter(|t| balances.get(t).is_some_and(|a| !a.is_zero())).collect();
@@ -160,7 +140,7 @@ fn SendFlow(balances: BTreeMap<Token, Amount>) -> impl IntoView {
                                 <dt>"Network fee"</dt>
                                 <dd>"None: transfers between Solstice wallets are free."</dd>
                             </dl>
-                            {move || problem.get().map(|message| view! { <p class="alert" role="alert">{message}</p> })}
+                            <Problem problem />
                             <div class="actions">
                                 <button type="button" class="btn" on:click=edit disabled=move || send.pending().get()>
                                     "Edit"
@@ -231,7 +211,7 @@ fn SendFlow(balances: BTreeMap<Token, Amount>) -> impl IntoView {
                         </p>
                         <label for="memo">"Memo " <span class="muted">"(optional)"</span></label>
                         <input id="memo" name="memo" maxlength=MAX_MEMO_CHARS autocomplete="off" bind:value=memo />
-                        {move || problem.get().map(|message| view! { <p class="alert" role="alert">{message}</p> })}
+                        <Problem problem />
                         <button type="submit" class="btn btn-primary btn-block" disabled=move || check.pending().get()>
                             {move || if check.pending().get() { "Checking the recipient…" } else { "Review" }}
                         </button>

@@ -7,7 +7,7 @@ use solstice_types::Token;
 
 use crate::{
     api::max_initial_sol,
-    components::{auth::use_auth, copy::CopyButton},
+    components::{auth::use_auth, copy::CopyButton, errors::Alert},
     model::SignedUp,
 };
 
@@ -70,7 +70,7 @@ fn SignUpForm() -> impl IntoView {
                 <p id="initial-hint" class="hint">
                     <Suspense fallback=|| "Credited from the Solstice faucet.">{hint}</Suspense>
                 </p>
-                {move || error().map(|message| view! { <p class="alert" role="alert">{message}</p> })}
+                {move || error().map(|message| view! { <Alert message /> })}
                 <button type="submit" class="btn btn-primary btn-block" disabled=move || action.pending().get()>
                     {move || if action.pending().get() { "Creating your wallet…" } else { "Create wallet" }}
                 </button>

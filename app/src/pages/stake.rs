@@ -12,7 +12,8 @@ use crate::{
     api::stake::{StakeSol, Unstake, WithdrawStake, my_stakes},
     components::{
         auth::use_auth,
-        format::{LoginPrompt, format_amount, format_time, new_key},
+        errors::{Fallible, Problem},
+        format::{format_amount, format_time, new_key},
         live_prices::use_live_prices,
     },
 };
@@ -35,17 +36,13 @@ pub fn StakePage() -> impl IntoView {
         <Title text="Stake" />
         <h1 class="page-title">"Stake SOL"</h1>
         <Transition fallback=|| view! { <p class="muted">"Loading staking…"</p> }>
-            {move || {
-                overview
-                    .get()
-                    .map(|result| match result {
-                        Ok(overview) => view! { <Staking overview version form /> }.into_any(),
-                        Err(error) if error.code == ErrorCode::Unauthorized => {
-                            view! { <LoginPrompt what="stake SOL" /> }.into_any()
-                        }
-                        Err(error) => view! { <p class="alert" role="alert">{error.message}</p> }.into_any(),
-                    })
-            }}
+            <Fallible what="stake SOL">
+                {move || {
+                    overview
+                        .get()
+                        .map(|result| result.map(|overview| view! { <Staking overview version form /> }.into_any()))
+                }}
+            </Fallible>
         </Transition>
     }
 }
@@ -232,7 +229,7 @@ fn Staking(overview: StakeOverview, version: RwSignal<u32>, form: StakeForm) -> 
                 <p id="stake-available" class="hint" data-testid="stake-available">
                     {move || format!("Available: {}", format_amount(sol(), Token::Sol))}
                 </p>
-                {move || problem.get().map(|message| view! { <p class="alert" role="alert">{message}</p> })}
+                <Problem problem />
                 <button type="submit" class="btn btn-primary btn-block" disabled=move || stake.pending().get()>
                     {move || if stake.pending().get() { "Staking…" } else { "Stake" }}
                 </button>

@@ -7,7 +7,7 @@ use leptos_router::{
     hooks::{use_navigate, use_params_map, use_query_map},
 };
 use solstice_types::{
-    ErrorCode, Reference, Token, format_bps,
+    Reference, Token, format_bps,
     swap::{Swap, SwapSide, format_rate},
 };
 
@@ -15,7 +15,9 @@ use crate::{
     api::swaps::{my_swap, my_swaps},
     components::{
         copy::CopyButton,
-        format::{LoginPrompt, format_amount, format_time},
+        errors::{Fallible, Missing, Problem},
+        format::{format_amount, format_time},
+        load_more::LoadMore,
     },
 };
 
@@ -76,19 +78,17 @@ pub fn SwapsPage() -> impl IntoView {
             <button type="submit" class="btn">"Apply"</button>
         </Form>
         <Suspense fallback=|| view! { <p class="muted">"Loading your swaps…"</p> }>
-            {move || {
-                first
-                    .get()
-                    .map(|result| match result {
-                        Ok(page) => {
-                            view! { <SwapList first=page.swaps next=page.next_before filters=filters.get() /> }.into_any()
-                        }
-                        Err(error) if error.code == ErrorCode::Unauthorized => {
-                            view! { <LoginPrompt what="see your swaps" /> }.into_any()
-                        }
-                        Err(error) => view! { <p class="alert" role="alert">{error.message}</p> }.into_any(),
-                    })
-            }}
+            <Fallible what="see your swaps">
+                {move || {
+                    first
+                        .get()
+                        .map(|result| {
+                            result.map(|page| {
+                                view! { <SwapList first=page.swaps next=page.next_before filters=filters.get() /> }.into_any()
+                            })
+                        })
+                }}
+            </Fallible>
         </Suspense>
     }
 }
@@ -121,7 +121,7 @@ fn FindByReference() -> impl IntoView {
                 />
                 <button type="submit" class="btn btn-small">"Open"</button>
             </div>
-            {move || problem.get().map(|message| view! { <p class="alert" role="alert">{message}</p> })}
+            <Problem problem />
         </form>
     }
 }
@@ -130,17 +130,13 @@ fn FindByReference() -> impl IntoView {
 fn SwapList(first: Vec<Swap>, next: Option<Reference>, filters: Filters) -> impl IntoView {
     let swaps = RwSignal::new(first);
     let next = RwSignal::new(next);
-    let filters = StoredValue::new(filters);
-    let more = Action::new(move |before: &Reference| {
-        let f = filters.get_value();
-        my_swaps(f.token, f.from_date, f.to_date, Some(before.to_string()))
-    });
-    Effect::new(move |_| {
-        if let Some(Ok(page)) = more.value().get() {
-            swaps.update(|list| list.extend(page.swaps));
-            next.set(page.next_before);
+    let older = move |before: Reference| {
+        let f = filters.clone();
+        async move {
+            let page = my_swaps(f.token, f.from_date, f.to_date, Some(before.to_string())).await?;
+            Ok((page.swaps, page.next_before))
         }
-    });
+    };
     view! {
         <Show
             when=move || !swaps.with(Vec::is_empty)
@@ -152,23 +148,7 @@ fn SwapList(first: Vec<Swap>, next: Option<Reference>, filters: Filters) -> impl
                 </For>
             </ul>
         </Show>
-        {move || {
-            more.value().get().and_then(Result::err).map(|error| view! { <p class="alert" role="alert">{error.message}</p> })
-        }}
-        <Show when=move || next.get().is_some()>
-            <button
-                type="button"
-                class="btn btn-block"
-                disabled=move || more.pending().get()
-                on:click=move |_| {
-                    if let Some(before) = next.get() {
-                        more.dispatch(before);
-                    }
-                }
-            >
-                {move || if more.pending().get() { "Loading…" } else { "Show older swaps" }}
-            </button>
-        </Show>
+        <LoadMore items=swaps next fetch=older label="Show older swaps" />
     }
 }
 
@@ -194,6 +174,8 @@ fn SwapRow(swap: Swap) -> impl IntoView {
     }
 }
 
+const NOT_FOUND: Missing = Missing { title: "Swap not found", back_href: "/swaps", back_label: "Your swaps" };
+
 #[component]
 pub fn SwapDetailsPage() -> impl IntoView {
     let params = use_params_map();
@@ -204,25 +186,9 @@ pub fn SwapDetailsPage() -> impl IntoView {
     view! {
         <Title text="Swap details" />
         <Suspense fallback=|| view! { <p class="muted">"Loading the swap…"</p> }>
-            {move || {
-                swap.get()
-                    .map(|result| match result {
-                        Ok(swap) => view! { <SwapDetails swap just_made=just_made() /> }.into_any(),
-                        Err(error) if error.code == ErrorCode::Unauthorized => {
-                            view! { <LoginPrompt what="see this swap" /> }.into_any()
-                        }
-                        Err(error) => {
-                            view! {
-                                <section class="card narrow">
-                                    <h1>"Swap not found"</h1>
-                                    <p class="alert" role="alert">{error.message}</p>
-                                    <A href="/swaps" attr:class="btn">"Your swaps"</A>
-                                </section>
-                            }
-                                .into_any()
-                        }
-                    })
-            }}
+            <Fallible what="see this swap" missing=NOT_FOUND>
+                {move || swap.get().map(|result| result.map(|swap| view! { <SwapDetails swap just_made=just_made() /> }.into_any()))}
+            </Fallible>
         </Suspense>
     }
 }

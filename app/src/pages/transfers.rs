@@ -7,7 +7,7 @@ use leptos_router::{
     hooks::{use_params_map, use_query_map},
 };
 use solstice_types::{
-    ErrorCode, Reference,
+    Reference,
     transfer::{Direction, Transfer},
 };
 
@@ -15,7 +15,9 @@ use crate::{
     api::transfers::{my_transfer, my_transfers},
     components::{
         copy::CopyButton,
-        format::{LoginPrompt, format_amount, format_time},
+        errors::{Fallible, Missing},
+        format::{format_amount, format_time},
+        load_more::LoadMore,
     },
 };
 
@@ -29,17 +31,15 @@ pub fn TransfersPage() -> impl IntoView {
             <A href="/send" attr:class="btn btn-primary">"Send"</A>
         </div>
         <Suspense fallback=|| view! { <p class="muted">"Loading your transfers…"</p> }>
-            {move || {
-                first
-                    .get()
-                    .map(|result| match result {
-                        Ok(page) => view! { <TransferList first=page.transfers next=page.next_before /> }.into_any(),
-                        Err(error) if error.code == ErrorCode::Unauthorized => {
-                            view! { <LoginPrompt what="see your transfers" /> }.into_any()
-                        }
-                        Err(error) => view! { <p class="alert" role="alert">{error.message}</p> }.into_any(),
-                    })
-            }}
+            <Fallible what="see your transfers">
+                {move || {
+                    first
+                        .get()
+                        .map(|result| {
+                            result.map(|page| view! { <TransferList first=page.transfers next=page.next_before /> }.into_any())
+                        })
+                }}
+            </Fallible>
         </Suspense>
     }
 }
@@ -48,13 +48,9 @@ pub fn TransfersPage() -> impl IntoView {
 fn TransferList(first: Vec<Transfer>, next: Option<Reference>) -> impl IntoView {
     let transfers = RwSignal::new(first);
     let next = RwSignal::new(next);
-    let more = Action::new(|before: &Reference| my_transfers(Some(before.to_string())));
-    Effect::new(move |_| {
-        if let Some(Ok(page)) = more.value().get() {
-            transfers.update(|list| list.extend(page.transfers));
-            next.set(page.next_before);
-        }
-    });
+    let older = |before: Reference| async move {
+        my_transfers(Some(before.to_string())).await.map(|page| (page.transfers, page.next_before))
+    };
     view! {
         <Show
             when=move || !transfers.with(Vec::is_empty)
@@ -66,23 +62,7 @@ fn TransferList(first: Vec<Transfer>, next: Option<Reference>) -> impl IntoView 
                 </For>
             </ul>
         </Show>
-        {move || {
-            more.value().get().and_then(Result::err).map(|error| view! { <p class="alert" role="alert">{error.message}</p> })
-        }}
-        <Show when=move || next.get().is_some()>
-            <button
-                type="button"
-                class="btn btn-block"
-                disabled=move || more.pending().get()
-                on:click=move |_| {
-                    if let Some(before) = next.get() {
-                        more.dispatch(before);
-                    }
-                }
-            >
-                {move || if more.pending().get() { "Loading…" } else { "Show older transfers" }}
-            </button>
-        </Show>
+        <LoadMore items=transfers next fetch=older label="Show older transfers" />
     }
 }
 
@@ -112,6 +92,9 @@ fn TransferRow(transfer: Transfer) -> impl IntoView {
     }
 }
 
+const NOT_FOUND: Missing =
+    Missing { title: "Transfer not found", back_href: "/transfers", back_label: "Your transfers" };
+
 #[component]
 pub fn TransferReceiptPage() -> impl IntoView {
     let params = use_params_map();
@@ -122,26 +105,11 @@ pub fn TransferReceiptPage() -> impl IntoView {
     view! {
         <Title text="Transfer" />
         <Suspense fallback=|| view! { <p class="muted">"Loading the transfer…"</p> }>
-            {move || {
-                transfer
-                    .get()
-                    .map(|result| match result {
-                        Ok(transfer) => view! { <Receipt transfer just_sent=just_sent() /> }.into_any(),
-                        Err(error) if error.code == ErrorCode::Unauthorized => {
-                            view! { <LoginPrompt what="see this transfer" /> }.into_any()
-                        }
-                        Err(error) => {
-                            view! {
-                                <section class="card narrow">
-                                    <h1>"Transfer not found"</h1>
-                                    <p class="alert" role="alert">{error.message}</p>
-                                    <A href="/transfers" attr:class="btn">"Your transfers"</A>
-                                </section>
-                            }
-                                .into_any()
-                        }
-                    })
-            }}
+            <Fallible what="see this transfer" missing=NOT_FOUND>
+                {move || {
+                    transfer.get().map(|result| result.map(|transfer| view! { <Receipt transfer just_sent=just_sent() /> }.into_any()))
+                }}
+            </Fallible>
         </Suspense>
     }
 }

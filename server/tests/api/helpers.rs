@@ -8,8 +8,8 @@ use mongodb::{Database, bson::doc};
 use reqwest::StatusCode;
 use serde_json::Value;
 use server::{Application, Config};
+use solstice_kit::start::Service;
 use solstice_ledger::{AccountId, Ledger};
-use solstice_service::start::Service;
 use solstice_types::{Amount, Token, WalletAddress};
 
 /// Every test user's password.

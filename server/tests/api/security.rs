@@ -15,8 +15,8 @@ use mongodb::bson::{Document, doc};
 use reqwest::{StatusCode, header::SET_COOKIE};
 use serde_json::{Value, json};
 use server::{Config, SESSION_COOKIE};
+use solstice_kit::auth::{SIGNATURE_HEADER, ServiceSecret, WALLET_HEADER, sign};
 use solstice_ledger::Ledger;
-use solstice_service::auth::{SIGNATURE_HEADER, ServiceSecret, WALLET_HEADER, sign};
 use solstice_testkit::signed_raw;
 use solstice_types::{Amount, Token, WalletAddress};
 

@@ -26,9 +26,10 @@ pub enum StartError {
 }
 
 impl From<mongodb::error::Error> for StartError {
+    /// A failure while preparing the data (an index, a first write). The kind only: the full
+    /// error can quote the connection string.
     fn from(error: mongodb::error::Error) -> StartError {
-        // The kind only: the full error can quote the connection string.
-        StartError::Database(error.kind.to_string())
+        StartError::Setup(error.kind.to_string())
     }
 }
 
@@ -78,7 +79,7 @@ pub async fn connect(uri: &Secret<String>, name: &str, app_name: &str) -> Result
         .map_err(|error| StartError::Config(format!("invalid MONGODB_URI: {}", error.kind)))?;
     options.app_name = Some(app_name.to_owned());
     options.server_selection_timeout = Some(Duration::from_secs(10));
-    let client = Client::with_options(options)?;
+    let client = Client::with_options(options).map_err(|error| StartError::Database(error.kind.to_string()))?;
     let database = client.database(name);
     Ok((client, database))
 }

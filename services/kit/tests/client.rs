@@ -7,7 +7,7 @@ use std::sync::{
 
 use axum::{Extension, Json, Router, http::StatusCode, middleware, routing::post};
 use serde_json::{Value, json};
-use solstice_service::{
+use solstice_kit::{
     auth::{Caller, ServiceSecret, require_signature},
     client::ServiceClient,
 };

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use axum::{Router, routing::get};
 use reqwest::StatusCode;
-use solstice_service::start::CommonConfig;
+use solstice_kit::start::CommonConfig;
 
 #[tokio::test]
 async fn a_stopping_service_reports_not_ready_finishes_in_flight_requests_then_refuses_connections() {

@@ -28,6 +28,7 @@ impl TokenAudit {
 }
 
 impl Ledger {
+    /// Proves, token by token, that the balances add up to the issued supply and that no
     /// balance is negative.
     pub async fn audit(&self) -> Result<Vec<TokenAudit>, LedgerError> {
         let issuance = AccountId::System(SystemAccount::Issuance).to_string();

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use mongodb::bson::Document;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use solstice_types::{Amount, Reference, ReferenceKind, Token};
+use solstice_types::{Amount, Reference, ReferenceKind, Token, WalletAddress};
 
 use crate::{AccountId, LedgerError};
 
@@ -24,6 +24,15 @@ impl IdempotencyKey {
             return Err(LedgerError::Invalid("the idempotency key must be 1-200 letters, digits or -_:.".into()));
         }
         Ok(IdempotencyKey(key))
+    }
+
+    /// The key of a request a wallet's client made: `{prefix}:{wallet}:{client_key}`, so that
+    /// two users' keys never meet. `client_key` must be one the kit's input checks accepted (8
+    /// to 100 letters, digits, `-` or `_`); with a short prefix the whole is always a valid key.
+    pub fn scoped(prefix: &str, wallet: &WalletAddress, client_key: &str) -> IdempotencyKey {
+        let key = IdempotencyKey(format!("{prefix}:{wallet}:{client_key}"));
+        debug_assert!(IdempotencyKey::new(key.0.clone()).is_ok(), "an unchecked client key: {client_key:?}");
+        key
     }
 
     pub fn as_str(&self) -> &str {

@@ -18,14 +18,14 @@ use axum::{
 use clap::Parser;
 use futures::TryStreamExt;
 use mongodb::{Collection, bson::doc};
-use solstice_ledger::{AccountId, LedgerError, LedgerReader, database_error};
-use solstice_market::{PriceFeed, SimulatedMarket};
-use solstice_service::{
+use solstice_kit::{
     auth::{Caller, ServiceSecret, require_signature},
     error::ErrorResponse,
     http::with_operations,
     start::{CommonConfig, Service, StartError},
 };
+use solstice_ledger::{AccountId, LedgerError, LedgerReader, database_error};
+use solstice_market::{PriceFeed, SimulatedMarket};
 use solstice_stake::{STAKE_ACCOUNTS, StakeDoc, model::lamports};
 use solstice_types::{
     Amount, ApiError, ErrorCode, ToApiError, Token, UsdValue, WalletAddress,

@@ -4,5 +4,5 @@ use clap::Parser;
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    solstice_service::start::main("portfolio", || solstice_portfolio::build(solstice_portfolio::Config::parse())).await
+    solstice_kit::start::main("portfolio", || solstice_portfolio::build(solstice_portfolio::Config::parse())).await
 }

@@ -1,7 +1,7 @@
 //! The service's OpenAPI 3.1 document, served at `/openapi.json` and rendered at `/docs`.
 
 use serde_json::{Value, json};
-use solstice_service::openapi::{address_schema, body, error, service_document, signed_parameters, token_schema};
+use solstice_kit::openapi::{address_schema, body, error, service_document, signed_parameters, token_schema};
 
 pub fn document() -> Value {
     service_document(

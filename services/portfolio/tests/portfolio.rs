@@ -5,9 +5,9 @@ use mongodb::{
     bson::{Document, doc},
 };
 use reqwest::StatusCode;
+use solstice_kit::auth::{ServiceSecret, sign};
 use solstice_ledger::{AccountId, IdempotencyKey, Ledger, Leg, SystemAccount, TransactionRequest};
 use solstice_portfolio::Config;
-use solstice_service::auth::{ServiceSecret, sign};
 use solstice_types::{Amount, ReferenceKind, Token, WalletAddress, portfolio::Portfolio};
 
 use solstice_testkit::SECRET;

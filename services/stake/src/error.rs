@@ -1,8 +1,8 @@
 //! Everything that can go wrong with staking, each with the sentence its user reads.
 
 use axum::response::{IntoResponse, Response};
+use solstice_kit::error::ErrorResponse;
 use solstice_ledger::{LedgerError, database_error};
-use solstice_service::error::ErrorResponse;
 use solstice_types::{Amount, ApiError, ErrorCode, ToApiError, stake::MIN_STAKE_LAMPORTS};
 
 #[derive(Debug, thiserror::Error)]
@@ -14,6 +14,7 @@ pub enum StakeError {
     UnknownValidator,
     #[error("Stake at least {} SOL.", minimum_stake())]
     BelowMinimum,
+    /// The wallet is short of what it asked to stake.
     #[error("Your SOL balance is too low to stake this much.")]
     InsufficientFunds,
     #[error("You have no stake account with this address.")]
@@ -27,7 +28,7 @@ pub enum StakeError {
     #[error("This stake is still deactivating. You can withdraw it once the current epoch ends.")]
     StillDeactivating,
     #[error(transparent)]
-    Ledger(LedgerError),
+    Ledger(#[from] LedgerError),
     #[error("the stake account store")]
     Store(#[from] mongodb::error::Error),
     #[error("recording a stake account")]
@@ -36,15 +37,6 @@ pub enum StakeError {
 
 fn minimum_stake() -> String {
     Amount::from_base_units(MIN_STAKE_LAMPORTS).expect("a valid amount").format_display(9, 9)
-}
-
-impl From<LedgerError> for StakeError {
-    fn from(error: LedgerError) -> StakeError {
-        match error {
-            LedgerError::InsufficientFunds { .. } => StakeError::InsufficientFunds,
-            other => StakeError::Ledger(other),
-        }
-    }
 }
 
 impl ToApiError for StakeError {

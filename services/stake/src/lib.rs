@@ -32,12 +32,12 @@ use mongodb::{
     Collection, IndexModel,
     bson::{DateTime, doc},
 };
-use solstice_ledger::Ledger;
-use solstice_service::{
+use solstice_kit::{
     auth::{ServiceSecret, require_signature},
     http::with_operations,
     start::{CommonConfig, Service, StartError},
 };
+use solstice_ledger::Ledger;
 use solstice_types::stake::EpochInfo;
 
 pub use crate::{

@@ -4,5 +4,5 @@ use clap::Parser;
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    solstice_service::start::main("stake", || solstice_stake::build(solstice_stake::Config::parse())).await
+    solstice_kit::start::main("stake", || solstice_stake::build(solstice_stake::Config::parse())).await
 }

@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use futures::TryStreamExt;
 use mongodb::bson::doc;
+use solstice_kit::{error::error_chain, lifecycle::Lifecycle};
 use solstice_ledger::{AccountId, IdempotencyKey, LedgerError, Leg, SideWrite, SystemAccount, TransactionRequest};
-use solstice_service::{error::error_chain, lifecycle::Lifecycle};
 use solstice_types::{ReferenceKind, Token};
 
 use crate::{

@@ -6,8 +6,8 @@ use axum::{
     http::StatusCode,
 };
 use mongodb::bson::{DateTime, doc};
+use solstice_kit::{auth::Caller, extract::Json, input};
 use solstice_ledger::{AccountId, IdempotencyKey, LedgerError, Leg, SideWrite, SystemAccount, TransactionRequest};
-use solstice_service::{auth::Caller, extract::Json, input};
 use solstice_types::{
     Token, WalletAddress,
     stake::{MIN_STAKE_LAMPORTS, StakeAccount, StakeOverview, StakeRequest, StakeState, WithdrawRequest},
@@ -44,7 +44,7 @@ pub(crate) async fn stake(
         return Err(StakeError::BelowMinimum);
     }
     let client_key = input::idempotency_key(&request.idempotency_key)?;
-    let key = IdempotencyKey::new(format!("stk:{}:{client_key}", caller.wallet))?;
+    let key = IdempotencyKey::scoped("stk", &caller.wallet, client_key);
     let (epoch, _) = state.epoch_now();
     let address = WalletAddress::from_public_key(&rand::random::<[u8; 32]>()).to_string();
     let record = StakeDoc {
@@ -75,7 +75,10 @@ pub(crate) async fn stake(
             document,
             reference_field: Some("reference".to_owned()),
         });
-    let receipt = state.ledger.apply(request).await?;
+    let receipt = match state.ledger.apply(request).await {
+        Err(LedgerError::InsufficientFunds { .. }) => return Err(StakeError::InsufficientFunds),
+        applied => applied?,
+    };
     // A retry gets the stake account the first request created.
     let address = receipt
         .details
@@ -125,7 +128,7 @@ pub(crate) async fn withdraw(
     Json(request): Json<WithdrawRequest>,
 ) -> Result<(StatusCode, axum::Json<StakeAccount>), StakeError> {
     let client_key = input::idempotency_key(&request.idempotency_key)?;
-    let key = IdempotencyKey::new(format!("wdr:{}:{client_key}", caller.wallet))?;
+    let key = IdempotencyKey::scoped("wdr", &caller.wallet, client_key);
     let (epoch, _) = state.epoch_now();
     let mut current = find_own(&state.accounts, &caller.wallet, &address).await?;
     match current.state(epoch) {

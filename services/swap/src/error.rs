@@ -1,8 +1,8 @@
 //! Everything that can go wrong with a swap, each with the sentence its user reads.
 
 use axum::response::{IntoResponse, Response};
+use solstice_kit::error::ErrorResponse;
 use solstice_ledger::{AccountId, LedgerError, database_error};
-use solstice_service::error::ErrorResponse;
 use solstice_types::{ApiError, ErrorCode, Reference, ToApiError, Token, format_bps};
 
 use crate::pricing::PricingError;

@@ -22,13 +22,13 @@ use axum::{
 };
 use clap::Parser;
 use mongodb::{Collection, IndexModel, bson::doc, options::IndexOptions};
-use solstice_ledger::Ledger;
-use solstice_market::{PriceFeed, SimulatedMarket};
-use solstice_service::{
+use solstice_kit::{
     auth::{ServiceSecret, require_signature},
     http::with_operations,
     start::{CommonConfig, Service, StartError},
 };
+use solstice_ledger::Ledger;
+use solstice_market::{PriceFeed, SimulatedMarket};
 
 use crate::model::QuoteDoc;
 pub use crate::{error::SwapError, model::QUOTES};

@@ -4,5 +4,5 @@ use clap::Parser;
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    solstice_service::start::main("swap", || solstice_swap::build(solstice_swap::Config::parse())).await
+    solstice_kit::start::main("swap", || solstice_swap::build(solstice_swap::Config::parse())).await
 }

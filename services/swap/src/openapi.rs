@@ -1,7 +1,7 @@
 //! The service's OpenAPI 3.1 document, served at `/openapi.json` and rendered at `/docs`.
 
 use serde_json::{Value, json};
-use solstice_service::openapi::{
+use solstice_kit::openapi::{
     MAX_DATE_MS, MIN_DATE_MS, amount_input_schema, body, error, idempotency_key_schema, reference_schema,
     service_document, signed_parameters, token_schema,
 };

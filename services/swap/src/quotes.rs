@@ -2,8 +2,8 @@
 
 use axum::{Extension, extract::State, http::StatusCode};
 use mongodb::bson::DateTime;
+use solstice_kit::{auth::Caller, extract::Json, input};
 use solstice_market::PriceFeed;
-use solstice_service::{auth::Caller, extract::Json, input};
 use solstice_types::{
     Amount, Token,
     swap::{DEFAULT_SLIPPAGE_BPS, MAX_SLIPPAGE_BPS, MIN_SLIPPAGE_BPS, Quote, QuoteRequest, SwapSide},

@@ -7,14 +7,14 @@ use axum::{
 };
 use mongodb::bson::{self, DateTime, doc};
 use serde::Deserialize;
-use solstice_ledger::{
-    AccountId, HistoryQuery, IdempotencyKey, Leg, Receipt, SideWrite, SystemAccount, TransactionRequest,
-};
-use solstice_service::{
+use solstice_kit::{
     auth::Caller,
     extract::{Json, Query},
     input,
     openapi::{MAX_DATE_MS, MIN_DATE_MS},
+};
+use solstice_ledger::{
+    AccountId, HistoryQuery, IdempotencyKey, Leg, Receipt, SideWrite, SystemAccount, TransactionRequest,
 };
 use solstice_types::{
     ReferenceKind,
@@ -88,7 +88,7 @@ pub(crate) async fn execute(
         price_in: price_i64(executed_at.price_in)?,
         price_out: price_i64(executed_at.price_out)?,
     };
-    let key = IdempotencyKey::new(format!("swp:{}:{client_key}", caller.wallet))?;
+    let key = IdempotencyKey::scoped("swp", &caller.wallet, client_key);
     let request = TransactionRequest::new(ReferenceKind::Swap, key, legs)
         .with_details(bson::to_document(&details)?)
         .with_side_write(SideWrite::Update {

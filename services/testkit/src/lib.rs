@@ -23,7 +23,7 @@ pub async fn fresh_database() -> (Client, Database) {
 }
 
 /// The internal secret the tests' services are configured with (`Config::for_tests`).
-pub const SECRET: &str = solstice_service::start::TEST_SECRET;
+pub const SECRET: &str = solstice_kit::start::TEST_SECRET;
 
 /// Calls a service as the host would for `wallet`: signed with [`SECRET`]. Returns the status
 /// and the JSON body (`Null` when there is none).
@@ -47,7 +47,7 @@ pub async fn signed_raw(
     body: &[u8],
     json: bool,
 ) -> (reqwest::StatusCode, serde_json::Value) {
-    let secret = solstice_service::auth::ServiceSecret::new(SECRET).unwrap();
+    let secret = solstice_kit::auth::ServiceSecret::new(SECRET).unwrap();
     let parsed = reqwest::Url::parse(url).unwrap();
     let path = match parsed.query() {
         Some(query) => format!("{}?{query}", parsed.path()),
@@ -56,7 +56,7 @@ pub async fn signed_raw(
     let now_ms = mongodb::bson::DateTime::now().timestamp_millis();
     let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
     let mut request = reqwest::Client::new().request(method.clone(), parsed);
-    for (name, value) in solstice_service::auth::sign(&secret, method.as_str(), &path, wallet, now_ms, body) {
+    for (name, value) in solstice_kit::auth::sign(&secret, method.as_str(), &path, wallet, now_ms, body) {
         request = request.header(name, value);
     }
     if json {

@@ -1,8 +1,8 @@
 //! Everything that can go wrong with a transfer, each with the sentence its user reads.
 
 use axum::response::{IntoResponse, Response};
+use solstice_kit::error::ErrorResponse;
 use solstice_ledger::{LedgerError, database_error};
-use solstice_service::error::ErrorResponse;
 use solstice_types::{AddressError, ApiError, ErrorCode, Reference, ToApiError, Token, transfer::MAX_MEMO_CHARS};
 
 #[derive(Debug, thiserror::Error)]

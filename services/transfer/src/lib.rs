@@ -13,12 +13,12 @@ use std::net::SocketAddr;
 use axum::{Router, middleware, routing::get};
 use clap::Parser;
 use mongodb::{Collection, bson::Document};
-use solstice_ledger::Ledger;
-use solstice_service::{
+use solstice_kit::{
     auth::{ServiceSecret, require_signature},
     http::with_operations,
     start::{CommonConfig, Service, StartError},
 };
+use solstice_ledger::Ledger;
 
 pub use crate::error::TransferError;
 

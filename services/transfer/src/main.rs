@@ -4,5 +4,5 @@ use clap::Parser;
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    solstice_service::start::main("transfer", || solstice_transfer::build(solstice_transfer::Config::parse())).await
+    solstice_kit::start::main("transfer", || solstice_transfer::build(solstice_transfer::Config::parse())).await
 }

@@ -9,12 +9,12 @@ use mongodb::{
     Collection,
     bson::{Document, doc},
 };
-use solstice_ledger::{AccountId, HistoryQuery, IdempotencyKey, Leg, Receipt, TransactionRequest};
-use solstice_service::{
+use solstice_kit::{
     auth::Caller,
     extract::{Json, Query},
     input,
 };
+use solstice_ledger::{AccountId, HistoryQuery, IdempotencyKey, Leg, Receipt, TransactionRequest};
 use solstice_types::{
     ReferenceKind, WalletAddress,
     transfer::{Direction, MAX_MEMO_CHARS, Recipient, SendTransfer, Transfer, TransferPage},
@@ -40,7 +40,7 @@ fn check(sender: &WalletAddress, request: &SendTransfer) -> Result<Checked, Tran
     let memo = check_memo(request.memo.as_deref())?;
     let client_key = input::idempotency_key(&request.idempotency_key)?;
     // Scoped by the sender, so that two users' keys can never meet.
-    let key = IdempotencyKey::new(format!("trf:{sender}:{client_key}"))?;
+    let key = IdempotencyKey::scoped("trf", sender, client_key);
     let leg = Leg { from: AccountId::wallet(sender), to: AccountId::wallet(&to), token, amount };
     Ok(Checked { to, leg, memo, key })
 }
