@@ -6,7 +6,8 @@ use solstice_kit::http::shutdown_signal;
 use tracing_subscriber::{EnvFilter, fmt, prelude::*};
 
 /// Stack of each runtime thread. Rendering a page on the server walks its whole view tree; in
-/// a debug build (the tests') the deepest pages need more than Tokio's default of 2 MiB.
+/// a debug build (the tests') the deepest pages (the stake page, logged in) need more than
+/// Tokio's default of 2 MiB.
 const THREAD_STACK_BYTES: usize = 8 * 1024 * 1024;
 
 fn main() -> ExitCode {

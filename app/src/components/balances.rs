@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use leptos::prelude::*;
 use solstice_types::{Amount, Token};
 
-use crate::{api::my_portfolio, components::errors::Fallible};
+use crate::{api::my_portfolio, components::errors::loaded};
 
 /// What the wallet holds of each token.
 pub type Balances = BTreeMap<Token, Amount>;
@@ -21,15 +21,13 @@ where
     let portfolio = Resource::new(|| (), |_| my_portfolio());
     view! {
         <Suspense fallback=|| view! { <p class="muted">"Loading your balances…"</p> }>
-            <Fallible what>
-                {move || {
-                    portfolio
-                        .get()
-                        .map(|result| {
-                            result.map(|portfolio| then(portfolio.holdings.iter().map(|h| (h.token, h.amount)).collect()).into_any())
-                        })
-                }}
-            </Fallible>
+            {move || {
+                portfolio
+                    .get()
+                    .map(|result| {
+                        loaded(result, what, None, |portfolio| then(portfolio.holdings.iter().map(|h| (h.token, h.amount)).collect()))
+                    })
+            }}
         </Suspense>
     }
 }

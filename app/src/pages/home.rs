@@ -6,7 +6,7 @@ use leptos_router::components::A;
 use solstice_types::Token;
 
 use crate::{
-    components::{auth::use_auth, copy::CopyButton, errors::Fallible},
+    components::{auth::use_auth, copy::CopyButton, errors::loaded},
     model::Me,
 };
 
@@ -15,18 +15,16 @@ pub fn HomePage() -> impl IntoView {
     let auth = use_auth();
     view! {
         <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
-            <Fallible what="see your wallet">
-                {move || {
-                    auth.me
-                        .get()
-                        .map(|me| {
-                            me.map(|me| match me {
-                                Some(me) => view! { <Wallet me /> }.into_any(),
-                                None => view! { <Welcome /> }.into_any(),
-                            })
+            {move || {
+                auth.me
+                    .get()
+                    .map(|me| {
+                        loaded(me, "see your wallet", None, |me| match me {
+                            Some(me) => view! { <Wallet me /> }.into_any(),
+                            None => view! { <Welcome /> }.into_any(),
                         })
-                }}
-            </Fallible>
+                    })
+            }}
         </Transition>
     }
 }

@@ -10,7 +10,7 @@ use solstice_types::{
 use crate::{
     api::my_portfolio,
     components::{
-        errors::Fallible,
+        errors::loaded,
         live_prices::{ConnectionBadge, LivePrices, use_live_prices},
     },
 };
@@ -106,9 +106,11 @@ pub fn PortfolioPage() -> impl IntoView {
             <ConnectionBadge />
         </div>
         <Suspense fallback=|| view! { <p class="muted">"Loading your portfolio…"</p> }>
-            <Fallible what="see your portfolio">
-                {move || portfolio.get().map(|result| result.map(|portfolio| view! { <Holdings portfolio /> }.into_any()))}
-            </Fallible>
+            {move || {
+                portfolio
+                    .get()
+                    .map(|result| loaded(result, "see your portfolio", None, |portfolio| view! { <Holdings portfolio /> }))
+            }}
         </Suspense>
     }
 }

@@ -12,7 +12,7 @@ use crate::{
     api::stake::{StakeSol, Unstake, WithdrawStake, my_stakes},
     components::{
         auth::use_auth,
-        errors::{Fallible, Problem},
+        errors::{Problem, loaded},
         format::{format_amount, format_time, new_key},
         live_prices::use_live_prices,
     },
@@ -36,13 +36,11 @@ pub fn StakePage() -> impl IntoView {
         <Title text="Stake" />
         <h1 class="page-title">"Stake SOL"</h1>
         <Transition fallback=|| view! { <p class="muted">"Loading staking…"</p> }>
-            <Fallible what="stake SOL">
-                {move || {
-                    overview
-                        .get()
-                        .map(|result| result.map(|overview| view! { <Staking overview version form /> }.into_any()))
-                }}
-            </Fallible>
+            {move || {
+                overview
+                    .get()
+                    .map(|result| loaded(result, "stake SOL", None, |overview| view! { <Staking overview version form /> }))
+            }}
         </Transition>
     }
 }

@@ -15,7 +15,7 @@ use crate::{
     api::swaps::{my_swap, my_swaps},
     components::{
         copy::CopyButton,
-        errors::{Fallible, Missing, Problem},
+        errors::{Missing, Problem, loaded},
         format::{format_amount, format_time},
         load_more::LoadMore,
     },
@@ -78,17 +78,15 @@ pub fn SwapsPage() -> impl IntoView {
             <button type="submit" class="btn">"Apply"</button>
         </Form>
         <Suspense fallback=|| view! { <p class="muted">"Loading your swaps…"</p> }>
-            <Fallible what="see your swaps">
-                {move || {
-                    first
-                        .get()
-                        .map(|result| {
-                            result.map(|page| {
-                                view! { <SwapList first=page.swaps next=page.next_before filters=filters.get() /> }.into_any()
-                            })
+            {move || {
+                first
+                    .get()
+                    .map(|result| {
+                        loaded(result, "see your swaps", None, |page| {
+                            view! { <SwapList first=page.swaps next=page.next_before filters=filters.get() /> }
                         })
-                }}
-            </Fallible>
+                    })
+            }}
         </Suspense>
     }
 }
@@ -186,9 +184,12 @@ pub fn SwapDetailsPage() -> impl IntoView {
     view! {
         <Title text="Swap details" />
         <Suspense fallback=|| view! { <p class="muted">"Loading the swap…"</p> }>
-            <Fallible what="see this swap" missing=NOT_FOUND>
-                {move || swap.get().map(|result| result.map(|swap| view! { <SwapDetails swap just_made=just_made() /> }.into_any()))}
-            </Fallible>
+            {move || {
+                swap.get()
+                    .map(|result| {
+                        loaded(result, "see this swap", Some(NOT_FOUND), |swap| view! { <SwapDetails swap just_made=just_made() /> })
+                    })
+            }}
         </Suspense>
     }
 }

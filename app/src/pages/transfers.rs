@@ -15,7 +15,7 @@ use crate::{
     api::transfers::{my_transfer, my_transfers},
     components::{
         copy::CopyButton,
-        errors::{Fallible, Missing},
+        errors::{Missing, loaded},
         format::{format_amount, format_time},
         load_more::LoadMore,
     },
@@ -31,15 +31,15 @@ pub fn TransfersPage() -> impl IntoView {
             <A href="/send" attr:class="btn btn-primary">"Send"</A>
         </div>
         <Suspense fallback=|| view! { <p class="muted">"Loading your transfers…"</p> }>
-            <Fallible what="see your transfers">
-                {move || {
-                    first
-                        .get()
-                        .map(|result| {
-                            result.map(|page| view! { <TransferList first=page.transfers next=page.next_before /> }.into_any())
+            {move || {
+                first
+                    .get()
+                    .map(|result| {
+                        loaded(result, "see your transfers", None, |page| {
+                            view! { <TransferList first=page.transfers next=page.next_before /> }
                         })
-                }}
-            </Fallible>
+                    })
+            }}
         </Suspense>
     }
 }
@@ -105,11 +105,15 @@ pub fn TransferReceiptPage() -> impl IntoView {
     view! {
         <Title text="Transfer" />
         <Suspense fallback=|| view! { <p class="muted">"Loading the transfer…"</p> }>
-            <Fallible what="see this transfer" missing=NOT_FOUND>
-                {move || {
-                    transfer.get().map(|result| result.map(|transfer| view! { <Receipt transfer just_sent=just_sent() /> }.into_any()))
-                }}
-            </Fallible>
+            {move || {
+                transfer
+                    .get()
+                    .map(|result| {
+                        loaded(result, "see this transfer", Some(NOT_FOUND), |transfer| {
+                            view! { <Receipt transfer just_sent=just_sent() /> }
+                        })
+                    })
+            }}
         </Suspense>
     }
 }
