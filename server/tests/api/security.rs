@@ -47,32 +47,6 @@ fn bytes(value: &Value) -> Vec<u8> {
     serde_json::to_vec(value).unwrap()
 }
 
-/// Sends `method path` to a service with exactly the given headers and body, labelled as JSON
-/// when `json` is set.
-async fn send_to_service(
-    base: &str,
-    method: &str,
-    path: &str,
-    headers: &[(&'static str, String)],
-    body: &[u8],
-    json: bool,
-) -> (StatusCode, Value) {
-    let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
-    let mut request = reqwest::Client::new().request(method, format!("{base}{path}"));
-    for (name, value) in headers {
-        request = request.header(*name, value.as_str());
-    }
-    if json {
-        request = request.header("content-type", "application/json");
-    }
-    if !body.is_empty() {
-        request = request.body(body.to_vec());
-    }
-    let response = request.send().await.expect("the service answers");
-    let status = response.status();
-    (status, response.json().await.unwrap_or(Value::Null))
-}
-
 /// Signature headers, as `sign` makes them.
 type Headers = Vec<(&'static str, String)>;
 
@@ -101,7 +75,8 @@ impl Probe {
 
     /// Sends this probe's method and body to `path` with `headers`.
     async fn send(&self, path: &str, headers: &[(&'static str, String)]) -> (StatusCode, Value) {
-        send_to_service(&self.base, self.method, path, headers, &self.body, !self.body.is_empty()).await
+        let url = format!("{}{path}", self.base);
+        solstice_testkit::send(self.method, &url, headers, &self.body, !self.body.is_empty()).await
     }
 }
 

@@ -15,6 +15,13 @@ pub fn signed_parameters() -> Value {
     ])
 }
 
+/// The signature headers followed by an operation's own parameters (`extra`, a JSON array).
+pub fn signed_parameters_and(extra: Value) -> Value {
+    let mut parameters = signed_parameters().as_array().cloned().unwrap_or_default();
+    parameters.extend(extra.as_array().cloned().unwrap_or_default());
+    Value::Array(parameters)
+}
+
 /// An OpenAPI 3.1 document of a service: its `paths` with the operational ones added (see
 /// [`with_operational_paths`]) and its component `schemas` with the shared error body.
 pub fn service_document(title: &str, version: &str, description: &str, paths: Value, mut schemas: Value) -> Value {

@@ -3,18 +3,14 @@
 use serde_json::{Value, json};
 use solstice_kit::openapi::{
     address_schema, amount_input_schema, body, error, idempotency_key_schema, reference_schema, service_document,
-    signed_parameters,
+    signed_parameters, signed_parameters_and,
 };
 
 pub fn document() -> Value {
     let signed = signed_parameters();
     let validator_ids: Vec<String> = crate::validators().into_iter().map(|validator| validator.id).collect();
-    let with_address = {
-        let mut parameters = signed.as_array().cloned().unwrap_or_default();
-        parameters.push(json!({ "name": "address", "in": "path", "required": true, "schema": address_schema(),
-            "description": "The stake account's address." }));
-        Value::Array(parameters)
-    };
+    let with_address = signed_parameters_and(json!([{ "name": "address", "in": "path", "required": true,
+        "schema": address_schema(), "description": "The stake account's address." }]));
     let lamports = |description: &str| json!({ "type": "integer", "minimum": 0, "description": description });
     service_document(
         "Solstice stake service",

@@ -3,16 +3,12 @@
 use serde_json::{Value, json};
 use solstice_kit::openapi::{
     MAX_DATE_MS, MIN_DATE_MS, amount_input_schema, body, error, idempotency_key_schema, reference_schema,
-    service_document, signed_parameters, token_schema,
+    service_document, signed_parameters, signed_parameters_and, token_schema,
 };
 
 pub fn document() -> Value {
     let signed = signed_parameters();
-    let with = |extra: Value| {
-        let mut parameters = signed.as_array().cloned().unwrap_or_default();
-        parameters.extend(extra.as_array().cloned().unwrap_or_default());
-        Value::Array(parameters)
-    };
+    let with = signed_parameters_and;
     let units = |description: &str| json!({ "type": "integer", "minimum": 0, "description": description });
     let picodollars =
         json!({ "type": "integer", "minimum": 0, "description": "USD per whole token, in picodollars (1e-12 USD)." });

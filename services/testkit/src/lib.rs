@@ -54,10 +54,23 @@ pub async fn signed_raw(
         None => parsed.path().to_owned(),
     };
     let now_ms = mongodb::bson::DateTime::now().timestamp_millis();
+    let headers = solstice_kit::auth::sign(&secret, method, &path, wallet, now_ms, body);
+    send(method, url, &headers, body, json).await
+}
+
+/// Sends `method url` with exactly the given headers and body (labelled as JSON when `json` is
+/// set), signed or not. Returns the status and the JSON body (`Null` when there is none).
+pub async fn send(
+    method: &str,
+    url: &str,
+    headers: &[(&str, String)],
+    body: &[u8],
+    json: bool,
+) -> (reqwest::StatusCode, serde_json::Value) {
     let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
-    let mut request = reqwest::Client::new().request(method.clone(), parsed);
-    for (name, value) in solstice_kit::auth::sign(&secret, method.as_str(), &path, wallet, now_ms, body) {
-        request = request.header(name, value);
+    let mut request = reqwest::Client::new().request(method, url);
+    for (name, value) in headers {
+        request = request.header(*name, value.as_str());
     }
     if json {
         request = request.header("content-type", "application/json");

@@ -3,16 +3,12 @@
 use serde_json::{Value, json};
 use solstice_kit::openapi::{
     address_schema, amount_input_schema, body, error, idempotency_key_schema, reference_schema, service_document,
-    signed_parameters, token_schema,
+    signed_parameters, signed_parameters_and, token_schema,
 };
 
 pub fn document() -> Value {
     let signed = signed_parameters();
-    let with = |extra: Value| {
-        let mut parameters = signed.as_array().cloned().unwrap_or_default();
-        parameters.extend(extra.as_array().cloned().unwrap_or_default());
-        Value::Array(parameters)
-    };
+    let with = signed_parameters_and;
     let reference = json!([{ "name": "reference", "in": "path", "required": true, "schema": reference_schema(),
         "description": "A transfer's reference number, e.g. TRF-01JDX3Q7ZK-8M2XQF." }]);
     service_document(
