@@ -59,12 +59,15 @@ fn error_schema() -> Value {
 }
 
 /// `/healthz`, `/readyz` and `/metrics`, added to `paths`; and to every API operation, the
-/// answer every signed route can give: a body over 64 KiB is refused before anything else.
+/// answers every signed route can give: a body over 64 KiB is refused before anything else, and
+/// a database that is busy or unreachable makes any operation answer 503 (retry; a write with
+/// the same idempotency key).
 fn with_operational_paths(mut paths: Value) -> Value {
     for operation in paths.as_object_mut().into_iter().flat_map(|paths| paths.values_mut()) {
         for responses in operation.as_object_mut().into_iter().flat_map(|methods| methods.values_mut()) {
             if let Some(responses) = responses.get_mut("responses").and_then(Value::as_object_mut) {
                 responses.entry("413").or_insert_with(|| error("The request body is larger than 64 KiB."));
+                responses.entry("503").or_insert_with(|| error("The database is unavailable; retry."));
             }
         }
     }
