@@ -6,9 +6,9 @@ use argon2::{
     Argon2,
     password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString, rand_core::OsRng},
 };
-use mongodb::bson::{self, DateTime, doc};
+use mongodb::bson::{self, doc};
 use rand::Rng;
-use serde::{Deserialize, Serialize};
+use solstice_accounts::{USERS, UserDoc};
 use solstice_kit::error::error_chain;
 use solstice_ledger::{AccountId, IdempotencyKey, LedgerError, Leg, SideWrite, SystemAccount, TransactionRequest};
 use solstice_types::{Amount, ApiError, ErrorCode, ReferenceKind, ToApiError, Token, WalletAddress};
@@ -16,22 +16,10 @@ use solstice_types::{Amount, ApiError, ErrorCode, ReferenceKind, ToApiError, Tok
 use super::HostState;
 use crate::model::{Me, SignedUp};
 
-/// Collection of [`UserDoc`].
-pub const USERS: &str = "users";
 /// Shorter passwords are refused. Length is what makes a password strong; no composition rules.
 pub const MIN_PASSWORD_CHARS: usize = 10;
 /// Longer passwords are refused, which bounds the work of hashing one.
 pub const MAX_PASSWORD_CHARS: usize = 128;
-
-/// A user as stored. `_id` is the wallet address.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct UserDoc {
-    #[serde(rename = "_id")]
-    pub address: String,
-    /// Argon2id, PHC string format (algorithm, parameters and salt included).
-    pub password_hash: String,
-    pub created_at: DateTime,
-}
 
 /// Checks a new password and its confirmation.
 pub fn check_new_password(password: &str, confirmation: &str) -> Result<(), ApiError> {
@@ -84,7 +72,7 @@ pub async fn sign_up(
     state.limiter.sign_up_attempt(client).await?;
     let address = new_wallet_address();
     let password_hash = hash_password(state, password.to_owned()).await?;
-    let user = UserDoc { address: address.to_string(), password_hash, created_at: DateTime::now() };
+    let user = UserDoc::new(&address, password_hash);
     let document = bson::to_document(&user).map_err(|error| internal("encoding a user", &error))?;
     let key = IdempotencyKey::new(format!("airdrop:{address}")).map_err(|error| ledger_error(&error))?;
     let credit = Leg {

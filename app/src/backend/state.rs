@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use mongodb::{Client, Collection, Database};
+use solstice_accounts::{USERS, UserDoc};
 use solstice_kit::start::StartError;
 use solstice_ledger::Ledger;
 use solstice_market::PriceFeed;
@@ -10,7 +11,7 @@ use solstice_types::Amount;
 use tokio::sync::Semaphore;
 
 use super::{
-    accounts::{self, UserDoc},
+    accounts,
     prices::{PriceConfig, PriceHub},
     rate_limit::{Limits, RateLimiter},
     services::Services,
@@ -60,7 +61,7 @@ impl HostState {
         let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
         Ok(HostState {
             ledger,
-            users: database.collection(accounts::USERS),
+            users: database.collection(USERS),
             limiter,
             prices,
             services,

@@ -93,11 +93,8 @@ pub async fn new_user(
     use solstice_ledger::{AccountId, IdempotencyKey, Leg, SystemAccount, TransactionRequest};
     use solstice_types::{Amount, ReferenceKind, Token};
     let wallet = solstice_types::WalletAddress::from_public_key(&rand::random::<[u8; 32]>());
-    database
-        .collection::<mongodb::bson::Document>("users")
-        .insert_one(mongodb::bson::doc! { "_id": wallet.as_str(), "password_hash": "-", "created_at": mongodb::bson::DateTime::now() })
-        .await
-        .unwrap();
+    let user = solstice_accounts::UserDoc::new(&wallet, "-".to_owned());
+    database.collection(solstice_accounts::USERS).insert_one(user).await.unwrap();
     let legs: Vec<Leg> = amounts
         .iter()
         .map(|(token, units)| Leg {

@@ -12,7 +12,8 @@ use std::net::SocketAddr;
 
 use axum::{Router, middleware, routing::get};
 use clap::Parser;
-use mongodb::{Collection, bson::Document};
+use mongodb::Collection;
+use solstice_accounts::{USERS, UserDoc};
 use solstice_kit::{
     auth::{ServiceSecret, require_signature},
     http::with_operations,
@@ -21,10 +22,6 @@ use solstice_kit::{
 use solstice_ledger::Ledger;
 
 pub use crate::error::TransferError;
-
-/// The host's collection of user accounts, keyed by wallet address. This service only checks
-/// that a recipient exists in it.
-const USERS: &str = "users";
 
 /// Solstice transfer service.
 #[derive(Clone, Parser)]
@@ -61,7 +58,8 @@ pub async fn build(config: Config) -> Result<Service, StartError> {
 #[derive(Clone)]
 pub(crate) struct TransferState {
     pub ledger: Ledger,
-    pub users: Collection<Document>,
+    /// The host's user accounts: this service only checks that a recipient is one.
+    pub users: Collection<UserDoc>,
 }
 
 fn api(state: TransferState, secret: ServiceSecret) -> Router {

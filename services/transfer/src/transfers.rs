@@ -5,10 +5,8 @@ use axum::{
     extract::{Path, State},
     http::StatusCode,
 };
-use mongodb::{
-    Collection,
-    bson::{Document, doc},
-};
+use mongodb::bson::doc;
+use solstice_accounts::is_user;
 use solstice_kit::{
     auth::Caller,
     extract::{Json, Query},
@@ -124,11 +122,6 @@ pub(crate) async fn recipient(
         return Err(TransferError::NoSuchWallet);
     }
     Ok(axum::Json(Recipient { address }))
-}
-
-async fn is_user(users: &Collection<Document>, address: &WalletAddress) -> Result<bool, TransferError> {
-    let found = users.find_one(doc! { "_id": address.as_str() }).projection(doc! { "_id": 1 }).await?;
-    Ok(found.is_some())
 }
 
 /// A ledger record of a transfer, as `viewer` (its sender or recipient) sees it.
