@@ -9,11 +9,10 @@ use argon2::{
 use mongodb::bson::{self, doc};
 use rand::Rng;
 use solstice_accounts::{USERS, UserDoc};
-use solstice_kit::error::error_chain;
-use solstice_ledger::{AccountId, IdempotencyKey, LedgerError, Leg, SideWrite, SystemAccount, TransactionRequest};
-use solstice_types::{Amount, ApiError, ErrorCode, ReferenceKind, ToApiError, Token, WalletAddress};
+use solstice_ledger::{AccountId, IdempotencyKey, Leg, SideWrite, SystemAccount, TransactionRequest};
+use solstice_types::{Amount, ApiError, ErrorCode, ReferenceKind, Token, WalletAddress};
 
-use super::HostState;
+use super::{HostState, error::HostError};
 use crate::model::{Me, SignedUp};
 
 /// Shorter passwords are refused. Length is what makes a password strong; no composition rules.
@@ -66,15 +65,15 @@ pub async fn sign_up(
     confirmation: &str,
     initial_sol: &str,
     client: Option<IpAddr>,
-) -> Result<SignedUp, ApiError> {
+) -> Result<SignedUp, HostError> {
     check_new_password(password, confirmation)?;
     let amount = parse_initial_sol(initial_sol, state.config.max_initial_sol)?;
     state.limiter.sign_up_attempt(client).await?;
     let address = new_wallet_address();
     let password_hash = hash_password(state, password.to_owned()).await?;
     let user = UserDoc::new(&address, password_hash);
-    let document = bson::to_document(&user).map_err(|error| internal("encoding a user", &error))?;
-    let key = IdempotencyKey::new(format!("airdrop:{address}")).map_err(|error| ledger_error(&error))?;
+    let document = bson::to_document(&user)?;
+    let key = IdempotencyKey::new(format!("airdrop:{address}"))?;
     let credit = Leg {
         from: AccountId::System(SystemAccount::Faucet),
         to: AccountId::wallet(&address),
@@ -83,7 +82,7 @@ pub async fn sign_up(
     };
     let request = TransactionRequest::new(ReferenceKind::Airdrop, key, vec![credit])
         .with_side_write(SideWrite::Insert { collection: USERS.to_owned(), document, reference_field: None });
-    let receipt = state.ledger.apply(request).await.map_err(|error| ledger_error(&error))?;
+    let receipt = state.ledger.apply(request).await?;
     tracing::info!(%address, reference = %receipt.reference, "wallet created");
     Ok(SignedUp { address, sol_balance: amount, airdrop: receipt.reference })
 }
@@ -96,51 +95,44 @@ pub async fn log_in(
     address: &str,
     password: &str,
     client: Option<IpAddr>,
-) -> Result<WalletAddress, ApiError> {
+) -> Result<WalletAddress, HostError> {
     let address =
         WalletAddress::parse(address).map_err(|error| ApiError::new(ErrorCode::InvalidAddress, error.to_string()))?;
     let attempt = state.limiter.log_in_attempt(&address, client).await?;
-    let user = state
-        .users
-        .find_one(doc! { "_id": address.as_str() })
-        .await
-        .map_err(|error| internal("looking up a user", &error))?;
+    let user = state.users.find_one(doc! { "_id": address.as_str() }).await?;
     let hash = user.as_ref().map_or_else(|| state.decoy_hash.to_string(), |user| user.password_hash.clone());
     let matches = verify_password(state, hash, password.to_owned()).await?;
     if !(matches && user.is_some()) {
-        return Err(ApiError::new(ErrorCode::InvalidCredentials, "Wrong wallet address or password."));
+        return Err(ApiError::new(ErrorCode::InvalidCredentials, "Wrong wallet address or password.").into());
     }
     state.limiter.take_back(attempt).await?;
     Ok(address)
 }
 
 /// What the app shell shows of a logged-in user.
-pub async fn me(state: &HostState, address: WalletAddress) -> Result<Me, ApiError> {
-    let sol_balance =
-        state.ledger.balance(&AccountId::wallet(&address), Token::Sol).await.map_err(|error| ledger_error(&error))?;
+pub async fn me(state: &HostState, address: WalletAddress) -> Result<Me, HostError> {
+    let sol_balance = state.ledger.balance(&AccountId::wallet(&address), Token::Sol).await?;
     Ok(Me { address, sol_balance })
 }
 
-async fn hash_password(state: &HostState, password: String) -> Result<String, ApiError> {
-    let _permit = state.hashing.acquire().await.map_err(|error| internal("waiting to hash", &error))?;
-    tokio::task::spawn_blocking(move || {
+async fn hash_password(state: &HostState, password: String) -> Result<String, HostError> {
+    let _permit = state.hashing.acquire().await?;
+    let hashed = tokio::task::spawn_blocking(move || {
         let salt = SaltString::generate(&mut OsRng);
         Argon2::default().hash_password(password.as_bytes(), &salt).map(|hash| hash.to_string())
     })
-    .await
-    .map_err(|error| internal("hashing a password", &error))?
-    .map_err(|error| internal("hashing a password", &error))
+    .await??;
+    Ok(hashed)
 }
 
-async fn verify_password(state: &HostState, hash: String, password: String) -> Result<bool, ApiError> {
-    let _permit = state.hashing.acquire().await.map_err(|error| internal("waiting to verify", &error))?;
-    tokio::task::spawn_blocking(move || {
+async fn verify_password(state: &HostState, hash: String, password: String) -> Result<bool, HostError> {
+    let _permit = state.hashing.acquire().await?;
+    let matches = tokio::task::spawn_blocking(move || {
         let parsed = PasswordHash::new(&hash)?;
         Ok::<_, argon2::password_hash::Error>(Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
     })
-    .await
-    .map_err(|error| internal("verifying a password", &error))?
-    .map_err(|error| internal("reading a stored password hash", &error))
+    .await??;
+    Ok(matches)
 }
 
 /// A hash of a random password no one knows, for [`HostState::decoy_hash`].
@@ -152,20 +144,6 @@ pub fn decoy_hash() -> String {
 
 fn invalid(message: impl Into<String>) -> ApiError {
     ApiError::new(ErrorCode::InvalidInput, message)
-}
-
-/// Logs a fault of ours with its cause and answers generically.
-pub(crate) fn internal(context: &str, error: &dyn std::error::Error) -> ApiError {
-    tracing::error!(error = %error_chain(error), "{context} failed");
-    ApiError::internal()
-}
-
-pub(crate) fn ledger_error(error: &LedgerError) -> ApiError {
-    let api = error.to_api_error();
-    if api.code.is_server_fault() {
-        tracing::error!(error = %error_chain(error), "ledger transaction failed");
-    }
-    api
 }
 
 #[cfg(test)]

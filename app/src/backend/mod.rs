@@ -1,6 +1,7 @@
 //! The host-side half of the server functions: accounts, sessions, login limits.
 
 pub mod accounts;
+pub mod error;
 pub mod prices;
 pub mod rate_limit;
 pub mod services;

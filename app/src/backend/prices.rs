@@ -19,10 +19,10 @@ use mongodb::{
 };
 use serde::{Deserialize, Serialize};
 use solstice_market::{Candle, Interval, PriceFeed};
-use solstice_types::{ApiError, Token, UsdPrice};
+use solstice_types::{Token, UsdPrice};
 use tokio::sync::broadcast;
 
-use super::accounts::internal;
+use super::error::HostError;
 use crate::model::{PriceTick, TokenPrice};
 
 /// Collection of [`CandleDoc`].
@@ -311,20 +311,12 @@ impl PriceHub {
     }
 
     /// A token's chart: stored candles of the last `chart_len` intervals and the one in progress.
-    pub async fn history(&self, token: Token, interval: Interval) -> Result<Vec<Candle>, ApiError> {
+    pub async fn history(&self, token: Token, interval: Interval) -> Result<Vec<Candle>, HostError> {
         let now = now_ms().div_euclid(1_000);
         let from = interval.start_of(now) - interval.seconds() * (interval.chart_len() as i64 - 1);
         let filter = doc! { "token": token.symbol(), "interval": interval.label(), "start": { "$gte": from } };
-        let stored: Vec<CandleDoc> = self
-            .inner
-            .candles
-            .find(filter)
-            .sort(doc! { "start": 1 })
-            .await
-            .map_err(|e| internal("reading candles", &e))?
-            .try_collect()
-            .await
-            .map_err(|e| internal("reading candles", &e))?;
+        let stored: Vec<CandleDoc> =
+            self.inner.candles.find(filter).sort(doc! { "start": 1 }).await?.try_collect().await?;
         let mut candles: Vec<Candle> = stored.iter().map(CandleDoc::candle).collect();
         let in_progress =
             self.inner.current.lock().expect("candle lock").get(&(token, interval)).map(|(candle, _)| *candle);

@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use solstice_ledger::is_duplicate_key;
 use solstice_types::{ApiError, ErrorCode, WalletAddress};
 
-use super::accounts::internal;
+use super::error::HostError;
 
 /// Collection of attempt counters.
 pub const ATTEMPTS: &str = "rate_limits";
@@ -76,7 +76,7 @@ impl RateLimiter {
     }
 
     /// Counts a log-in attempt against the address and the client; refuses it past either limit.
-    pub async fn log_in_attempt(&self, address: &WalletAddress, client: Option<IpAddr>) -> Result<Counted, ApiError> {
+    pub async fn log_in_attempt(&self, address: &WalletAddress, client: Option<IpAddr>) -> Result<Counted, HostError> {
         let mut keys = vec![(format!("login-address:{address}"), self.limits.login_per_address)];
         if let Some(ip) = client {
             keys.push((format!("login-client:{ip}"), self.limits.login_per_client));
@@ -85,7 +85,7 @@ impl RateLimiter {
     }
 
     /// Counts a sign-up against the client; refuses it past the limit.
-    pub async fn sign_up_attempt(&self, client: Option<IpAddr>) -> Result<(), ApiError> {
+    pub async fn sign_up_attempt(&self, client: Option<IpAddr>) -> Result<(), HostError> {
         if let Some(ip) = client {
             // Every sign-up counts, successful or not: the attempt is never taken back.
             let _counted = self
@@ -98,7 +98,7 @@ impl RateLimiter {
         Ok(())
     }
 
-    async fn count(&self, keys: Vec<(String, u32)>, what: &str) -> Result<Counted, ApiError> {
+    async fn count(&self, keys: Vec<(String, u32)>, what: &str) -> Result<Counted, HostError> {
         let mut counted = Vec::with_capacity(keys.len());
         let mut retry_at_ms = None;
         for (id, limit) in keys {
@@ -112,19 +112,16 @@ impl RateLimiter {
             let wait_ms = (retry_at_ms - DateTime::now().timestamp_millis()).max(0);
             let minutes = (wait_ms + 59_999) / 60_000;
             let when = if minutes <= 1 { "a minute".to_owned() } else { format!("{minutes} minutes") };
-            return Err(ApiError::new(ErrorCode::RateLimited, format!("{what} Try again in {when}.")));
+            return Err(ApiError::new(ErrorCode::RateLimited, format!("{what} Try again in {when}.")).into());
         }
         Ok(Counted(counted))
     }
 
     /// Adds one to the key's counter, starting a new window if the last one is over.
-    async fn bump(&self, id: &str) -> Result<CounterDoc, ApiError> {
+    async fn bump(&self, id: &str) -> Result<CounterDoc, HostError> {
         let now = DateTime::now();
         // A window that is over is replaced, not continued.
-        self.counters
-            .delete_one(doc! { "_id": id, "expires_at": { "$lte": now } })
-            .await
-            .map_err(|e| internal("resetting an attempt counter", &e))?;
+        self.counters.delete_one(doc! { "_id": id, "expires_at": { "$lte": now } }).await?;
         let ends = DateTime::from_millis(now.timestamp_millis() + self.limits.window.as_millis() as i64);
         // Create the counter if there is none (an insert either happens whole or not at all),
         // then count with a plain atomic increment: no racing upserts.
@@ -132,26 +129,24 @@ impl RateLimiter {
         match self.counters.insert_one(&fresh).await {
             Ok(_) => {}
             Err(error) if is_duplicate_key(&error) => {}
-            Err(error) => return Err(internal("creating an attempt counter", &error)),
+            Err(error) => return Err(error.into()),
         }
         let counter = self
             .counters
             .find_one_and_update(doc! { "_id": id }, doc! { "$inc": { "count": 1_i64 } })
             .return_document(ReturnDocument::After)
-            .await
-            .map_err(|e| internal("counting an attempt", &e))?;
+            .await?;
         // The counter can only vanish if its window ended in between; count this attempt as the
         // first of a new one.
         Ok(counter.unwrap_or(CounterDoc { count: 1, ..fresh }))
     }
 
     /// Takes back attempts that succeeded, so that only failures count against the limits.
-    pub async fn take_back(&self, counted: Counted) -> Result<(), ApiError> {
+    pub async fn take_back(&self, counted: Counted) -> Result<(), HostError> {
         for id in counted.0 {
             self.counters
                 .update_one(doc! { "_id": &id, "count": { "$gt": 0_i64 } }, doc! { "$inc": { "count": -1_i64 } })
-                .await
-                .map_err(|e| internal("updating an attempt counter", &e))?;
+                .await?;
         }
         Ok(())
     }

@@ -6,8 +6,7 @@ use axum::Extension;
 use solstice_types::{ApiError, ErrorCode, WalletAddress};
 use tower_sessions::Session;
 
-use super::accounts::internal;
-use crate::error::AppError;
+use super::error::HostError;
 
 const WALLET: &str = "wallet";
 /// When the session was last seen in use, in Unix seconds.
@@ -22,45 +21,41 @@ const TOUCH_EVERY_SECONDS: i64 = 60;
 #[derive(Debug, Clone, Copy)]
 pub struct ClientIp(pub Option<IpAddr>);
 
-async fn session() -> Result<Session, AppError> {
-    leptos_axum::extract::<Session>().await.map_err(|error| AppError::from(internal("reading the session", &error)))
-}
-
-fn session_error(error: tower_sessions::session::Error) -> AppError {
-    internal("updating the session", &error).into()
+async fn session() -> Result<Session, HostError> {
+    Ok(leptos_axum::extract::<Session>().await?)
 }
 
 /// Binds the session to `wallet`, under a new session id so that an id planted before
 /// log-in is worthless after it.
-pub async fn log_in(wallet: &WalletAddress) -> Result<(), AppError> {
+pub async fn log_in(wallet: &WalletAddress) -> Result<(), HostError> {
     let session = session().await?;
-    session.cycle_id().await.map_err(session_error)?;
-    session.insert(WALLET, wallet).await.map_err(session_error)
+    session.cycle_id().await?;
+    Ok(session.insert(WALLET, wallet).await?)
 }
 
 /// Deletes the session.
-pub async fn log_out() -> Result<(), AppError> {
-    session().await?.flush().await.map_err(session_error)
+pub async fn log_out() -> Result<(), HostError> {
+    Ok(session().await?.flush().await?)
 }
 
 /// The wallet this session is logged in as, if any. Marks the session as in use (see
 /// [`TOUCH_EVERY_SECONDS`]).
-pub async fn current_wallet() -> Result<Option<WalletAddress>, AppError> {
+pub async fn current_wallet() -> Result<Option<WalletAddress>, HostError> {
     let session = session().await?;
-    let wallet = session.get::<WalletAddress>(WALLET).await.map_err(session_error)?;
+    let wallet = session.get::<WalletAddress>(WALLET).await?;
     if wallet.is_some() {
         let now = chrono::Utc::now().timestamp();
-        let seen = session.get::<i64>(SEEN).await.map_err(session_error)?;
+        let seen = session.get::<i64>(SEEN).await?;
         if seen.is_none_or(|seen| now - seen >= TOUCH_EVERY_SECONDS) {
             // Changing the session makes the session layer save it with a new expiry.
-            session.insert(SEEN, now).await.map_err(session_error)?;
+            session.insert(SEEN, now).await?;
         }
     }
     Ok(wallet)
 }
 
 /// The wallet this session is logged in as, or an "unauthorized" error.
-pub async fn require_wallet() -> Result<WalletAddress, AppError> {
+pub async fn require_wallet() -> Result<WalletAddress, HostError> {
     match current_wallet().await? {
         Some(wallet) => Ok(wallet),
         None => Err(ApiError::new(ErrorCode::Unauthorized, "Please log in to continue.").into()),
