@@ -4,7 +4,7 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::{components::A, hooks::use_navigate};
-use solstice_types::{Amount, ErrorCode, Token, WalletAddress, transfer::MAX_MEMO_CHARS};
+use solstice_types::{Amount, Token, WalletAddress, transfer::MAX_MEMO_CHARS};
 
 use crate::{
     api::transfers::{find_recipient, send_transfer},
@@ -14,7 +14,6 @@ use crate::{
         errors::Problem,
         format::{format_amount, new_key},
     },
-    error::AppError,
 };
 
 #[component]
@@ -27,12 +26,6 @@ pub fn SendPage() -> impl IntoView {
         </div>
         <WithBalances what="send tokens" then=|balances| view! { <SendFlow balances /> } />
     }
-}
-
-/// Whether an error means the request may not have been handled (so a retry must reuse the
-/// idempotency key) rather than a definite "no".
-fn outcome_unknown(error: &AppError) -> bool {
-    matches!(error.code, ErrorCode::Unavailable | ErrorCode::Internal)
 }
 
 #[component]
@@ -73,7 +66,7 @@ fn SendFlow(balances: Balances) -> impl IntoView {
             navigate(&format!("/transfers/{}?sent=1", transfer.reference), Default::default());
         }
         Some(Err(error)) => {
-            if !outcome_unknown(&error) {
+            if !error.outcome_unknown() {
                 key.set(new_key());
             }
             problem.set(Some(error.message));

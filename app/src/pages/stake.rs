@@ -4,7 +4,7 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 use solstice_types::{
-    Amount, ErrorCode, Token, format_bps,
+    Amount, Token, format_bps,
     stake::{MIN_STAKE_LAMPORTS, StakeAccount, StakeOverview, StakeState},
 };
 
@@ -113,7 +113,7 @@ fn Staking(overview: StakeOverview, version: RwSignal<u32>, form: StakeForm) -> 
             version.update(|v| *v += 1);
         }
         Some(Err(error)) => {
-            if !matches!(error.code, ErrorCode::Unavailable | ErrorCode::Internal) {
+            if !error.outcome_unknown() {
                 key.set(new_key());
             }
             problem.set(Some(error.message));

@@ -85,9 +85,7 @@ fn SwapFlow(balances: Balances) -> impl IntoView {
             navigate(&format!("/swaps/{}?new=1", swap.reference), Default::default());
         }
         Some(Err(error)) => {
-            // Only a definite "no" ends this submission; after an uncertain answer a retry must
-            // reuse the key.
-            if !matches!(error.code, ErrorCode::Unavailable | ErrorCode::Internal) {
+            if !error.outcome_unknown() {
                 form.key.set(new_key());
             }
             form.problem.set(Some(error.message));
