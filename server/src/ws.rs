@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use app::backend::prices::PriceHub;
 use axum::{
-    extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade, close_code},
+    extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade, close_code},
     response::Response,
 };
 use futures::{SinkExt, StreamExt};
@@ -35,7 +35,7 @@ async fn serve(socket: WebSocket, hub: PriceHub) {
     let (latest, mut ticks) = hub.subscribe();
     let mut sent = 0;
     if let Some((seq, json)) = latest {
-        if !send(&mut sink, &json).await {
+        if !send(&mut sink, json).await {
             return;
         }
         sent = seq;
@@ -47,7 +47,7 @@ async fn serve(socket: WebSocket, hub: PriceHub) {
             tick = ticks.recv() => match tick {
                 Ok((seq, _)) if seq <= sent => {}
                 Ok((seq, json)) => {
-                    if !send(&mut sink, &json).await {
+                    if !send(&mut sink, json).await {
                         return;
                     }
                     sent = seq;
@@ -59,7 +59,7 @@ async fn serve(socket: WebSocket, hub: PriceHub) {
                     if let (Some((seq, json)), _) = hub.subscribe()
                         && seq > sent
                     {
-                        if !send(&mut sink, &json).await {
+                        if !send(&mut sink, json).await {
                             return;
                         }
                         sent = seq;
@@ -82,9 +82,10 @@ async fn serve(socket: WebSocket, hub: PriceHub) {
     }
 }
 
-async fn send<S>(sink: &mut S, json: &str) -> bool
+/// Sends a tick's shared JSON (no copy is made for this subscriber).
+async fn send<S>(sink: &mut S, json: Utf8Bytes) -> bool
 where
     S: SinkExt<Message> + Unpin,
 {
-    matches!(tokio::time::timeout(SEND_TIMEOUT, sink.send(Message::Text(json.into()))).await, Ok(Ok(())))
+    matches!(tokio::time::timeout(SEND_TIMEOUT, sink.send(Message::Text(json))).await, Ok(Ok(())))
 }

@@ -11,6 +11,7 @@ use std::{
     time::Duration,
 };
 
+use axum::extract::ws::Utf8Bytes;
 use futures::TryStreamExt;
 use mongodb::{
     Collection, Database, IndexModel,
@@ -94,8 +95,9 @@ fn candle_id(token: Token, interval: Interval, start: i64) -> String {
     format!("{}:{token}:{start}", interval.label())
 }
 
-/// A tick as sent to subscribers: its sequence number and its JSON, encoded once for all.
-pub type Frame = (u64, Arc<str>);
+/// A tick as sent to subscribers: its sequence number and its JSON, encoded once for all and
+/// shared (cloning the text only counts a reference: no subscriber gets a copy of its own).
+pub type Frame = (u64, Utf8Bytes);
 
 /// How the hub runs; the defaults suit production, tests tick faster.
 #[derive(Debug, Clone)]
@@ -120,7 +122,7 @@ pub struct PriceHub {
 struct Inner {
     feed: Arc<dyn PriceFeed>,
     config: PriceConfig,
-    latest: RwLock<Option<(Arc<PriceTick>, Arc<str>)>>,
+    latest: RwLock<Option<(Arc<PriceTick>, Utf8Bytes)>>,
     sender: broadcast::Sender<Frame>,
     candles: Collection<CandleDoc>,
     /// The candle in progress for each token and interval, and whether this process saw it
@@ -248,7 +250,7 @@ impl PriceHub {
 
     fn tick(&self, seq: u64) {
         let tick = self.take_tick(seq, now_ms());
-        let json: Arc<str> = match serde_json::to_string(&tick) {
+        let json: Utf8Bytes = match serde_json::to_string(&tick) {
             Ok(json) => json.into(),
             Err(error) => {
                 tracing::error!(error = %error, "could not encode a price tick");
