@@ -139,6 +139,7 @@ pub fn router(
     let trusted_hops = config.trusted_proxy_hops;
     let routes = generate_route_list(App);
     let context_state = state.clone();
+    let fallback_state = state.clone();
     let hub = state.prices.clone();
 
     // Pages and server functions need the session. Probes, the price socket and the built
@@ -149,7 +150,11 @@ pub fn router(
             let options = options.clone();
             move || shell(options.clone())
         })
-        .fallback(leptos_axum::file_and_error_handler(shell))
+        // The "not found" page is the app too: its top bar asks who is logged in.
+        .fallback(leptos_axum::file_and_error_handler_with_context(
+            move || provide_context(fallback_state.clone()),
+            shell,
+        ))
         .with_state(options)
         .layer(session_layer)
         .layer(middleware::from_fn(server_fn_error_status));

@@ -350,3 +350,16 @@ async fn an_active_session_slides_forward_about_once_a_minute_not_on_every_reque
     let moved = stored().await;
     assert!(moved.get_datetime("expires_at").unwrap() > first.get_datetime("expires_at").unwrap());
 }
+
+#[tokio::test]
+async fn a_missing_page_still_shows_the_logged_in_user_their_account() {
+    let platform = TestPlatform::host_only(|_| {}).await;
+    let client = platform.browser();
+    let (status, body) = client.sign_up("1").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let missing = client.client.get(format!("{}/no-such-page", platform.host)).send().await.unwrap();
+    assert_eq!(missing.status(), StatusCode::NOT_FOUND);
+    let html = missing.text().await.unwrap();
+    assert!(html.contains("Page not found"), "{html}");
+    assert!(html.contains("data-testid=\"topbar-address\""), "the top bar shows the account, not 'Log in'");
+}
