@@ -229,4 +229,19 @@ mod tests {
         assert!(IdempotencyKey::new("has space").is_err());
         assert!(IdempotencyKey::new("x".repeat(201)).is_err());
     }
+
+    #[test]
+    fn a_scoped_key_names_its_kind_and_wallet_so_two_users_keys_never_meet() {
+        let (alice, bob) = (WalletAddress::from_public_key(&[1; 32]), WalletAddress::from_public_key(&[2; 32]));
+        let key = IdempotencyKey::scoped("swp", &alice, "3f2a9c1e-7d4b-4e0a-9a51-0c2d6b7e8f90");
+        assert_eq!(key.as_str(), format!("swp:{alice}:3f2a9c1e-7d4b-4e0a-9a51-0c2d6b7e8f90"));
+        assert!(IdempotencyKey::new(key.as_str()).is_ok());
+        let longest = "k".repeat(100);
+        let scoped = IdempotencyKey::scoped("wdr", &alice, &longest);
+        assert!(IdempotencyKey::new(scoped.as_str()).is_ok(), "the longest client key still makes a valid key");
+        assert_ne!(
+            IdempotencyKey::scoped("trf", &bob, "same-key-0001"),
+            IdempotencyKey::scoped("trf", &alice, "same-key-0001")
+        );
+    }
 }
