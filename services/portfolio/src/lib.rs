@@ -16,8 +16,7 @@ use axum::{
     routing::get,
 };
 use clap::Parser;
-use futures::TryStreamExt;
-use mongodb::{Collection, bson::doc};
+use mongodb::Collection;
 use solstice_kit::{
     auth::{Caller, ServiceSecret, require_signature},
     error::ErrorResponse,
@@ -26,7 +25,7 @@ use solstice_kit::{
 };
 use solstice_ledger::{AccountId, LedgerError, LedgerReader, database_error};
 use solstice_market::{PriceFeed, SimulatedMarket};
-use solstice_stake::{STAKE_ACCOUNTS, StakeDoc, model::lamports};
+use solstice_stake::{STAKE_ACCOUNTS, StakeDoc, model::staked_by};
 use solstice_types::{
     Amount, ApiError, ErrorCode, ToApiError, Token, UsdValue, WalletAddress,
     portfolio::{Holding, Portfolio, Staked},
@@ -120,20 +119,9 @@ async fn portfolio(
 ) -> Result<Json<Portfolio>, PortfolioError> {
     let balances = state.reader.balances(&AccountId::wallet(&caller.wallet)).await?;
     let now_ms = mongodb::bson::DateTime::now().timestamp_millis();
-    let staked = staked(&state.stakes, &caller.wallet).await?;
+    let staked = staked_by(&state.stakes, &caller.wallet).await?;
     let portfolio = value(caller.wallet, &balances, staked, state.feed.as_ref(), now_ms)?;
     Ok(Json(portfolio))
-}
-
-/// The wallet's stake accounts not yet withdrawn: (amount with rewards, rewards).
-async fn staked(stakes: &Collection<StakeDoc>, wallet: &WalletAddress) -> mongodb::error::Result<(Amount, Amount)> {
-    let mut cursor = stakes.find(doc! { "wallet": wallet.as_str(), "withdrawn": false }).await?;
-    let (mut amount, mut rewards) = (Amount::ZERO, Amount::ZERO);
-    while let Some(account) = cursor.try_next().await? {
-        amount = amount.checked_add(lamports(account.amount)).unwrap_or(amount);
-        rewards = rewards.checked_add(lamports(account.rewards)).unwrap_or(rewards);
-    }
-    Ok((amount, rewards))
 }
 
 /// Values `balances` and the staked SOL at the feed's prices of `now_ms`.

@@ -58,6 +58,32 @@ pub fn lamports(units: i64) -> Amount {
     u64::try_from(units).ok().and_then(Amount::from_base_units).unwrap_or(Amount::ZERO)
 }
 
+/// What the wallet's stake accounts not yet withdrawn hold: (amount with rewards, rewards). For
+/// the portfolio service, which reads only these two fields of each account.
+pub async fn staked_by(
+    accounts: &Collection<StakeDoc>,
+    wallet: &WalletAddress,
+) -> mongodb::error::Result<(Amount, Amount)> {
+    #[derive(Deserialize)]
+    struct Held {
+        #[serde(default)]
+        amount: i64,
+        #[serde(default)]
+        rewards: i64,
+    }
+    let held = accounts.clone_with_type::<Held>();
+    let mut cursor = held
+        .find(doc! { "wallet": wallet.as_str(), "withdrawn": false })
+        .projection(doc! { "amount": 1, "rewards": 1 })
+        .await?;
+    let (mut amount, mut rewards) = (Amount::ZERO, Amount::ZERO);
+    while let Some(account) = cursor.try_next().await? {
+        amount = amount.checked_add(lamports(account.amount)).unwrap_or(amount);
+        rewards = rewards.checked_add(lamports(account.rewards)).unwrap_or(rewards);
+    }
+    Ok((amount, rewards))
+}
+
 /// A stake account as the API shows it, in `epoch`.
 pub(crate) fn view(doc: &StakeDoc, epoch: i64) -> StakeAccount {
     StakeAccount {
