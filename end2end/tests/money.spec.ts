@@ -108,3 +108,53 @@ test('a swap at a live quote opens by its reference number, for its owner only',
   await expect(page.getByRole('alert')).toHaveText(`You have no swap ${reference}.`);
   expect(errors).toEqual([]);
 });
+
+test('the swap form: Max pays the whole balance, a custom slippage is quoted, flipping swaps the sides', async ({ page }) => {
+  const errors = watchConsole(page);
+  await signUp(page, '100');
+  await open(page, '/swap');
+  const pay = page.getByRole('textbox', { name: 'You pay' });
+  const receive = page.getByRole('textbox', { name: 'You receive' });
+  const terms = page.getByTestId('quote').getByTestId('terms');
+
+  await page.getByRole('button', { name: 'Max' }).click();
+  await expect(pay).toHaveValue('100');
+  await expect(terms.getByTestId('terms-pay')).toHaveText('100 SOL');
+
+  const custom = page.getByLabel('Custom slippage tolerance, percent');
+  await custom.fill('1.25');
+  await expect(terms).toContainText('1.25%');
+  await custom.fill('9');
+  await expect(page.getByRole('alert')).toHaveText('Choose a slippage tolerance between 0.01% and 5%.');
+  await custom.fill('');
+
+  await page.getByRole('button', { name: 'Swap the two tokens' }).click();
+  await expect(page.getByTestId('from-token')).toHaveValue('USDC');
+  await expect(page.getByTestId('to-token')).toHaveValue('SOL');
+  await expect(receive).toHaveValue('100');
+  // The fixed side follows its amount: now 100 SOL are bought, and the USDC to pay is quoted.
+  await expect(terms.getByTestId('terms-receive')).toHaveText('100 SOL');
+  await expect(pay).toHaveValue(/^[\d.]+$/);
+  expect(errors).toEqual([]);
+});
+
+test('a long transfer history loads older transfers on request', async ({ page }) => {
+  const errors = watchConsole(page);
+  const bob = await signUp(page, '1');
+  await logOut(page);
+  await signUp(page, '50');
+  // 21 transfers through the app's own server function (a page of history holds 20).
+  for (let i = 0; i < 21; i++) {
+    const form = { to: bob, token: 'SOL', amount: '0.1', memo: `n${i}`, idempotency_key: `e2e-history-${Date.now()}-${i}` };
+    const response = await page.request.post('/api/send_transfer', { form });
+    expect(response.status()).toBe(200);
+  }
+  await open(page, '/transfers');
+  await expect(page.getByTestId('transfer-row')).toHaveCount(20);
+  await expect(page.getByTestId('transfer-row').first()).toContainText('n20');
+  await page.getByRole('button', { name: 'Show older transfers' }).click();
+  await expect(page.getByTestId('transfer-row')).toHaveCount(21);
+  await expect(page.getByTestId('transfer-row').last()).toContainText('n0');
+  await expect(page.getByRole('button', { name: 'Show older transfers' })).toHaveCount(0);
+  expect(errors).toEqual([]);
+});
