@@ -20,10 +20,6 @@ impl AppError {
         AppError { code, message: message.into() }
     }
 
-    pub fn unauthorized() -> AppError {
-        AppError::new(ErrorCode::Unauthorized, "Please log in to continue.")
-    }
-
     /// Whether the request may have been carried out despite the error (the host or a service
     /// was unavailable, or failed on its side), so that a retry must reuse its idempotency key;
     /// any other error is a definite "no" and ends that submission.

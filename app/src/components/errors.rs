@@ -53,7 +53,7 @@ fn ErrorView(error: AppError, what: &'static str, missing: Option<Missing>) -> i
 
 /// What a visitor sees on a page that needs a wallet.
 #[component]
-pub fn LoginPrompt(what: &'static str) -> impl IntoView {
+fn LoginPrompt(what: &'static str) -> impl IntoView {
     view! {
         <section class="card narrow">
             <p>{format!("Log in to {what}.")}</p>
