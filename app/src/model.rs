@@ -3,6 +3,7 @@
 //! builds them. Both import from here, so the two never import each other.
 
 use serde::{Deserialize, Serialize};
+use solstice_market::MarketKind;
 use solstice_types::{Amount, Reference, Token, UsdPrice, WalletAddress};
 
 /// The logged-in user, as the app shell shows them.
@@ -26,16 +27,34 @@ pub struct SignedUp {
 pub struct TokenPrice {
     pub token: Token,
     pub price: UsdPrice,
-    /// Change over the last 24 hours, in basis points; absent when the feed has no price then.
+    /// Change over the last 24 hours, in basis points; absent when no price of then is known.
     pub change_24h_bps: Option<i64>,
+    /// The sources disagree about this price: shown, but swaps in the token are paused.
+    #[serde(default)]
+    pub suspect: bool,
 }
 
 /// Every token's price at one moment: what `/ws/prices` pushes to browsers.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PriceTick {
-    /// Increases by one with every tick of the host that sent it.
+    /// The tick's number, the same on every host (0: no tick yet).
     pub seq: u64,
-    /// When the prices were taken, in Unix milliseconds.
+    /// When the prices were taken, in Unix milliseconds (the market recorder's clock).
     pub at_ms: i64,
+    /// When the host sent this, by its clock: `sent_ms - at_ms` is the tick's age then.
+    pub sent_ms: i64,
+    /// Prices older than this many milliseconds are stale.
+    pub fresh_ms: i64,
+    /// Live or simulated; absent before the first tick.
+    pub market: Option<MarketKind>,
+    /// The sources the prices come from ("coinbase", "kraken", "simulated").
+    pub sources: Vec<String>,
     pub prices: Vec<TokenPrice>,
+}
+
+impl PriceTick {
+    /// The tick's age in milliseconds when it was sent.
+    pub fn age_when_sent_ms(&self) -> i64 {
+        (self.sent_ms - self.at_ms).max(0)
+    }
 }

@@ -60,17 +60,9 @@ pub struct Config {
     #[arg(long, env = "SOLSTICE_RATE_LIMIT_WINDOW_SECONDS", default_value_t = 900)]
     pub rate_limit_window_seconds: u64,
 
-    /// How often prices are taken from the feed and pushed to browsers, in milliseconds.
-    #[arg(long, env = "SOLSTICE_PRICE_TICK_MS", default_value_t = 1_000)]
-    pub price_tick_ms: u64,
-
-    /// Seed of the simulated market; every replica must use the same one to agree on prices.
-    #[arg(long, env = "SOLSTICE_MARKET_SEED", default_value_t = 2026)]
-    pub market_seed: u64,
-
-    /// Fill the charts' price history from the feed at start-up.
-    #[arg(long, env = "SOLSTICE_PRICE_BACKFILL", default_value_t = true, action = clap::ArgAction::Set)]
-    pub price_backfill: bool,
+    /// Prices older than this many seconds are shown as stale.
+    #[arg(long, env = "SOLSTICE_PRICE_FRESHNESS_SECONDS", default_value_t = 10)]
+    pub price_freshness_seconds: u64,
 
     /// Base URL of the portfolio service; several, separated by commas, to spread calls over
     /// replicas the host addresses one by one (a Kubernetes Service needs only one).
@@ -123,8 +115,8 @@ impl Config {
                 window: Duration::from_secs(self.rate_limit_window_seconds),
             },
             prices: PriceConfig {
-                tick_interval: Duration::from_millis(self.price_tick_ms.max(10)),
-                backfill: self.price_backfill,
+                freshness: Duration::from_secs(self.price_freshness_seconds.max(1)),
+                ..PriceConfig::default()
             },
         })
     }
@@ -145,7 +137,6 @@ impl Config {
         config.addr = "127.0.0.1:0".parse().expect("valid address");
         config.mongodb_uri = Secret::new(mongodb_uri);
         config.database = database;
-        config.price_backfill = false;
         config
     }
 }

@@ -12,7 +12,6 @@ mod ws;
 use std::{
     future::Future,
     net::{IpAddr, SocketAddr},
-    sync::Arc,
     time::Duration,
 };
 
@@ -42,7 +41,6 @@ use solstice_kit::{
     lifecycle::{Lifecycle, readiness_gate},
     start::{StartError, connect, listen},
 };
-use solstice_market::SimulatedMarket;
 use solstice_types::{ApiError, ErrorCode};
 use tokio::net::TcpListener;
 use tower_http::{
@@ -75,11 +73,10 @@ impl Application {
     pub async fn build(config: Config) -> Result<Application, StartError> {
         let host = config.host().map_err(StartError::Config)?;
         let (client, database) = connect(&config.mongodb_uri, &config.database, "solstice-host").await?;
-        let feed = Arc::new(SimulatedMarket::new(config.market_seed));
         let secret = ServiceSecret::new(config.internal_secret.expose())?;
         let timeout = Duration::from_millis(config.service_timeout_ms);
         let services = Services::new(&config.service_urls(), secret, timeout)?;
-        let state = HostState::init(client, &database, host, feed, services).await?;
+        let state = HostState::init(client, &database, host, services).await?;
         state.prices.start();
         let sessions = MongoSessionStore::new(&database);
         sessions.init().await?;

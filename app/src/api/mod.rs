@@ -67,7 +67,7 @@ pub async fn current_user() -> Result<Option<Me>, AppError> {
 #[server(endpoint = "market_snapshot")]
 pub async fn market_snapshot() -> Result<PriceTick, AppError> {
     let state = crate::backend::state()?;
-    Ok(state.prices.latest_or_now().as_ref().clone())
+    Ok(state.prices.snapshot())
 }
 
 /// A token's candles for a chart: the last [`Interval::chart_len`] intervals, oldest first.

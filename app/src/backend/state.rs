@@ -6,7 +6,6 @@ use mongodb::{Client, Collection, Database};
 use solstice_accounts::{USERS, UserDoc};
 use solstice_kit::start::StartError;
 use solstice_ledger::Ledger;
-use solstice_market::PriceFeed;
 use solstice_types::Amount;
 use tokio::sync::Semaphore;
 
@@ -49,15 +48,13 @@ impl HostState {
         client: Client,
         database: &Database,
         config: HostConfig,
-        feed: Arc<dyn PriceFeed>,
         services: Services,
     ) -> Result<HostState, StartError> {
         let ledger = Ledger::new(client, database);
         ledger.init().await.map_err(StartError::setup)?;
         let limiter = RateLimiter::new(database, config.limits.clone());
         limiter.init().await?;
-        let prices = PriceHub::new(feed, database, config.prices.clone());
-        prices.init().await?;
+        let prices = PriceHub::new(database, config.prices.clone());
         let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
         Ok(HostState {
             ledger,

@@ -2,11 +2,13 @@
 //! by itself with backoff, and the connection state for the UI.
 
 use leptos::prelude::*;
+use solstice_market::MarketKind;
 use solstice_types::Token;
 
 use crate::model::{PriceTick, TokenPrice};
 
-/// A price older than this is shown as stale.
+/// With no frame from the host for this long, the connection is taken as lost and prices as
+/// stale (the host sends one every second, with new prices or not).
 pub const STALE_AFTER_MS: i64 = 5_000;
 
 /// The state of the price connection, as the UI shows it. (The server only ever renders
@@ -64,11 +66,78 @@ impl LivePrices {
         self.tick.with(|tick| tick.as_ref().and_then(from)).or_else(|| fallback.and_then(from))
     }
 
-    /// Whether the prices shown are too old to trust: no tick has arrived for a while (or,
-    /// since the page loaded, none at all and the server's snapshot is all there is).
+    /// How old the prices shown are, in milliseconds: the tick's age when the host sent it
+    /// (by the host's clock) plus the time since it arrived (by the browser's), so that
+    /// neither clock needs to agree with the recorder's.
+    pub fn age_ms(&self, fallback: Option<&PriceTick>) -> Option<i64> {
+        let (now, received) = (self.now_ms.get(), self.received_ms.get());
+        let since_received = if now > 0 && received > 0 { (now - received).max(0) } else { 0 };
+        let age = |tick: &PriceTick| (tick.seq > 0).then(|| tick.age_when_sent_ms() + since_received);
+        self.tick.with(|tick| tick.as_ref().and_then(age)).or_else(|| fallback.and_then(age))
+    }
+
+    /// Whether the prices shown are too old to trust: no frame has arrived for a while (or,
+    /// since the page loaded, none at all), or the latest tick is older than the freshness
+    /// bound (the recorder or its sources are down).
     pub fn is_stale(&self) -> bool {
         let (now, received) = (self.now_ms.get(), self.received_ms.get());
-        now > 0 && received > 0 && now - received > STALE_AFTER_MS
+        if now > 0 && received > 0 && now - received > STALE_AFTER_MS {
+            return true;
+        }
+        self.tick.with(|tick| {
+            tick.as_ref().is_some_and(|tick| tick.seq == 0 || self.age_ms(None).is_some_and(|age| age > tick.fresh_ms))
+        })
+    }
+}
+
+/// "Kraken", "Coinbase": a source's name for people.
+fn source_name(source: &str) -> String {
+    let mut chars = source.chars();
+    chars.next().map(|first| first.to_uppercase().chain(chars).collect()).unwrap_or_default()
+}
+
+/// "3 s", "2 min", "5 h".
+fn format_age(ms: i64) -> String {
+    let seconds = ms / 1_000;
+    match seconds {
+        ..60 => format!("{} s", seconds.max(0)),
+        60..3_600 => format!("{} min", seconds / 60),
+        _ => format!("{} h", seconds / 3_600),
+    }
+}
+
+/// Where prices come from and how old they are: "Live prices from Coinbase and Kraken ·
+/// updated 1 s ago", or the simulated market, clearly labelled.
+#[component]
+pub fn PriceSource(#[prop(optional, into)] snapshot: Option<Signal<Option<PriceTick>>>) -> impl IntoView {
+    let live = use_live_prices();
+    let tick = move || live.tick.get().or_else(|| snapshot.and_then(|snapshot| snapshot.get()));
+    let market = move || tick().and_then(|tick| tick.market);
+    let origin = move || match tick() {
+        Some(tick) if tick.market == Some(MarketKind::Simulated) => "Simulated prices, not a real market".to_owned(),
+        Some(tick) if !tick.sources.is_empty() => {
+            let names: Vec<String> = tick.sources.iter().map(|s| source_name(s)).collect();
+            let listed = match names.split_last() {
+                Some((last, rest)) if !rest.is_empty() => format!("{} and {last}", rest.join(", ")),
+                _ => names.concat(),
+            };
+            format!("Live prices from {listed}")
+        }
+        _ => "No prices yet".to_owned(),
+    };
+    let age = move || {
+        let fallback = snapshot.and_then(|snapshot| snapshot.get());
+        live.age_ms(fallback.as_ref()).map(|age| format!(" · updated {} ago", format_age(age))).unwrap_or_default()
+    };
+    view! {
+        <p class="muted small price-source" data-testid="price-source">
+            <Show when=move || market() == Some(MarketKind::Simulated)>
+                <span class="badge badge-simulated" data-testid="simulated-market">"Simulated market"</span>
+                " "
+            </Show>
+            <span>{origin}</span>
+            <span data-testid="price-age">{age}</span>
+        </p>
     }
 }
 

@@ -9,7 +9,7 @@ use solstice_types::{Token, format_change_bps};
 use crate::{
     api::{market_snapshot, price_history},
     components::{
-        live_prices::{ConnectionBadge, use_live_prices},
+        live_prices::{ConnectionBadge, PriceSource, use_live_prices},
         price_chart::{PriceChart, span_label},
     },
     model::PriceTick,
@@ -18,12 +18,16 @@ use crate::{
 #[component]
 pub fn MarketsPage() -> impl IntoView {
     let snapshot = Resource::new(|| (), |_| market_snapshot());
+    let shown = Signal::derive(move || snapshot.get().and_then(Result::ok));
     view! {
         <Title text="Markets" />
         <div class="page-head">
             <h1 class="page-title">"Markets"</h1>
             <ConnectionBadge />
         </div>
+        <Suspense fallback=|| ()>
+            <PriceSource snapshot=shown />
+        </Suspense>
         <Suspense fallback=|| view! { <p class="muted">"Loading prices…"</p> }>
             {move || {
                 snapshot
@@ -61,6 +65,9 @@ fn MarketRow(token: Token, snapshot: Option<PriceTick>) -> impl IntoView {
                         {move || price.get().map(|(p, _)| p.price.format()).unwrap_or_else(|| "—".to_owned())}
                     </span>
                     <Change bps=Signal::derive(move || price.get().and_then(|(p, _)| p.change_24h_bps)) />
+                    <Show when=move || price.get().is_some_and(|(p, _)| p.suspect)>
+                        <span class="suspect" data-testid="suspect">"Sources disagree: swaps paused"</span>
+                    </Show>
                 </span>
             </A>
         </li>
@@ -101,6 +108,7 @@ fn TokenMarket(token: Token) -> impl IntoView {
     let interval = RwSignal::new(Interval::OneMinute);
     let history = Resource::new(move || interval.get(), move |interval| price_history(token, interval));
     let snapshot = Resource::new(|| (), |_| market_snapshot());
+    let shown = Signal::derive(move || snapshot.get().and_then(Result::ok));
     let info = token.info();
     // Candles built in the browser from every tick since the page loaded (or the range changed).
     let live_candles = RwSignal::new(Vec::<Candle>::new());
@@ -145,6 +153,9 @@ fn TokenMarket(token: Token) -> impl IntoView {
             <h1 class="page-title">{info.name} " " <span class="muted">{info.symbol}</span></h1>
             <ConnectionBadge />
         </div>
+        <Suspense fallback=|| ()>
+            <PriceSource snapshot=shown />
+        </Suspense>
         <section class="card">
             <Suspense fallback=|| ()>
                 <p class="big-number" data-testid="token-price">

@@ -11,7 +11,8 @@ use crate::{
     api::my_portfolio,
     components::{
         errors::loaded,
-        live_prices::{ConnectionBadge, LivePrices, use_live_prices},
+        format::format_time,
+        live_prices::{ConnectionBadge, LivePrices, PriceSource, use_live_prices},
     },
 };
 
@@ -105,6 +106,7 @@ pub fn PortfolioPage() -> impl IntoView {
             <h1 class="page-title">"Portfolio"</h1>
             <ConnectionBadge />
         </div>
+        <PriceSource />
         <Suspense fallback=|| view! { <p class="muted">"Loading your portfolio…"</p> }>
             {move || {
                 portfolio
@@ -120,6 +122,7 @@ fn Holdings(portfolio: Portfolio) -> impl IntoView {
     let live = use_live_prices();
     let empty = portfolio.holdings.is_empty() && portfolio.staked.amount.is_zero();
     let rewards = portfolio.staked.rewards;
+    let (priced_at_ms, stale_when_loaded) = (portfolio.priced_at_ms, portfolio.prices_stale);
     let valued = Memo::new(move |_| revalue(&portfolio, &live));
     let change_class = move || match valued.with(|v| v.2) {
         Some(b) if b > 0 => "change up",
@@ -133,6 +136,14 @@ fn Holdings(portfolio: Portfolio) -> impl IntoView {
             <p class=change_class data-testid="total-change">
                 {move || valued.with(|v| v.2).map(|bps| format!("{} in 24 hours", format_change_bps(bps))).unwrap_or_default()}
             </p>
+            <Show when=move || live.is_stale() || (stale_when_loaded && live.tick.with(Option::is_none))>
+                <p class="muted small" role="status" data-testid="values-as-of">
+                    {move || {
+                        let at = live.tick.with(|tick| tick.as_ref().filter(|t| t.seq > 0).map(|t| t.at_ms)).unwrap_or(priced_at_ms);
+                        format!("Prices are stale: values as of {}.", format_time(at))
+                    }}
+                </p>
+            </Show>
         </section>
         <Show when=move || !empty fallback=|| view! { <p class="card muted">"This wallet holds no tokens yet."</p> }>
             <div class="portfolio-grid">

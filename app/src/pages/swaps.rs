@@ -219,6 +219,13 @@ fn SwapDetails(swap: Swap, just_made: bool) -> impl IntoView {
                 <dd data-testid="swap-paid">{format_amount(swap.amount_in, swap.from)}</dd>
                 <dt>"Received"</dt>
                 <dd data-testid="swap-received">{format_amount(swap.amount_out, swap.to)}</dd>
+                <dt>"Quoted"</dt>
+                <dd data-testid="swap-quoted">
+                    {match swap.side {
+                        SwapSide::ExactIn => format!("{} for {}", format_amount(swap.quoted_amount_out, swap.to), format_amount(swap.amount_in, swap.from)),
+                        SwapSide::ExactOut => format!("{} for {}", format_amount(swap.amount_out, swap.to), format_amount(swap.quoted_amount_in, swap.from)),
+                    }}
+                </dd>
                 <dt>"Rate"</dt>
                 <dd>{format!("1 {} = {} {}", swap.from, format_rate(swap.amount_in, swap.from, gross, swap.to), swap.to)}</dd>
                 <dt>{format!("Fee ({})", format_bps(swap.fee_bps))}</dt>

@@ -15,7 +15,8 @@ use solstice_types::{Amount, Token, WalletAddress};
 /// Every test user's password.
 pub const PASSWORD: &str = "correct horse battery";
 
-/// A host (with the services, when started so) over a database of its own, and its books.
+/// A host (with the services and a market recorder of the simulated market, when started so)
+/// over a database of its own, and its books.
 pub struct TestPlatform {
     /// The host's base URL, `http://127.0.0.1:PORT`.
     pub host: String,
@@ -26,8 +27,20 @@ pub struct TestPlatform {
 impl TestPlatform {
     /// A host alone over a fresh database (server functions that need a service answer
     /// "unavailable"), with the test defaults changed by `configure`.
+    /// No recorder runs: the host has no prices.
     pub async fn host_only(configure: impl FnOnce(&mut Config)) -> TestPlatform {
         let (client, database) = solstice_testkit::fresh_database().await;
+        let host = start_host(database.name(), configure).await;
+        TestPlatform { host, ledger: Ledger::new(client, &database), database }
+    }
+
+    /// A host alone and a recorder, each with the test defaults changed.
+    pub async fn host_and_recorder(
+        configure: impl FnOnce(&mut Config),
+        recorder: impl FnOnce(&mut solstice_recorder::Config),
+    ) -> TestPlatform {
+        let (client, database) = solstice_testkit::fresh_database().await;
+        start_recorder(&database, recorder).await;
         let host = start_host(database.name(), configure).await;
         TestPlatform { host, ledger: Ledger::new(client, &database), database }
     }
@@ -35,6 +48,7 @@ impl TestPlatform {
     /// A host wired to all four services over one fresh database.
     pub async fn with_services() -> TestPlatform {
         let (client, database) = solstice_testkit::fresh_database().await;
+        start_recorder(&database, |_| {}).await;
         let services = start_services(database.name()).await;
         let host = start_host(database.name(), move |config| {
             config.portfolio_url = services.portfolio;
@@ -101,6 +115,24 @@ pub async fn start_host(database: &str, configure: impl FnOnce(&mut Config)) -> 
     let base = format!("http://{}", host.local_addr());
     tokio::spawn(host.run_until_stopped(std::future::pending()));
     base
+}
+
+/// A market recorder of the simulated market over `database`, with the test defaults changed
+/// by `configure`; returns its base URL once its first tick is stored.
+pub async fn start_recorder(database: &Database, configure: impl FnOnce(&mut solstice_recorder::Config)) -> String {
+    let mut config = solstice_recorder::Config::for_tests(solstice_testkit::mongodb_uri(), database.name().to_owned());
+    configure(&mut config);
+    let started = solstice_recorder::build(config).await.expect("the recorder starts");
+    let base = format!("http://{}", started.service.local_addr());
+    tokio::spawn(solstice_recorder::run(started, std::future::pending()));
+    let store = solstice_market::store::MarketStore::new(database);
+    for _ in 0..100 {
+        if store.latest().await.expect("the store answers").is_some() {
+            return base;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("the recorder wrote no tick");
 }
 
 /// Serves a built service on its free port and returns its base URL.

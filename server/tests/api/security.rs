@@ -86,6 +86,7 @@ impl Probe {
 #[tokio::test]
 async fn every_service_route_refuses_requests_without_valid_internal_credentials() {
     let (_client, database) = solstice_testkit::fresh_database().await;
+    crate::helpers::start_recorder(&database, |_| {}).await;
     let services = start_services(database.name()).await;
     let caller = WalletAddress::from_public_key(&[7; 32]);
     let someone_else = WalletAddress::from_public_key(&[8; 32]);

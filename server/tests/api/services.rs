@@ -7,6 +7,7 @@ use crate::helpers::{Browser, TestPlatform, start_host, start_portfolio};
 #[tokio::test]
 async fn a_logged_in_user_gets_their_portfolio_from_the_service() {
     let (_client, database) = solstice_testkit::fresh_database().await;
+    crate::helpers::start_recorder(&database, |_| {}).await;
     let portfolio = start_portfolio(database.name()).await;
     let browser = Browser::new(&start_host(database.name(), |config| config.portfolio_url = portfolio).await);
 

@@ -104,6 +104,11 @@ impl Service {
         Ok(Service { listener, router, lifecycle: Lifecycle::new(), shutdown_delay: Duration::ZERO })
     }
 
+    /// How long a stopping service keeps serving while reporting not ready.
+    pub fn set_shutdown_delay(&mut self, delay: Duration) {
+        self.shutdown_delay = delay;
+    }
+
     pub fn local_addr(&self) -> SocketAddr {
         self.listener.local_addr().expect("a bound listener has an address")
     }
@@ -134,9 +139,7 @@ where
     F: std::future::Future<Output = Result<Service, StartError>>,
 {
     use std::process::ExitCode;
-    tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
-        .init();
+    init_logging();
     let service = match build().await {
         Ok(service) => service,
         Err(error) => {
@@ -152,6 +155,13 @@ where
             ExitCode::FAILURE
         }
     }
+}
+
+/// Logs to stderr, filtered by `RUST_LOG` (default `info`).
+pub fn init_logging() {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
+        .init();
 }
 
 /// The settings every service shares: where the data is and the secret of internal calls.

@@ -287,6 +287,13 @@ impl Ledger {
         Ok(())
     }
 
+    /// The receipt of the transaction applied under `key`, if there is one, as a replay: for a
+    /// caller whose request is not a pure function of its input (a swap filled at the live
+    /// price), so that a retry answers with the first outcome instead of computing a new one.
+    pub async fn replay(&self, key: &IdempotencyKey) -> Result<Option<Receipt>, LedgerError> {
+        self.by_idempotency_key(key).await?.map(|first| receipt(first, true)).transpose()
+    }
+
     async fn by_idempotency_key(&self, key: &IdempotencyKey) -> Result<Option<TransactionDoc>, LedgerError> {
         Ok(self.transactions.find_one(doc! { "idempotency_key": key.as_str() }).await?)
     }

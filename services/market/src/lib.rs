@@ -1,27 +1,12 @@
-//! Market data: where prices come from and how they are summarised for charts.
+//! Market data: ticks (every token's price at one second) and candles (open, high, low and
+//! close over an interval), as the market recorder writes them and everyone else reads them.
 //!
-//! Prices come from a [`PriceFeed`]. The default, [`SimulatedMarket`], is a pure function of
-//! a seed and the time: every replica of every service computes the same price for the same
-//! second without talking to the others, and it runs with no network at all.
+//! The types are shared with the browser; the store (the `store` feature) is host-side only.
 
 mod candle;
-mod simulated;
+#[cfg(feature = "store")]
+pub mod store;
+mod tick;
 
 pub use candle::{Candle, Interval, roll_up};
-pub use simulated::SimulatedMarket;
-use solstice_types::{Token, UsdPrice};
-
-/// A source of prices for every token in the registry.
-pub trait PriceFeed: Send + Sync + 'static {
-    /// The price of `token` at `unix_second`. A feed that has no price for that moment (a
-    /// real exchange that is unreachable) says so rather than inventing one.
-    fn price_at(&self, token: Token, unix_second: i64) -> Result<UsdPrice, FeedError>;
-}
-
-/// The feed has no price for the moment asked.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("no price for {token} at {unix_second}")]
-pub struct FeedError {
-    pub token: Token,
-    pub unix_second: i64,
-}
+pub use tick::{MarketKind, MarketTick, TickPrice, Unpriced};

@@ -6,7 +6,7 @@
 
 mod openapi;
 
-use std::{collections::BTreeMap, net::SocketAddr, sync::Arc};
+use std::{collections::BTreeMap, net::SocketAddr, time::Duration};
 
 use axum::{
     Extension, Json, Router,
@@ -24,19 +24,18 @@ use solstice_kit::{
     start::{CommonConfig, Service, StartError},
 };
 use solstice_ledger::{AccountId, LedgerError, LedgerReader, database_error};
-use solstice_market::{PriceFeed, SimulatedMarket};
+use solstice_market::store::Ticks;
 use solstice_stake::{STAKE_ACCOUNTS, StakeDoc, model::staked_by};
 use solstice_types::{
-    Amount, ApiError, ErrorCode, ToApiError, Token, UsdValue, WalletAddress,
+    Amount, ApiError, ErrorCode, ToApiError, Token, UsdPrice, UsdValue, WalletAddress,
     portfolio::{Holding, Portfolio, Staked},
 };
-
-const DAY: i64 = 86_400;
 
 /// What can go wrong valuing a wallet.
 #[derive(Debug, thiserror::Error)]
 pub enum PortfolioError {
-    /// A held token has no price now (or the total overflowed): better no answer than a wrong one.
+    /// A held token has never had a price (or the total overflowed): better no answer than a
+    /// wrong one.
     #[error("Prices are unavailable right now.")]
     PricesUnavailable,
     #[error(transparent)]
@@ -70,9 +69,9 @@ pub struct Config {
     pub addr: SocketAddr,
     #[command(flatten)]
     pub common: CommonConfig,
-    /// Seed of the simulated market: the same as the host's, so that both show the same prices.
-    #[arg(long, env = "SOLSTICE_MARKET_SEED", default_value_t = 2026)]
-    pub market_seed: u64,
+    /// Prices older than this many seconds are stale: values are shown as of their time.
+    #[arg(long, env = "SOLSTICE_PRICE_FRESHNESS_SECONDS", default_value_t = 10)]
+    pub freshness_seconds: u64,
 }
 
 impl Config {
@@ -81,7 +80,7 @@ impl Config {
         Config {
             addr: "127.0.0.1:0".parse().expect("valid address"),
             common: CommonConfig::for_tests(mongodb_uri, database),
-            market_seed: 2026,
+            freshness_seconds: 10,
         }
     }
 }
@@ -89,9 +88,9 @@ impl Config {
 /// Connects to the database and binds the configured port.
 pub async fn build(config: Config) -> Result<Service, StartError> {
     let (secret, _client, database) = config.common.connect("solstice-portfolio").await?;
-    let feed: Arc<dyn PriceFeed> = Arc::new(SimulatedMarket::new(config.market_seed));
+    let ticks = Ticks::follow(&database, Duration::from_secs(config.freshness_seconds.max(1)));
     let state =
-        PortfolioState { reader: LedgerReader::new(&database), stakes: database.collection(STAKE_ACCOUNTS), feed };
+        PortfolioState { reader: LedgerReader::new(&database), stakes: database.collection(STAKE_ACCOUNTS), ticks };
     let router = with_operations(api(state, secret), "portfolio", database, openapi::document());
     config.common.bind(config.addr, router).await
 }
@@ -102,7 +101,8 @@ struct PortfolioState {
     reader: LedgerReader,
     /// The stake service's accounts, only ever read here.
     stakes: Collection<StakeDoc>,
-    feed: Arc<dyn PriceFeed>,
+    /// The market recorder's ticks, followed in the store.
+    ticks: Ticks,
 }
 
 fn api(state: PortfolioState, secret: ServiceSecret) -> Router {
@@ -120,28 +120,40 @@ async fn portfolio(
     let balances = state.reader.balances(&AccountId::wallet(&caller.wallet)).await?;
     let now_ms = mongodb::bson::DateTime::now().timestamp_millis();
     let staked = staked_by(&state.stakes, &caller.wallet).await?;
-    let portfolio = value(caller.wallet, &balances, staked, state.feed.as_ref(), now_ms)?;
+    let price_of = |token| state.ticks.last_known(token).map(|(price, at_ms)| (price.price, price.open_24h, at_ms));
+    let freshness_ms = state.ticks.freshness().as_millis() as i64;
+    let portfolio = value(caller.wallet, &balances, staked, price_of, now_ms, freshness_ms)?;
     Ok(Json(portfolio))
 }
 
-/// Values `balances` and the staked SOL at the feed's prices of `now_ms`.
+/// A token's price to value it at: the price, the price a day before (when known) and when
+/// it was taken (Unix milliseconds).
+type Priced = (UsdPrice, Option<UsdPrice>, i64);
+
+/// Values `balances` and the staked SOL at each token's latest price (`price_of`). Prices
+/// older than `freshness_ms` at `now_ms` make the answer stale: values as of their time.
 fn value(
     wallet: WalletAddress,
     balances: &BTreeMap<Token, Amount>,
     (staked_amount, staked_rewards): (Amount, Amount),
-    feed: &dyn PriceFeed,
+    price_of: impl Fn(Token) -> Option<Priced>,
     now_ms: i64,
+    freshness_ms: i64,
 ) -> Result<Portfolio, PortfolioError> {
-    let second = now_ms.div_euclid(1_000);
     let unavailable = || PortfolioError::PricesUnavailable;
+    let mut priced_at_ms = now_ms;
+    let mut price = |token: Token| -> Result<(UsdPrice, Option<UsdPrice>), PortfolioError> {
+        let (price, then, at_ms) = price_of(token).ok_or_else(unavailable)?;
+        priced_at_ms = priced_at_ms.min(at_ms);
+        Ok((price, then))
+    };
     let mut holdings = Vec::new();
     let mut total = UsdValue::ZERO;
     // The same holdings at yesterday's prices, for the total's 24-hour change.
     let mut total_then = Some(UsdValue::ZERO);
     for (token, amount) in balances.iter().filter(|(_, amount)| !amount.is_zero()) {
-        let price = feed.price_at(*token, second).map_err(|_| unavailable())?;
+        let (price, then) = price(*token)?;
         let value = price.value_of(*amount, token.decimals());
-        let then = feed.price_at(*token, second - DAY).ok();
         total = total.checked_add(value).ok_or_else(unavailable)?;
         total_then = match (total_then, then) {
             (Some(sum), Some(then)) => sum.checked_add(then.value_of(*amount, token.decimals())),
@@ -159,10 +171,9 @@ fn value(
     // Staked SOL counts in the total at SOL's price.
     let mut staked = Staked { amount: staked_amount, rewards: staked_rewards, ..Staked::default() };
     if !staked_amount.is_zero() {
-        let price = feed.price_at(Token::Sol, second).map_err(|_| unavailable())?;
+        let (price, then) = price(Token::Sol)?;
         staked.value = price.value_of(staked_amount, Token::Sol.decimals());
         total = total.checked_add(staked.value).ok_or_else(unavailable)?;
-        let then = feed.price_at(Token::Sol, second - DAY).ok();
         total_then = match (total_then, then) {
             (Some(sum), Some(then)) => sum.checked_add(then.value_of(staked_amount, Token::Sol.decimals())),
             _ => None,
@@ -177,46 +188,47 @@ fn value(
         let delta = total.picodollars() as i128 - then.picodollars() as i128;
         (delta * 10_000 / then.picodollars() as i128) as i64
     });
-    Ok(Portfolio { wallet, holdings, staked, total_value: total, change_24h_bps, priced_at_ms: now_ms })
+    let prices_stale = now_ms - priced_at_ms > freshness_ms;
+    Ok(Portfolio { wallet, holdings, staked, total_value: total, change_24h_bps, priced_at_ms, prices_stale })
 }
 
 #[cfg(test)]
 mod tests {
-    use solstice_market::FeedError;
-    use solstice_types::UsdPrice;
-
     use super::*;
 
     const NOTHING_STAKED: (Amount, Amount) = (Amount::ZERO, Amount::ZERO);
+    const NOW: i64 = 1_000_000_000_000;
+    const FRESH: i64 = 10_000;
+
+    fn dollars(d: u64) -> UsdPrice {
+        UsdPrice::from_picodollars(d * 1_000_000_000_000)
+    }
+
+    /// SOL at $200 (a day ago $100) and USDC at $1, priced `age_ms` ago; nothing else.
+    fn prices(age_ms: i64) -> impl Fn(Token) -> Option<Priced> {
+        move |token| match token {
+            Token::Sol => Some((dollars(200), Some(dollars(100)), NOW - age_ms)),
+            Token::Usdc => Some((dollars(1), Some(dollars(1)), NOW - age_ms)),
+            _ => None,
+        }
+    }
+
+    fn wallet() -> WalletAddress {
+        WalletAddress::from_public_key(&[1; 32])
+    }
 
     #[test]
     fn staked_sol_counts_in_the_total_and_its_change() {
         let balances = BTreeMap::from([(Token::Usdc, Amount::parse("100", 6).unwrap())]);
         let staked = (Amount::parse("0.5", 9).unwrap(), Amount::parse("0.01", 9).unwrap());
-        let portfolio =
-            value(WalletAddress::from_public_key(&[1; 32]), &balances, staked, &Fixed, 1_000_000_000 * 1_000).unwrap();
+        let portfolio = value(wallet(), &balances, staked, prices(0), NOW, FRESH).unwrap();
         assert_eq!(portfolio.staked.value.format(), "$100.00");
         assert_eq!(portfolio.staked.rewards, Amount::parse("0.01", 9).unwrap());
         assert_eq!(portfolio.total_value.format(), "$200.00");
         assert_eq!(portfolio.staked.share_bps, 5_000);
         // Yesterday: $50 staked + $100; today $200: +33.33 %.
         assert_eq!(portfolio.change_24h_bps, Some(3_333));
-    }
-
-    /// A feed with fixed prices today and a day ago.
-    struct Fixed;
-
-    impl PriceFeed for Fixed {
-        fn price_at(&self, token: Token, unix_second: i64) -> Result<UsdPrice, FeedError> {
-            let today = unix_second >= 999_990_000;
-            let dollars = match (token, today) {
-                (Token::Sol, true) => 200.0,
-                (Token::Sol, false) => 100.0,
-                (Token::Usdc, _) => 1.0,
-                _ => return Err(FeedError { token, unix_second }),
-            };
-            Ok(UsdPrice::from_picodollars((dollars * 1e12) as u64))
-        }
+        assert!(!portfolio.prices_stale);
     }
 
     #[test]
@@ -226,9 +238,7 @@ mod tests {
             (Token::Sol, Amount::parse("1.5", 9).unwrap()),
             (Token::Jup, Amount::ZERO),
         ]);
-        let portfolio =
-            value(WalletAddress::from_public_key(&[1; 32]), &balances, NOTHING_STAKED, &Fixed, 1_000_000_000 * 1_000)
-                .unwrap();
+        let portfolio = value(wallet(), &balances, NOTHING_STAKED, prices(0), NOW, FRESH).unwrap();
         assert_eq!(portfolio.holdings.iter().map(|h| h.token).collect::<Vec<_>>(), [Token::Sol, Token::Usdc]);
         assert_eq!(portfolio.holdings[0].value.format(), "$300.00");
         assert_eq!(portfolio.total_value.format(), "$400.00");
@@ -240,18 +250,26 @@ mod tests {
     }
 
     #[test]
+    fn old_prices_value_the_wallet_as_of_their_time_and_say_so() {
+        let balances = BTreeMap::from([(Token::Sol, Amount::parse("1", 9).unwrap())]);
+        let portfolio = value(wallet(), &balances, NOTHING_STAKED, prices(60_000), NOW, FRESH).unwrap();
+        assert_eq!(portfolio.total_value.format(), "$200.00");
+        assert!(portfolio.prices_stale);
+        assert_eq!(portfolio.priced_at_ms, NOW - 60_000);
+    }
+
+    #[test]
     fn an_empty_wallet_is_worth_nothing() {
-        let portfolio =
-            value(WalletAddress::from_public_key(&[1; 32]), &BTreeMap::new(), NOTHING_STAKED, &Fixed, 0).unwrap();
+        let portfolio = value(wallet(), &BTreeMap::new(), NOTHING_STAKED, prices(0), NOW, FRESH).unwrap();
         assert!(portfolio.holdings.is_empty());
         assert_eq!(portfolio.total_value, UsdValue::ZERO);
         assert_eq!(portfolio.change_24h_bps, None);
     }
 
     #[test]
-    fn a_token_without_a_price_makes_the_answer_unavailable_not_wrong() {
+    fn a_token_never_priced_makes_the_answer_unavailable_not_wrong() {
         let balances = BTreeMap::from([(Token::Jup, Amount::parse("1", 6).unwrap())]);
-        let error = value(WalletAddress::from_public_key(&[1; 32]), &balances, NOTHING_STAKED, &Fixed, 0).unwrap_err();
+        let error = value(wallet(), &balances, NOTHING_STAKED, prices(0), NOW, FRESH).unwrap_err();
         assert_eq!(error.to_api_error().code, ErrorCode::Unavailable);
     }
 }

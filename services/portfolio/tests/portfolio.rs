@@ -7,8 +7,9 @@ use mongodb::{
 use reqwest::StatusCode;
 use solstice_kit::auth::{ServiceSecret, sign};
 use solstice_ledger::{AccountId, IdempotencyKey, Ledger, Leg, SystemAccount, TransactionRequest};
+use solstice_market::{MarketKind, MarketTick, TickPrice, store::MarketStore};
 use solstice_portfolio::Config;
-use solstice_types::{Amount, ReferenceKind, Token, WalletAddress, portfolio::Portfolio};
+use solstice_types::{Amount, ReferenceKind, Token, UsdPrice, WalletAddress, portfolio::Portfolio};
 
 use solstice_testkit::SECRET;
 
@@ -22,10 +23,34 @@ async fn spawn_service() -> TestService {
     let (client, database) = solstice_testkit::fresh_database().await;
     let ledger = Ledger::new(client, &database);
     ledger.init().await.unwrap();
+    // One tick, as the market recorder writes it: every token at a fixed price.
+    let tick = MarketTick {
+        seq: 1,
+        term: 1,
+        at_ms: mongodb::bson::DateTime::now().timestamp_millis(),
+        market: MarketKind::Simulated,
+        prices: Token::ALL
+            .into_iter()
+            .map(|token| TickPrice {
+                token,
+                price: UsdPrice::from_picodollars(if token == Token::Sol {
+                    150_000_000_000_000
+                } else {
+                    1_000_000_000_000
+                }),
+                open_24h: None,
+                suspect: false,
+                sources: vec!["test".into()],
+            })
+            .collect(),
+    };
+    MarketStore::new(&database).write_tick(&tick).await.unwrap();
     let config = Config::for_tests(solstice_testkit::mongodb_uri(), database.name().to_owned());
     let app = solstice_portfolio::build(config).await.unwrap();
     let base = format!("http://{}", app.local_addr());
     tokio::spawn(app.run_until_stopped(std::future::pending()));
+    // Long enough for the service to have read the tick.
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     TestService { base, database, ledger }
 }
 

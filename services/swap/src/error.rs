@@ -22,6 +22,8 @@ pub enum SwapError {
     DatesReversed,
     #[error("Live prices are unavailable right now, so swaps are paused. Try again shortly.")]
     PriceStale,
+    #[error("Price sources disagree about {0} right now, so its swaps are paused. Try again shortly.")]
+    PriceSuspect(Token),
     #[error("That amount is too small to swap.")]
     TooSmall,
     #[error("That amount is too large for the exchange right now.")]
@@ -85,7 +87,7 @@ impl ToApiError for SwapError {
             | SwapError::SlippageOutOfRange
             | SwapError::DateOutOfRange
             | SwapError::DatesReversed => ErrorCode::InvalidInput,
-            SwapError::PriceStale => ErrorCode::PriceStale,
+            SwapError::PriceStale | SwapError::PriceSuspect(_) => ErrorCode::PriceStale,
             SwapError::TooSmall => ErrorCode::InvalidAmount,
             SwapError::TooLarge | SwapError::InsufficientLiquidity(_) => ErrorCode::InsufficientLiquidity,
             SwapError::QuoteNotFound | SwapError::NotFound(_) => ErrorCode::NotFound,

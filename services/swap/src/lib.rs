@@ -1,11 +1,14 @@
 //! The swap service: the platform's exchange.
 //!
-//! Quote, then execute. A quote fixes the terms of a swap at the live prices (amounts, fee,
-//! price impact, the bound set by the user's slippage tolerance) for a short time; executing
-//! it fills at exactly those terms, in one ledger transaction against the exchange's treasury
-//! (the fee goes to the fee account), or fails and moves nothing: when the quote expired, when
-//! the price has since moved past the tolerance, when the price feed is stale, or when funds
-//! are short. The same transaction marks the quote used, so a quote fills at most once.
+//! Quote, then execute. A quote prices a swap on the latest tick (amounts, fee, price impact)
+//! and sets its bound from the user's slippage tolerance: the least received (selling an exact
+//! amount) or the most paid (buying one). Executing it prices the swap again on the latest
+//! tick and fills at that **live** price, protected by the quote's bound, as on Uniswap and
+//! Jupiter: so a quote is never a free option against the treasury. The fill is one ledger
+//! transaction against the exchange's treasury (the fee goes to the fee account), or fails and
+//! moves nothing: when the quote expired, when the price moved past the bound, when prices
+//! are stale or the sources disagree, or when funds are short. The same transaction marks the
+//! quote used, so a quote fills at most once.
 
 mod error;
 mod model;
@@ -14,7 +17,7 @@ pub mod pricing;
 mod quotes;
 mod swaps;
 
-use std::{net::SocketAddr, sync::Arc, time::Duration};
+use std::{net::SocketAddr, time::Duration};
 
 use axum::{
     Router, middleware,
@@ -28,7 +31,7 @@ use solstice_kit::{
     start::{CommonConfig, Service, StartError},
 };
 use solstice_ledger::Ledger;
-use solstice_market::{PriceFeed, SimulatedMarket};
+use solstice_market::store::Ticks;
 
 use crate::model::QuoteDoc;
 pub use crate::{error::SwapError, model::QUOTES};
@@ -42,10 +45,9 @@ pub struct Config {
     pub addr: SocketAddr,
     #[command(flatten)]
     pub common: CommonConfig,
-    /// Seed of the simulated market: the same as the host's, so that quotes match the prices
-    /// users see.
-    #[arg(long, env = "SOLSTICE_MARKET_SEED", default_value_t = 2026)]
-    pub market_seed: u64,
+    /// A tick older than this many seconds is stale: nothing is quoted or filled at it.
+    #[arg(long, env = "SOLSTICE_PRICE_FRESHNESS_SECONDS", default_value_t = 10)]
+    pub freshness_seconds: u64,
     /// How long a quote can be executed, in seconds.
     #[arg(long, env = "SWAP_QUOTE_TTL_SECONDS", default_value_t = 30)]
     pub quote_ttl_seconds: u32,
@@ -57,21 +59,16 @@ impl Config {
         Config {
             addr: "127.0.0.1:0".parse().expect("valid address"),
             common: CommonConfig::for_tests(mongodb_uri, database),
-            market_seed: 2026,
+            freshness_seconds: 10,
             quote_ttl_seconds: 30,
         }
     }
 }
 
-/// The service over the simulated market of the configured seed.
+/// Connects to the database, follows the market recorder's ticks and binds the configured port.
 pub async fn build(config: Config) -> Result<Service, StartError> {
-    let feed = Arc::new(SimulatedMarket::new(config.market_seed));
-    build_with_feed(config, feed).await
-}
-
-/// The service over any price feed (a real exchange's, or one a test controls).
-pub async fn build_with_feed(config: Config, feed: Arc<dyn PriceFeed>) -> Result<Service, StartError> {
     let (secret, client, database) = config.common.connect("solstice-swap").await?;
+    let ticks = Ticks::follow(&database, Duration::from_secs(config.freshness_seconds.max(1)));
     let ledger = Ledger::new(client, &database);
     ledger.init().await.map_err(StartError::setup)?;
     let quotes: Collection<QuoteDoc> = database.collection(QUOTES);
@@ -79,7 +76,7 @@ pub async fn build_with_feed(config: Config, feed: Arc<dyn PriceFeed>) -> Result
     let purge = IndexOptions::builder().expire_after(Duration::from_secs(86_400)).name("purge".to_owned()).build();
     quotes.create_index(IndexModel::builder().keys(doc! { "expires_at": 1 }).options(purge).build()).await?;
     let ttl = Duration::from_secs(u64::from(config.quote_ttl_seconds.max(1)));
-    let state = SwapState { ledger, quotes, feed, quote_ttl: ttl };
+    let state = SwapState { ledger, quotes, ticks, quote_ttl: ttl };
     let router = with_operations(api(state, secret), "swap", database, openapi::document());
     config.common.bind(config.addr, router).await
 }
@@ -89,7 +86,7 @@ pub async fn build_with_feed(config: Config, feed: Arc<dyn PriceFeed>) -> Result
 pub(crate) struct SwapState {
     pub ledger: Ledger,
     pub quotes: Collection<QuoteDoc>,
-    pub feed: Arc<dyn PriceFeed>,
+    pub ticks: Ticks,
     pub quote_ttl: Duration,
 }
 

@@ -27,6 +27,9 @@ pub(crate) struct QuoteDoc {
     pub price_impact_bps: u32,
     pub price_in: i64,
     pub price_out: i64,
+    /// The number of the tick the quote was priced on.
+    #[serde(default)]
+    pub tick: i64,
     pub slippage_bps: u32,
     pub min_received: i64,
     pub max_sold: i64,
@@ -35,7 +38,8 @@ pub(crate) struct QuoteDoc {
     pub used: bool,
 }
 
-/// What a swap's ledger record carries besides its legs.
+/// What a swap's ledger record carries besides its legs. Amounts and prices are those of the
+/// fill; the quoted ones are kept beside them for the receipt.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct SwapDetails {
     pub quote_id: String,
@@ -44,6 +48,18 @@ pub(crate) struct SwapDetails {
     pub to: Token,
     pub amount_in: i64,
     pub amount_out: i64,
+    /// Absent on swaps filled at their quoted amounts (before fills were live).
+    #[serde(default)]
+    pub quoted_amount_in: Option<i64>,
+    #[serde(default)]
+    pub quoted_amount_out: Option<i64>,
+    #[serde(default)]
+    pub min_received: Option<i64>,
+    #[serde(default)]
+    pub max_sold: Option<i64>,
+    /// The number of the tick the swap was filled on.
+    #[serde(default)]
+    pub tick: Option<i64>,
     pub fee: i64,
     pub fee_bps: u32,
     pub price_impact_bps: u32,

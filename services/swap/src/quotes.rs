@@ -1,9 +1,10 @@
-//! Quotes: firm terms for a swap at the live prices, for the quote lifetime.
+//! Quotes: a swap priced on the latest tick, with the bound it may fill within, for the quote
+//! lifetime.
 
 use axum::{Extension, extract::State, http::StatusCode};
 use mongodb::bson::DateTime;
 use solstice_kit::{auth::Caller, extract::Json, input};
-use solstice_market::PriceFeed;
+use solstice_market::{Unpriced, store::Ticks};
 use solstice_types::{
     Amount, Token,
     swap::{DEFAULT_SLIPPAGE_BPS, MAX_SLIPPAGE_BPS, MIN_SLIPPAGE_BPS, Quote, QuoteRequest, SwapSide},
@@ -16,15 +17,22 @@ use crate::{
     pricing::{self, Fill, Prices},
 };
 
-/// The live prices of both tokens, or "stale" when the feed has none for this second.
-pub(crate) fn live_prices(feed: &dyn PriceFeed, from: Token, to: Token, now: DateTime) -> Result<Prices, SwapError> {
-    let second = now.timestamp_millis().div_euclid(1_000);
-    let price_of = |token| feed.price_at(token, second).map_err(|_| SwapError::PriceStale);
-    Ok(Prices { from, to, price_in: price_of(from)?, price_out: price_of(to)? })
+/// Both tokens' prices on the latest tick, and that tick's number; refused when the tick is
+/// stale or lacks a price, or when the sources disagree about one of the tokens.
+pub(crate) fn live_prices(ticks: &Ticks, from: Token, to: Token, now: DateTime) -> Result<(Prices, u64), SwapError> {
+    let tick = ticks.latest().ok_or(SwapError::PriceStale)?;
+    let now_ms = now.timestamp_millis();
+    let price_of = |token| {
+        tick.tradable(token, now_ms, ticks.freshness()).map_err(|unpriced| match unpriced {
+            Unpriced::Suspect(token) => SwapError::PriceSuspect(token),
+            Unpriced::Stale | Unpriced::Missing(_) => SwapError::PriceStale,
+        })
+    };
+    Ok((Prices { from, to, price_in: price_of(from)?, price_out: price_of(to)? }, tick.seq))
 }
 
 /// The fill of `side` for `amount` at `prices`.
-fn fill(prices: &Prices, side: SwapSide, amount: Amount) -> Result<Fill, SwapError> {
+pub(crate) fn fill(prices: &Prices, side: SwapSide, amount: Amount) -> Result<Fill, SwapError> {
     Ok(match side {
         SwapSide::ExactIn => pricing::exact_in(prices, amount)?,
         SwapSide::ExactOut => pricing::exact_out(prices, amount)?,
@@ -49,7 +57,7 @@ pub(crate) async fn quote(
         return Err(SwapError::SlippageOutOfRange);
     }
     let now = DateTime::now();
-    let prices = live_prices(state.feed.as_ref(), from, to, now)?;
+    let (prices, tick) = live_prices(&state.ticks, from, to, now)?;
     let terms = fill(&prices, request.side, amount)?;
     let (min_received, max_sold) = match request.side {
         SwapSide::ExactIn => (pricing::minus_bps(terms.amount_out, slippage_bps), terms.amount_in),
@@ -71,6 +79,7 @@ pub(crate) async fn quote(
         price_impact_bps: terms.price_impact_bps,
         price_in: price_i64(prices.price_in)?,
         price_out: price_i64(prices.price_out)?,
+        tick: tick as i64,
         slippage_bps,
         min_received: min_received.as_i64(),
         max_sold: max_sold.as_i64(),
@@ -96,6 +105,7 @@ pub(crate) fn quote_view(quote: &QuoteDoc) -> Result<Quote, SwapError> {
         price_impact_bps: quote.price_impact_bps,
         price_in: price(quote.price_in)?,
         price_out: price(quote.price_out)?,
+        tick: quote.tick.max(0) as u64,
         slippage_bps: quote.slippage_bps,
         min_received: amount(quote.min_received)?,
         max_sold: amount(quote.max_sold)?,

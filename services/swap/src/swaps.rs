@@ -14,22 +14,22 @@ use solstice_kit::{
     openapi::{MAX_DATE_MS, MIN_DATE_MS},
 };
 use solstice_ledger::{
-    AccountId, HistoryQuery, IdempotencyKey, Leg, Receipt, SideWrite, SystemAccount, TransactionRequest,
+    AccountId, HistoryQuery, IdempotencyKey, LedgerError, Leg, Receipt, SideWrite, SystemAccount, TransactionRequest,
 };
 use solstice_types::{
     ReferenceKind,
-    swap::{ExecuteSwap, Quote, Swap, SwapPage, SwapSide, SwapStatus},
+    swap::{ExecuteSwap, Swap, SwapPage, SwapSide, SwapStatus},
 };
 
 use crate::{
     SwapState,
     error::SwapError,
     model::{QUOTES, SwapDetails, amount, price, price_i64},
-    pricing::{self, Prices},
-    quotes::{live_prices, quote_view},
+    quotes::{fill, live_prices, quote_view},
 };
 
-/// `POST /v1/swaps`: executes one of the caller's quotes at its terms, or fails and moves nothing.
+/// `POST /v1/swaps`: fills one of the caller's quotes at the live price within its bound, or
+/// fails and moves nothing. A retry with the same key answers with the first fill.
 pub(crate) async fn execute(
     State(state): State<SwapState>,
     Extension(caller): Extension<Caller>,
@@ -39,37 +39,54 @@ pub(crate) async fn execute(
     if request.quote_id.len() > 64 {
         return Err(SwapError::QuoteNotFound);
     }
+    let key = IdempotencyKey::scoped("swp", &caller.wallet, client_key);
+    // A retry: the fill was at the price of its moment, so it is answered, not recomputed.
+    if let Some(first) = state.ledger.replay(&key).await? {
+        return replayed(first, &request.quote_id);
+    }
     let quote = state
         .quotes
         .find_one(doc! { "_id": &request.quote_id, "wallet": caller.wallet.as_str() })
         .await?
         .ok_or(SwapError::QuoteNotFound)?;
-    let terms = quote_view(&quote)?;
+    if quote.used {
+        return Err(SwapError::QuoteUsed);
+    }
     let now = DateTime::now();
-    // Market prices now, recorded with the swap. A used quote is only ever a retry (which the
-    // ledger answers with the first swap) or a second attempt (which the ledger refuses), so
-    // its checks are left to the ledger.
-    let mut executed_at =
-        Prices { from: terms.from, to: terms.to, price_in: terms.price_in, price_out: terms.price_out };
-    if !quote.used {
-        if now > quote.expires_at {
-            return Err(SwapError::QuoteExpired);
-        }
-        executed_at = live_prices(state.feed.as_ref(), terms.from, terms.to, now)?;
-        check_slippage(&terms, &executed_at)?;
+    if now > quote.expires_at {
+        return Err(SwapError::QuoteExpired);
+    }
+    let terms = quote_view(&quote)?;
+    let (live, tick) = live_prices(&state.ticks, terms.from, terms.to, now)?;
+    let fixed = match terms.side {
+        SwapSide::ExactIn => terms.amount_in,
+        SwapSide::ExactOut => terms.amount_out,
+    };
+    let filled = match fill(&live, terms.side, fixed) {
+        Ok(filled) => filled,
+        // The size that was quoted no longer prices at all: the market moved.
+        Err(SwapError::TooSmall | SwapError::TooLarge) => return Err(SwapError::PriceMoved(terms.slippage_bps)),
+        Err(error) => return Err(error),
+    };
+    let within = match terms.side {
+        SwapSide::ExactIn => filled.amount_out >= terms.min_received,
+        SwapSide::ExactOut => filled.amount_in <= terms.max_sold,
+    };
+    if !within {
+        return Err(SwapError::PriceMoved(terms.slippage_bps));
     }
     let wallet = AccountId::wallet(&caller.wallet);
     let treasury = AccountId::System(SystemAccount::Treasury);
     let mut legs = vec![
-        Leg { from: wallet.clone(), to: treasury.clone(), token: terms.from, amount: terms.amount_in },
-        Leg { from: treasury.clone(), to: wallet, token: terms.to, amount: terms.amount_out },
+        Leg { from: wallet.clone(), to: treasury.clone(), token: terms.from, amount: filled.amount_in },
+        Leg { from: treasury.clone(), to: wallet, token: terms.to, amount: filled.amount_out },
     ];
-    if !terms.fee.is_zero() {
+    if !filled.fee.is_zero() {
         legs.push(Leg {
             from: treasury,
             to: AccountId::System(SystemAccount::Fees),
             token: terms.to,
-            amount: terms.fee,
+            amount: filled.fee,
         });
     }
     let details = SwapDetails {
@@ -77,41 +94,52 @@ pub(crate) async fn execute(
         side: quote.side,
         from: quote.from,
         to: quote.to,
-        amount_in: quote.amount_in,
-        amount_out: quote.amount_out,
-        fee: quote.fee,
+        amount_in: filled.amount_in.as_i64(),
+        amount_out: filled.amount_out.as_i64(),
+        quoted_amount_in: Some(quote.amount_in),
+        quoted_amount_out: Some(quote.amount_out),
+        min_received: Some(quote.min_received),
+        max_sold: Some(quote.max_sold),
+        tick: Some(tick as i64),
+        fee: filled.fee.as_i64(),
         fee_bps: quote.fee_bps,
-        price_impact_bps: quote.price_impact_bps,
+        price_impact_bps: filled.price_impact_bps,
         slippage_bps: quote.slippage_bps,
         quoted_price_in: quote.price_in,
         quoted_price_out: quote.price_out,
-        price_in: price_i64(executed_at.price_in)?,
-        price_out: price_i64(executed_at.price_out)?,
+        price_in: price_i64(live.price_in)?,
+        price_out: price_i64(live.price_out)?,
     };
-    let key = IdempotencyKey::scoped("swp", &caller.wallet, client_key);
-    let request = TransactionRequest::new(ReferenceKind::Swap, key, legs)
+    let request = TransactionRequest::new(ReferenceKind::Swap, key.clone(), legs)
         .with_details(bson::to_document(&details)?)
         .with_side_write(SideWrite::Update {
             collection: QUOTES.to_owned(),
             filter: doc! { "_id": &quote.id, "used": false },
             update: doc! { "$set": { "used": true } },
         });
-    let receipt = state.ledger.apply(request).await?;
-    let status = if receipt.replayed { StatusCode::OK } else { StatusCode::CREATED };
-    Ok((status, axum::Json(swap_view(receipt)?)))
+    match state.ledger.apply(request).await {
+        Ok(receipt) => {
+            let status = if receipt.replayed { StatusCode::OK } else { StatusCode::CREATED };
+            Ok((status, axum::Json(swap_view(receipt)?)))
+        }
+        // The same request, sent twice at once, filled by the other attempt at its own moment's
+        // price: that fill is the answer.
+        Err(LedgerError::IdempotencyConflict(_)) => match state.ledger.replay(&key).await? {
+            Some(first) => replayed(first, &quote.id),
+            None => Err(SwapError::QuoteUsed),
+        },
+        Err(error) => Err(error.into()),
+    }
 }
 
-/// Refuses the fill when the market has moved past the quote's slippage tolerance.
-fn check_slippage(quote: &Quote, now: &Prices) -> Result<(), SwapError> {
-    let within = match quote.side {
-        SwapSide::ExactIn => {
-            pricing::exact_in(now, quote.amount_in).is_ok_and(|fill| fill.amount_out >= quote.min_received)
-        }
-        SwapSide::ExactOut => {
-            pricing::exact_out(now, quote.amount_out).is_ok_and(|fill| fill.amount_in <= quote.max_sold)
-        }
-    };
-    if within { Ok(()) } else { Err(SwapError::PriceMoved(quote.slippage_bps)) }
+/// The first fill under a key, as the answer to a retry of the same quote; the key reused for
+/// another quote is refused.
+fn replayed(first: Receipt, quote_id: &str) -> Result<(StatusCode, axum::Json<Swap>), SwapError> {
+    let swap = swap_view(first)?;
+    if swap.quote_id != quote_id {
+        return Err(SwapError::Ledger(LedgerError::IdempotencyConflict(swap.reference.to_string())));
+    }
+    Ok((StatusCode::OK, axum::Json(swap)))
 }
 
 #[derive(Deserialize)]
@@ -185,6 +213,8 @@ fn swap_view(record: Receipt) -> Result<Swap, SwapError> {
         to: details.to,
         amount_in: amount(details.amount_in)?,
         amount_out: amount(details.amount_out)?,
+        quoted_amount_in: amount(details.quoted_amount_in.unwrap_or(details.amount_in))?,
+        quoted_amount_out: amount(details.quoted_amount_out.unwrap_or(details.amount_out))?,
         fee: amount(details.fee)?,
         fee_bps: details.fee_bps,
         price_impact_bps: details.price_impact_bps,

@@ -1,62 +1,107 @@
-//! The swap service over real HTTP against a real database, with a price feed the test moves.
+//! The swap service over real HTTP against a real database, with a market the test moves:
+//! ticks written to the store as the market recorder writes them, which the service follows.
 
 use std::{
     collections::{HashMap, HashSet},
-    sync::{Arc, Mutex},
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicBool, Ordering},
+    },
+    time::Duration,
 };
 
 use mongodb::Database;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use solstice_ledger::{AccountId, Ledger, SystemAccount};
-use solstice_market::{FeedError, PriceFeed, SimulatedMarket};
+use solstice_market::{MarketKind, MarketTick, TickPrice, store::MarketStore};
 use solstice_testkit::{assert_books_balance, new_user, signed};
 use solstice_types::{Token, UsdPrice, WalletAddress};
 
 const SOL: u64 = 1_000_000_000;
 const USDC: u64 = 1_000_000;
 
-/// The simulated market, with each token's price shifted by some basis points, or stale.
+/// A market the test moves: a tick every 100 ms, each token at a fixed price shifted by some
+/// basis points (or marked suspect), until it is paused (its prices then go stale).
 #[derive(Default)]
-struct MovableFeed {
+struct TestMarket {
     shift_bps: Mutex<HashMap<Token, i64>>,
-    stale: Mutex<bool>,
+    suspect: Mutex<HashSet<Token>>,
+    paused: AtomicBool,
 }
 
-impl MovableFeed {
-    fn shift(&self, token: Token, bps: i64) {
-        self.shift_bps.lock().unwrap().insert(token, bps);
+/// Each token's price before any shift, in picodollars.
+fn base_price(token: Token) -> u64 {
+    match token {
+        Token::Sol => 150_000_000_000_000,
+        Token::Usdc | Token::Usdt => 1_000_000_000_000,
+        Token::Jup => 550_000_000_000,
+        Token::Bonk => 21_000_000,
+        Token::Ray => 2_100_000_000_000,
+        Token::Jto => 2_300_000_000_000,
     }
 }
 
-impl PriceFeed for MovableFeed {
-    fn price_at(&self, token: Token, unix_second: i64) -> Result<UsdPrice, FeedError> {
-        if *self.stale.lock().unwrap() {
-            return Err(FeedError { token, unix_second });
+impl TestMarket {
+    fn tick(&self, seq: u64) -> MarketTick {
+        let shifts = self.shift_bps.lock().unwrap();
+        let suspect = self.suspect.lock().unwrap();
+        MarketTick {
+            seq,
+            term: 1,
+            at_ms: mongodb::bson::DateTime::now().timestamp_millis(),
+            market: MarketKind::Simulated,
+            prices: Token::ALL
+                .into_iter()
+                .map(|token| {
+                    let shift = i128::from(shifts.get(&token).copied().unwrap_or(0));
+                    let picos = i128::from(base_price(token)) * (10_000 + shift) / 10_000;
+                    TickPrice {
+                        token,
+                        price: UsdPrice::from_picodollars(picos as u64),
+                        open_24h: None,
+                        suspect: suspect.contains(&token),
+                        sources: vec!["test".into()],
+                    }
+                })
+                .collect(),
         }
-        // Frozen at one moment, so that only the test moves prices.
-        let base = SimulatedMarket::new(2026).price(token, 1_780_000_000).picodollars();
-        let shift = self.shift_bps.lock().unwrap().get(&token).copied().unwrap_or(0);
-        Ok(UsdPrice::from_picodollars((i128::from(base) * (10_000 + i128::from(shift)) / 10_000) as u64))
+    }
+
+    async fn run(self: Arc<Self>, store: MarketStore) {
+        let mut seq = 1;
+        loop {
+            if !self.paused.load(Ordering::SeqCst) {
+                store.write_tick(&self.tick(seq)).await.unwrap();
+                seq += 1;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
     }
 }
+
+/// Long enough for the service to see the next ticks.
+const PROPAGATION: Duration = Duration::from_millis(400);
 
 struct TestApp {
     base: String,
     ledger: Ledger,
     database: Database,
-    feed: Arc<MovableFeed>,
+    market: Arc<TestMarket>,
 }
 
 async fn spawn_app_with(ttl_seconds: u32) -> TestApp {
     let (client, database) = solstice_testkit::fresh_database().await;
+    let market = Arc::new(TestMarket::default());
+    tokio::spawn(market.clone().run(MarketStore::new(&database)));
     let mut config = solstice_swap::Config::for_tests(solstice_testkit::mongodb_uri(), database.name().to_owned());
     config.quote_ttl_seconds = ttl_seconds;
-    let feed = Arc::new(MovableFeed::default());
-    let app = solstice_swap::build_with_feed(config, feed.clone()).await.unwrap();
+    config.freshness_seconds = 1;
+    let app = solstice_swap::build(config).await.unwrap();
     let base = format!("http://{}", app.local_addr());
     tokio::spawn(app.run_until_stopped(std::future::pending()));
-    TestApp { base, ledger: Ledger::new(client, &database), database, feed }
+    tokio::time::sleep(PROPAGATION).await;
+    TestApp { base, ledger: Ledger::new(client, &database), database, market }
 }
 
 async fn spawn_app() -> TestApp {
@@ -64,6 +109,12 @@ async fn spawn_app() -> TestApp {
 }
 
 impl TestApp {
+    /// Moves `token`'s price by `bps` from its base, and waits until the service sees it.
+    async fn shift(&self, token: Token, bps: i64) {
+        self.market.shift_bps.lock().unwrap().insert(token, bps);
+        tokio::time::sleep(PROPAGATION).await;
+    }
+
     async fn user(&self, amounts: &[(Token, u64)]) -> WalletAddress {
         new_user(&self.database, &self.ledger, amounts).await
     }
@@ -104,7 +155,7 @@ fn sell(from: &str, to: &str, amount: &str) -> Value {
 }
 
 #[tokio::test]
-async fn a_swap_fills_at_the_quoted_terms_with_the_fee_to_the_fee_account() {
+async fn an_unmoved_market_fills_at_the_quoted_terms_with_the_fee_to_the_fee_account() {
     let app = spawn_app().await;
     let alice = app.user(&[(Token::Sol, 10 * SOL)]).await;
     let wallet = AccountId::wallet(&alice);
@@ -200,13 +251,14 @@ async fn an_expired_quote_fails_and_moves_nothing() {
 }
 
 #[tokio::test]
-async fn a_price_move_past_the_tolerance_fails_and_within_it_fills_at_the_quote() {
+async fn a_swap_fills_at_the_live_price_within_the_quotes_bound() {
     let app = spawn_app().await;
     let alice = app.user(&[(Token::Sol, 10 * SOL)]).await;
     let wallet = AccountId::wallet(&alice);
 
+    // SOL falls 1 % after the quote, past the 0.5 % tolerance: refused, nothing moves.
     let quote = app.quote(&alice, sell("SOL", "USDC", "1")).await;
-    app.feed.shift(Token::Sol, -100); // SOL falls 1 %, past the 0.5 % tolerance.
+    app.shift(Token::Sol, -100).await;
     let (status, error) = app.execute(&alice, &quote, &key()).await;
     assert_eq!(status, StatusCode::CONFLICT);
     assert_eq!(error["code"], "price_moved");
@@ -216,32 +268,91 @@ async fn a_price_move_past_the_tolerance_fails_and_within_it_fills_at_the_quote(
     );
     assert_eq!(app.balance(&wallet, Token::Sol).await, 10 * SOL);
 
-    app.feed.shift(Token::Sol, 0);
+    // 0.2 % against the user, within tolerance: fills at the live price, less than quoted but
+    // no less than the quote's minimum.
+    app.shift(Token::Sol, 0).await;
     let quote = app.quote(&alice, sell("SOL", "USDC", "1")).await;
-    app.feed.shift(Token::Sol, -20); // 0.2 %: within tolerance, and the quote is firm.
+    app.shift(Token::Sol, -20).await;
     let (status, swap) = app.execute(&alice, &quote, &key()).await;
     assert_eq!(status, StatusCode::CREATED, "{swap}");
-    assert_eq!(app.balance(&wallet, Token::Usdc).await, units(&quote["amount_out"]));
+    let received = units(&swap["amount_out"]);
+    assert!(received < units(&quote["amount_out"]) && received >= units(&quote["min_received"]), "{swap}");
+    assert_eq!(app.balance(&wallet, Token::Usdc).await, received);
+    assert_eq!(swap["quoted_amount_out"], quote["amount_out"]);
     assert_eq!(swap["quoted_price_in"], quote["price_in"]);
     assert!(units(&swap["price_in"]) < units(&quote["price_in"]), "the execution price is recorded");
-    // A move in the user's favour never blocks a swap.
-    app.feed.shift(Token::Sol, 0);
+
+    // 3 % in the user's favour: the user gets the live price too, and the treasury does not
+    // pay out a stale quote (a quote is no free option in either direction).
+    app.shift(Token::Sol, 0).await;
     let quote = app.quote(&alice, sell("SOL", "USDC", "1")).await;
-    app.feed.shift(Token::Sol, 300);
-    assert_eq!(app.execute(&alice, &quote, &key()).await.0, StatusCode::CREATED);
+    app.shift(Token::Sol, 300).await;
+    let (status, swap) = app.execute(&alice, &quote, &key()).await;
+    assert_eq!(status, StatusCode::CREATED, "{swap}");
+    assert!(units(&swap["amount_out"]) > units(&quote["amount_out"]) * 102 / 100, "{swap}");
+    assert_books_balance(&app.ledger).await;
 }
 
 #[tokio::test]
-async fn a_stale_price_feed_pauses_quotes_and_swaps() {
+async fn buying_an_exact_amount_pays_the_live_price_up_to_the_quotes_maximum() {
+    let app = spawn_app().await;
+    let alice = app.user(&[(Token::Usdc, 1_000 * USDC)]).await;
+    let buy = json!({ "from": "USDC", "to": "SOL", "amount": "1", "side": "exact_out" });
+    let quote = app.quote(&alice, buy.clone()).await;
+    app.shift(Token::Sol, 30).await;
+    let (status, swap) = app.execute(&alice, &quote, &key()).await;
+    assert_eq!(status, StatusCode::CREATED, "{swap}");
+    assert_eq!(units(&swap["amount_out"]), SOL, "exactly the amount asked");
+    let paid = units(&swap["amount_in"]);
+    assert!(paid > units(&quote["amount_in"]) && paid <= units(&quote["max_sold"]), "{swap}");
+    assert_eq!(app.balance(&AccountId::wallet(&alice), Token::Usdc).await, 1_000 * USDC - paid);
+
+    let quote = app.quote(&alice, buy).await;
+    app.shift(Token::Sol, 100).await;
+    let (status, error) = app.execute(&alice, &quote, &key()).await;
+    assert_eq!((status, error["code"].as_str()), (StatusCode::CONFLICT, Some("price_moved")));
+    assert_eq!(app.balance(&AccountId::wallet(&alice), Token::Usdc).await, 1_000 * USDC - paid);
+}
+
+#[tokio::test]
+async fn stale_prices_pause_quotes_and_swaps_until_they_are_fresh_again() {
     let app = spawn_app().await;
     let alice = app.user(&[(Token::Sol, SOL)]).await;
     let quote = app.quote(&alice, sell("SOL", "USDC", "0.5")).await;
-    *app.feed.stale.lock().unwrap() = true;
+    app.market.paused.store(true, Ordering::SeqCst);
+    tokio::time::sleep(Duration::from_millis(1_300)).await;
     let (status, error) = app.post(&alice, "/v1/quotes", sell("SOL", "USDC", "0.5")).await;
     assert_eq!((status, error["code"].as_str()), (StatusCode::SERVICE_UNAVAILABLE, Some("price_stale")));
+    assert_eq!(error["message"], "Live prices are unavailable right now, so swaps are paused. Try again shortly.");
     let (status, error) = app.execute(&alice, &quote, &key()).await;
     assert_eq!((status, error["code"].as_str()), (StatusCode::SERVICE_UNAVAILABLE, Some("price_stale")));
     assert_eq!(app.balance(&AccountId::wallet(&alice), Token::Sol).await, SOL);
+    // Prices flow again: no restart needed.
+    app.market.paused.store(false, Ordering::SeqCst);
+    tokio::time::sleep(PROPAGATION).await;
+    let (status, swap) = app.execute(&alice, &quote, &key()).await;
+    assert_eq!(status, StatusCode::CREATED, "{swap}");
+}
+
+#[tokio::test]
+async fn a_token_the_sources_disagree_about_is_not_quoted_or_filled() {
+    let app = spawn_app().await;
+    let alice = app.user(&[(Token::Sol, SOL)]).await;
+    let quote = app.quote(&alice, sell("SOL", "USDC", "0.5")).await;
+    app.market.suspect.lock().unwrap().insert(Token::Sol);
+    tokio::time::sleep(PROPAGATION).await;
+    let (status, error) = app.post(&alice, "/v1/quotes", sell("SOL", "USDC", "0.5")).await;
+    assert_eq!((status, error["code"].as_str()), (StatusCode::SERVICE_UNAVAILABLE, Some("price_stale")));
+    assert_eq!(
+        error["message"],
+        "Price sources disagree about SOL right now, so its swaps are paused. Try again shortly."
+    );
+    let (status, _) = app.execute(&alice, &quote, &key()).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(app.balance(&AccountId::wallet(&alice), Token::Sol).await, SOL);
+    // Other pairs trade on.
+    let bob = app.user(&[(Token::Usdc, 10 * USDC)]).await;
+    app.quote(&bob, sell("USDC", "USDT", "5")).await;
 }
 
 #[tokio::test]

@@ -42,6 +42,10 @@ pub struct Portfolio {
     pub total_value: UsdValue,
     /// Change of the total over 24 hours at today's amounts, in basis points, when known.
     pub change_24h_bps: Option<i64>,
-    /// When the prices were taken, in Unix milliseconds.
+    /// When the prices were taken, in Unix milliseconds (the oldest, when they differ).
     pub priced_at_ms: i64,
+    /// The prices are older than the freshness bound (the sources or the recorder are down):
+    /// the values are as of `priced_at_ms`.
+    #[serde(default)]
+    pub prices_stale: bool,
 }

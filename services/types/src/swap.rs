@@ -35,7 +35,8 @@ pub struct QuoteRequest {
     pub slippage_bps: Option<u32>,
 }
 
-/// Firm terms for a swap, valid until `expires_at_ms`.
+/// A swap priced at the latest prices, executable until `expires_at_ms`. It fills at the
+/// prices of the moment it is executed, within `min_received` / `max_sold`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Quote {
     pub id: String,
@@ -54,6 +55,9 @@ pub struct Quote {
     /// The prices the quote was made at.
     pub price_in: UsdPrice,
     pub price_out: UsdPrice,
+    /// The number of the price tick the quote was made on.
+    #[serde(default)]
+    pub tick: u64,
     pub slippage_bps: u32,
     /// The least the user accepts to receive if the price moves (exact-in), or exactly
     /// `amount_out` (exact-out).
@@ -77,7 +81,8 @@ pub struct ExecuteSwap {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum SwapStatus {
-    /// Filled at the quoted terms: both sides moved in one ledger transaction.
+    /// Filled at the live price within the quote's bound: both sides moved in one ledger
+    /// transaction.
     Completed,
 }
 
@@ -90,8 +95,14 @@ pub struct Swap {
     pub side: SwapSide,
     pub from: Token,
     pub to: Token,
+    /// What the user paid and received (after the fee), filled at the live price.
     pub amount_in: Amount,
     pub amount_out: Amount,
+    /// What the quote said, for comparison.
+    #[serde(default)]
+    pub quoted_amount_in: Amount,
+    #[serde(default)]
+    pub quoted_amount_out: Amount,
     pub fee: Amount,
     pub fee_bps: u32,
     pub price_impact_bps: u32,

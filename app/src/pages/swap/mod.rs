@@ -20,7 +20,7 @@ use crate::{
         balances::{Balances, WithBalances},
         errors::Problem,
         format::new_key,
-        live_prices::use_live_prices,
+        live_prices::{PriceSource, use_live_prices},
     },
 };
 
@@ -43,6 +43,7 @@ pub fn SwapPage() -> impl IntoView {
             <h1 class="page-title">"Swap"</h1>
             <A href="/swaps" attr:class="btn btn-small">"Swap history"</A>
         </div>
+        <PriceSource />
         <WithBalances what="swap tokens" then=|balances| view! { <SwapFlow balances /> } />
     }
 }

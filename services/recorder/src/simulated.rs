@@ -5,11 +5,10 @@
 //! value noise: a random level at every knot (a hash of seed, token, scale and knot index),
 //! eased from one knot to the next. So the price moves every second, trends over hours and
 //! days, stays within a realistic band around its reference, and is the same for everyone
-//! who asks about the same second.
+//! who asks about the same second: the recorder's replicas agree, and its seed (random per
+//! deployment and secret) is what keeps anyone else from computing the same prices.
 
 use solstice_types::{Token, UsdPrice};
-
-use crate::{FeedError, PriceFeed};
 
 /// The deterministic simulated market.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -62,12 +61,6 @@ impl SimulatedMarket {
     fn noise(&self, token: u64, scale: u64, knot: i64) -> f64 {
         let mixed = splitmix64(self.seed ^ splitmix64(token.wrapping_mul(0x9e37) ^ splitmix64(scale ^ (knot as u64))));
         (mixed >> 11) as f64 / (1u64 << 53) as f64 * 2.0 - 1.0
-    }
-}
-
-impl PriceFeed for SimulatedMarket {
-    fn price_at(&self, token: Token, unix_second: i64) -> Result<UsdPrice, FeedError> {
-        Ok(self.price(token, unix_second))
     }
 }
 
