@@ -168,11 +168,16 @@ start_service() {
     wait_for_port "${addr##*:}" 30 || fail "the $name service did not start: see $log"
 }
 
-# Starts the portfolio, transfer, swap and stake services from the binaries in $1 (a target
-# folder), logging into folder $2, on the addresses in PORTFOLIO_ADDR, TRANSFER_ADDR, SWAP_ADDR
-# and STAKE_ADDR; exports the host's SOLSTICE_*_URL settings pointing at them.
+# Starts the market recorder (on RECORDER_ADDR, default a free port; recording the market
+# SOLSTICE_MARKET says, default the simulated one) and the portfolio, transfer, swap and stake
+# services from the binaries in $1 (a target folder), logging into folder $2, on the addresses
+# in PORTFOLIO_ADDR, TRANSFER_ADDR, SWAP_ADDR and STAKE_ADDR; exports the host's SOLSTICE_*_URL
+# settings pointing at them.
 start_services() {
     local binaries="$1" logs="$2"
+    RECORDER_ADDR="${RECORDER_ADDR:-127.0.0.1:$(free_port)}"
+    SOLSTICE_MARKET="${SOLSTICE_MARKET:-simulated}" \
+        start_service recorder RECORDER_ADDR "$RECORDER_ADDR" "$logs/recorder.log" "$binaries/solstice-recorder"
     start_service portfolio PORTFOLIO_ADDR "$PORTFOLIO_ADDR" "$logs/portfolio.log" "$binaries/solstice-portfolio"
     start_service transfer TRANSFER_ADDR "$TRANSFER_ADDR" "$logs/transfer.log" "$binaries/solstice-transfer"
     start_service swap SWAP_ADDR "$SWAP_ADDR" "$logs/swap.log" "$binaries/solstice-swap"
@@ -184,7 +189,7 @@ start_services() {
 }
 
 # The service binaries, for `cargo build -p ...`.
-SERVICE_PACKAGES="-p server -p solstice-portfolio -p solstice-transfer -p solstice-swap -p solstice-stake"
+SERVICE_PACKAGES="-p server -p solstice-recorder -p solstice-portfolio -p solstice-transfer -p solstice-swap -p solstice-stake"
 
 stop_services() {
     for pid in ${SERVICE_PIDS:-}; do

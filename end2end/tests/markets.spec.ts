@@ -55,11 +55,52 @@ test('the connection state shows when prices stop and when they are stale', asyn
   await stale.routeWebSocket('**/ws/prices', (socket) => {
     connections += 1;
     if (connections === 1) {
-      socket.send(JSON.stringify({ seq: 1, at_ms: Date.now(), prices: [{ token: 'SOL', price: 150_000_000_000_000, change_24h_bps: 12 }] }));
+      const now = Date.now();
+      socket.send(JSON.stringify({
+        seq: 1, at_ms: now, sent_ms: now, fresh_ms: 10_000, market: 'live', sources: ['kraken'],
+        prices: [{ token: 'SOL', price: 150_000_000_000_000, change_24h_bps: 12, suspect: false }],
+      }));
     }
   });
   await open(stale, '/markets');
   await expect(stale.getByTestId('price-connection')).toHaveText('Prices stale');
   await expect(stale.getByTestId('market-SOL').getByTestId('price')).toHaveText('$150.00');
   await expect(stale.getByTestId('market-SOL').getByTestId('price')).toHaveClass(/stale/);
+});
+
+test('the markets page says where prices come from and how old they are', async ({ page }) => {
+  await open(page, '/markets');
+  // No network in the test environment: the platform records the simulated market, and says so.
+  await expect(page.getByTestId('simulated-market')).toHaveText('Simulated market');
+  await expect(page.getByTestId('price-source')).toContainText('Simulated prices, not a real market');
+  await expect(page.getByTestId('price-age')).toHaveText(/updated \d+ s ago/);
+  await page.getByTestId('market-SOL').click();
+  await expect(page.getByTestId('simulated-market')).toBeVisible();
+});
+
+test('live prices that stopped updating are shown as stale, with their sources and age', async ({ page }) => {
+  // The host keeps sending the latest tick every second, but the recorder wrote it 90 s ago
+  // (its sources are down); the sources disagree about JUP.
+  const at = Date.now() - 90_000;
+  await page.routeWebSocket('**/ws/prices', (socket) => {
+    const send = () =>
+      socket.send(JSON.stringify({
+        seq: 7, at_ms: at, sent_ms: Date.now(), fresh_ms: 10_000, market: 'live', sources: ['coinbase', 'kraken'],
+        prices: [
+          { token: 'SOL', price: 150_000_000_000_000, change_24h_bps: 12, suspect: false },
+          { token: 'JUP', price: 550_000_000_000, change_24h_bps: null, suspect: true },
+        ],
+      }));
+    send();
+    const timer = setInterval(send, 1_000);
+    socket.onClose(() => clearInterval(timer));
+  });
+  await open(page, '/markets');
+  await expect(page.getByTestId('price-connection')).toHaveText('Prices stale');
+  await expect(page.getByTestId('price-source')).toContainText('Live prices from Coinbase and Kraken');
+  await expect(page.getByTestId('price-age')).toHaveText(/updated 1 min ago/);
+  await expect(page.getByTestId('simulated-market')).toHaveCount(0);
+  await expect(page.getByTestId('market-SOL').getByTestId('price')).toHaveText('$150.00');
+  await expect(page.getByTestId('market-JUP').getByTestId('suspect')).toHaveText('Sources disagree: swaps paused');
+  await expect(page.getByTestId('market-SOL').getByTestId('suspect')).toHaveCount(0);
 });

@@ -6,6 +6,8 @@
 //! USDC has no product (Coinbase treats it as the dollar itself), so Coinbase prices six of
 //! the seven tokens.
 
+use std::time::Duration;
+
 use async_trait::async_trait;
 use futures::{SinkExt, StreamExt};
 use serde_json::{Value, json};
@@ -29,16 +31,24 @@ const PRODUCTS: [(Token, &str); 6] = [
 
 pub struct Coinbase {
     ws_url: String,
+    /// A stream silent this long is taken as dead.
+    silence: Duration,
 }
 
 impl Coinbase {
+    /// Takes the stream as dead after `silence` without a frame (default ten seconds).
+    pub fn with_silence(mut self, silence: Duration) -> Coinbase {
+        self.silence = silence;
+        self
+    }
+
     pub fn new(ws_url: impl Into<String>) -> Coinbase {
-        Coinbase { ws_url: ws_url.into() }
+        Coinbase { ws_url: ws_url.into(), silence: SILENCE }
     }
 
     async fn session(&self, board: &Board, backoff: &mut Backoff) -> Result<(), String> {
         let connect = tokio_tungstenite::connect_async(self.ws_url.as_str());
-        let (mut socket, _) = tokio::time::timeout(SILENCE, connect)
+        let (mut socket, _) = tokio::time::timeout(self.silence.max(SILENCE), connect)
             .await
             .map_err(|_| "connecting timed out".to_owned())?
             .map_err(|error| error.to_string())?;
@@ -52,7 +62,7 @@ impl Coinbase {
         });
         socket.send(Message::text(subscribe.to_string())).await.map_err(|error| error.to_string())?;
         loop {
-            let message = match tokio::time::timeout(SILENCE, socket.next()).await {
+            let message = match tokio::time::timeout(self.silence, socket.next()).await {
                 Err(_) => return Err("the stream fell silent".into()),
                 Ok(None) => return Err("the connection closed".into()),
                 Ok(Some(Err(error))) => return Err(error.to_string()),
@@ -130,8 +140,6 @@ impl PriceSource for Coinbase {
 
 #[cfg(test)]
 mod tests {
-    use std::time::Duration;
-
     use super::*;
 
     #[test]

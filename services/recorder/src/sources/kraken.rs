@@ -35,18 +35,31 @@ pub struct Kraken {
     ws_url: String,
     rest_url: String,
     http: reqwest::Client,
+    /// A stream silent this long is taken as dead.
+    silence: Duration,
 }
 
 impl Kraken {
+    /// Takes the stream as dead after `silence` without a frame (default ten seconds).
+    pub fn with_silence(mut self, silence: Duration) -> Kraken {
+        self.silence = silence;
+        self
+    }
+
     pub fn new(ws_url: impl Into<String>, rest_url: impl Into<String>) -> Kraken {
         let http = reqwest::Client::builder().timeout(Duration::from_secs(10)).build().expect("an HTTP client");
-        Kraken { ws_url: ws_url.into(), rest_url: rest_url.into().trim_end_matches('/').to_owned(), http }
+        Kraken {
+            ws_url: ws_url.into(),
+            rest_url: rest_url.into().trim_end_matches('/').to_owned(),
+            http,
+            silence: SILENCE,
+        }
     }
 
     /// One connection: subscribe, then read until it fails or falls silent.
     async fn session(&self, board: &Board, backoff: &mut Backoff) -> Result<(), String> {
         let connect = tokio_tungstenite::connect_async(self.ws_url.as_str());
-        let (mut socket, _) = tokio::time::timeout(SILENCE, connect)
+        let (mut socket, _) = tokio::time::timeout(self.silence.max(SILENCE), connect)
             .await
             .map_err(|_| "connecting timed out".to_owned())?
             .map_err(|error| error.to_string())?;
@@ -61,7 +74,7 @@ impl Kraken {
         socket.send(Message::text(subscribe.to_string())).await.map_err(|error| error.to_string())?;
         let tokens: Vec<Token> = PAIRS.iter().map(|(token, _, _)| *token).collect();
         loop {
-            let message = match tokio::time::timeout(SILENCE, socket.next()).await {
+            let message = match tokio::time::timeout(self.silence, socket.next()).await {
                 Err(_) => return Err("the stream fell silent".into()),
                 Ok(None) => return Err("the connection closed".into()),
                 Ok(Some(Err(error))) => return Err(error.to_string()),
