@@ -213,10 +213,8 @@ pub async fn run(
 ) -> std::io::Result<()> {
     let Started { service, recorder, .. } = started;
     let lifecycle = service.lifecycle();
-    let draining = lifecycle.draining();
-    let recording = tokio::spawn(recorder.run(draining));
-    let served = service.run_until_stopped(shutdown).await;
-    let _ = recording.await;
+    // One task for both: if it is dropped (the process dies), the recording stops with it.
+    let ((), served) = tokio::join!(recorder.run(lifecycle.draining()), service.run_until_stopped(shutdown));
     served
 }
 
