@@ -26,3 +26,26 @@ test('a visitor is asked to log in to see a portfolio', async ({ page }) => {
   await open(page, '/portfolio');
   await expect(page.getByText('Log in to see your portfolio.')).toBeVisible();
 });
+
+test('when prices stop updating, the portfolio says its values are as of their time', async ({ page }) => {
+  await signUp(page, '10');
+  // The host keeps sending the latest tick, but the recorder took it at 10:00 UTC today and
+  // nothing since (its sources are down).
+  const at = new Date();
+  at.setUTCHours(10, 0, 0, 0);
+  if (at.getTime() > Date.now()) at.setUTCDate(at.getUTCDate() - 1);
+  await page.routeWebSocket('**/ws/prices', (socket) => {
+    const send = () =>
+      socket.send(JSON.stringify({
+        seq: 3, at_ms: at.getTime(), sent_ms: Date.now(), fresh_ms: 10_000, market: 'live', sources: ['kraken'],
+        prices: [{ token: 'SOL', price: 100_000_000_000_000, change_24h_bps: null, suspect: false }],
+      }));
+    send();
+    const timer = setInterval(send, 1_000);
+    socket.onClose(() => clearInterval(timer));
+  });
+  await open(page, '/portfolio');
+  await expect(page.getByTestId('price-connection')).toHaveText('Prices stale');
+  await expect(page.getByTestId('total-value')).toHaveText('$1,000.00');
+  await expect(page.getByTestId('values-as-of')).toHaveText(/^Prices are stale: values as of \d+ \w{3} \d{4}, 10:00 UTC\.$/);
+});

@@ -2,7 +2,8 @@
 
 Each test asserts a property of the objects as they would be applied: selectors, probes,
 rollout and disruption settings, autoscaling, resources, images, secrets, security contexts,
-network policies, the Ingress and the wiring between host and services.
+network policies (ingress and egress), the Ingress, the wiring between host and services and
+the market recorder's settings.
 
 The rendered YAML is read from $SOLSTICE_K8S_RENDERED/<overlay>.yaml when that variable is set
 (scripts/check-k8s sets it); otherwise each overlay is rendered here with k8s/render.py.
@@ -23,11 +24,34 @@ sys.path.insert(0, K8S)
 NAMESPACE = "solstice"
 HOST = "solstice"  # the host's Deployment, Service and pod name label
 SERVICES = {"portfolio": 3101, "transfer": 3102, "swap": 3103, "stake": 3104}
-SECRET_ENV = {"MONGODB_URI", "SOLSTICE_INTERNAL_SECRET"}
-# Binaries that read SOLSTICE_MARKET_SEED (server/src/config.rs, services/{portfolio,swap}).
-SEED_READERS = {HOST, "portfolio", "swap"}
-# Pods that may connect to MongoDB: the host, the services, the members, the init Job.
-MONGO_CLIENTS = {HOST, *SERVICES, "mongo", "mongo-init"}
+# The market recorder (services/recorder): the only writer of prices and the only pod that may
+# reach the internet (its sources, on 443). No Service (nothing calls it), no autoscaler: two
+# replicas, one leading through a lease in MongoDB.
+RECORDER = "recorder"
+RECORDER_PORT = 3105
+RECORDER_REPLICAS = 2
+APPS = {HOST, *SERVICES, RECORDER}
+# Settings that are secrets: only ever from a Secret, never in a ConfigMap or a literal.
+SECRET_ENV = {"MONGODB_URI", "SOLSTICE_INTERNAL_SECRET", "SOLSTICE_SIMULATION_SEED"}
+# The Secret keys every deployment needs; the simulation seed is optional (unset: random).
+REQUIRED_SECRETS = {"MONGODB_URI", "SOLSTICE_INTERNAL_SECRET"}
+# The secrets each binary gets, by secretKeyRef to the Secret `solstice-secrets` (least
+# privilege: the recorder signs no internal call, so it does not get the internal secret).
+SECRETS_OF = {
+    **{name: REQUIRED_SECRETS for name in (HOST, *SERVICES)},
+    RECORDER: {"MONGODB_URI", "SOLSTICE_SIMULATION_SEED"},
+}
+# Binaries that read SOLSTICE_PRICE_FRESHNESS_SECONDS (server/src/config.rs,
+# services/{portfolio,swap,recorder}): they must agree on when a price is stale.
+FRESHNESS_READERS = {HOST, "portfolio", "swap", RECORDER}
+# Settings that no longer exist (prices come from the recorder's ticks in MongoDB now).
+REMOVED_ENV = {"SOLSTICE_MARKET_SEED", "SOLSTICE_PRICE_TICK_MS"}
+MARKETS = {"live", "simulated", "auto"}
+PRICE_SOURCES = {"kraken", "coinbase"}
+PRIVATE_RANGES = {"10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"}
+# Pods that may connect to MongoDB: the host, the services, the recorder, the members, the
+# init Job.
+MONGO_CLIENTS = {HOST, *SERVICES, RECORDER, "mongo", "mongo-init"}
 NAME = "app.kubernetes.io/name"
 # The environment variables each binary reads (its clap Config: server/src/config.rs,
 # services/kit/src/start.rs and services/*/src/lib.rs), plus RUST_LOG. A variable set on a
@@ -38,16 +62,29 @@ READS = {
         "SOLSTICE_ADDR", "SOLSTICE_SITE_ROOT", "SOLSTICE_COOKIE_SECURE", "SOLSTICE_SESSION_IDLE_MINUTES",
         "SOLSTICE_TRUSTED_PROXY_HOPS", "SOLSTICE_MAX_INITIAL_SOL", "SOLSTICE_LOGIN_FAILURES_PER_ADDRESS",
         "SOLSTICE_LOGIN_FAILURES_PER_CLIENT", "SOLSTICE_SIGNUPS_PER_CLIENT", "SOLSTICE_RATE_LIMIT_WINDOW_SECONDS",
-        "SOLSTICE_PRICE_TICK_MS", "SOLSTICE_MARKET_SEED", "SOLSTICE_PRICE_BACKFILL", "SOLSTICE_PORTFOLIO_URL",
-        "SOLSTICE_TRANSFER_URL", "SOLSTICE_SWAP_URL", "SOLSTICE_STAKE_URL", "SOLSTICE_SERVICE_TIMEOUT_MS",
-        "SOLSTICE_LOG_FORMAT",
+        "SOLSTICE_PRICE_FRESHNESS_SECONDS", "SOLSTICE_PORTFOLIO_URL", "SOLSTICE_TRANSFER_URL", "SOLSTICE_SWAP_URL",
+        "SOLSTICE_STAKE_URL", "SOLSTICE_SERVICE_TIMEOUT_MS", "SOLSTICE_LOG_FORMAT",
     },
-    "portfolio": COMMON_ENV | {"PORTFOLIO_ADDR", "SOLSTICE_MARKET_SEED"},
+    "portfolio": COMMON_ENV | {"PORTFOLIO_ADDR", "SOLSTICE_PRICE_FRESHNESS_SECONDS"},
     "transfer": COMMON_ENV | {"TRANSFER_ADDR"},
-    "swap": COMMON_ENV | {"SWAP_ADDR", "SOLSTICE_MARKET_SEED", "SWAP_QUOTE_TTL_SECONDS"},
+    "swap": COMMON_ENV | {"SWAP_ADDR", "SOLSTICE_PRICE_FRESHNESS_SECONDS", "SWAP_QUOTE_TTL_SECONDS"},
     "stake": COMMON_ENV | {"STAKE_ADDR", "STAKE_EPOCH_SECONDS", "STAKE_REWARD_POLL_MS"},
+    # services/recorder/src/lib.rs, without the internal secret (it has none) and without the
+    # hidden RECORDER_TICK_MS, which only tests change.
+    RECORDER: (COMMON_ENV - {"SOLSTICE_INTERNAL_SECRET"}) | {
+        "RECORDER_ADDR", "SOLSTICE_MARKET", "SOLSTICE_PRICE_SOURCES", "SOLSTICE_SIMULATION_SEED",
+        "SOLSTICE_PRICE_FRESHNESS_SECONDS", "SOLSTICE_PRICE_DISAGREEMENT_BPS", "RECORDER_LEASE_SECONDS",
+        "SOLSTICE_PRICE_BACKFILL", "KRAKEN_WS_URL", "KRAKEN_REST_URL", "COINBASE_WS_URL",
+    },
 }
-SECRET_LOOKING_KEY = re.compile(r"SECRET|PASSWORD|PASSWD|TOKEN|KEY|CREDENTIAL", re.I)
+# What the recorder's container sets: its settings in the ConfigMap and the Secret. The
+# back-fill and the sources' URLs keep the binary's defaults (the public endpoints).
+RECORDER_SETS = {
+    "RECORDER_ADDR", "MONGODB_URI", "SOLSTICE_SIMULATION_SEED", "SOLSTICE_DATABASE", "SOLSTICE_SHUTDOWN_DELAY_SECONDS",
+    "RUST_LOG", "SOLSTICE_MARKET", "SOLSTICE_PRICE_SOURCES", "SOLSTICE_PRICE_FRESHNESS_SECONDS",
+    "SOLSTICE_PRICE_DISAGREEMENT_BPS", "RECORDER_LEASE_SECONDS",
+}
+SECRET_LOOKING_KEY = re.compile(r"SECRET|PASSWORD|PASSWD|TOKEN|KEY|CREDENTIAL|SEED", re.I)
 URI_WITH_CREDENTIALS = re.compile(r"^[a-z][a-z0-9+.-]*://[^/@\s]+:[^/@\s]*@", re.I)
 
 
@@ -147,7 +184,11 @@ class Manifests:
         return {e["name"]: e for e in container.get("env", [])}
 
     def app_deployments(self):
-        return [d for d in self.of("Deployment") if d["metadata"]["name"] in {HOST, *SERVICES}]
+        return [d for d in self.of("Deployment") if d["metadata"]["name"] in APPS]
+
+    def pod_names(self):
+        """The name label of every pod template (Deployments, the StatefulSet, the Job)."""
+        return {template["metadata"]["labels"][NAME] for _, template in self.workloads()}
 
     def policies_selecting(self, labels):
         return [p for p in self.of("NetworkPolicy") if selects(p["spec"]["podSelector"], labels)]
@@ -168,7 +209,7 @@ class Manifests:
     # Workloads ---------------------------------------------------------------------------------
 
     def test_every_app_process_has_a_deployment(self):
-        self.assertEqual({d["metadata"]["name"] for d in self.of("Deployment")}, {HOST, *SERVICES})
+        self.assertEqual({d["metadata"]["name"] for d in self.of("Deployment")}, APPS)
         self.named("StatefulSet", "mongo")
 
     def test_workload_selectors_match_their_pod_templates(self):
@@ -225,9 +266,27 @@ class Manifests:
         for d in self.of("Deployment"):
             labels = d["spec"]["template"]["metadata"]["labels"]
             with self.subTest(d["metadata"]["name"]):
+                self.assertTrue(any(selects(p["spec"]["selector"], labels) for p in self.of("PodDisruptionBudget")))
+                if d["metadata"]["name"] == RECORDER:
+                    # Exempt: nothing calls the recorder (no Service) and its replica count is
+                    # fixed (no autoscaler); test_recorder_runs_two_replicas_behind_a_budget.
+                    continue
                 self.assertTrue(any(service_selects(s, labels) for s in self.of("Service")))
                 self.assertTrue(any(h["spec"]["scaleTargetRef"]["name"] == d["metadata"]["name"] for h in self.of("HorizontalPodAutoscaler")))
-                self.assertTrue(any(selects(p["spec"]["selector"], labels) for p in self.of("PodDisruptionBudget")))
+
+    def test_recorder_runs_two_replicas_behind_a_budget(self):
+        recorder = self.named("Deployment", RECORDER)
+        labels = recorder["spec"]["template"]["metadata"]["labels"]
+        # One leads through the lease, one stands by to take over: no more, no fewer.
+        self.assertEqual(recorder["spec"]["replicas"], RECORDER_REPLICAS)
+        self.assertFalse([h for h in self.of("HorizontalPodAutoscaler") if h["spec"]["scaleTargetRef"]["name"] == RECORDER],
+                         "no autoscaler: more replicas would only wait for the lease")
+        self.assertFalse([s for s in self.of("Service") if service_selects(s, labels)], "nothing calls the recorder")
+        budgets = [p for p in self.of("PodDisruptionBudget") if selects(p["spec"]["selector"], labels)]
+        self.assertEqual(len(budgets), 1)
+        # A drain may take one replica (the other keeps or takes the lease), never both.
+        self.assertEqual(budgets[0]["spec"].get("minAvailable"), 1)
+        self.assertLess(budgets[0]["spec"]["minAvailable"], recorder["spec"]["replicas"])
 
     # Probes ------------------------------------------------------------------------------------
 
@@ -344,13 +403,44 @@ class Manifests:
                 self.assertLessEqual(set(self.env_of(c)), READS[d["metadata"]["name"]])
                 self.assertFalse(c.get("envFrom"), "explicit variables only, so that this test sees them")
 
-    def test_app_containers_get_both_secrets(self):
+    def test_app_containers_get_exactly_their_secrets(self):
         for d in self.app_deployments():
             c = d["spec"]["template"]["spec"]["containers"][0]
-            with self.subTest(d["metadata"]["name"]):
-                for name in SECRET_ENV:
-                    ref = self.env_of(c)[name]["valueFrom"]["secretKeyRef"]
-                    self.assertEqual((ref["name"], ref["key"]), ("solstice-secrets", name))
+            name = d["metadata"]["name"]
+            with self.subTest(name):
+                from_secrets = {e["name"] for e in c.get("env", []) if "secretKeyRef" in e.get("valueFrom", {})}
+                self.assertEqual(from_secrets, SECRETS_OF[name])
+                for variable in from_secrets:
+                    ref = self.env_of(c)[variable]["valueFrom"]["secretKeyRef"]
+                    self.assertEqual((ref["name"], ref["key"]), ("solstice-secrets", variable))
+                    # Only the simulation seed may be missing from the Secret.
+                    self.assertEqual(ref.get("optional", False), variable not in REQUIRED_SECRETS, variable)
+
+    def test_recorder_does_not_get_the_internal_secret(self):
+        # Least privilege: the recorder signs no internal call and serves none.
+        for owner, _, c in self.containers():
+            if owner["spec"]["template"]["metadata"]["labels"].get(NAME) == RECORDER:
+                with self.subTest(c["name"]):
+                    self.assertNotIn("SOLSTICE_INTERNAL_SECRET", self.env_of(c))
+                    self.assertFalse(c.get("envFrom"), "no whole Secret or ConfigMap")
+
+    def test_simulation_seed_comes_only_from_the_secret(self):
+        referenced_by = set()
+        for owner, _, c in self.containers():
+            env = self.env_of(c).get("SOLSTICE_SIMULATION_SEED")
+            if env is None:
+                continue
+            referenced_by.add(owner["metadata"]["name"])
+            with self.subTest(owner["metadata"]["name"] + "/" + c["name"]):
+                self.assertNotIn("value", env, "never a literal")
+                ref = env.get("valueFrom", {}).get("secretKeyRef")
+                self.assertIsNotNone(ref, "from a Secret, never a ConfigMap")
+                self.assertEqual((ref["name"], ref["key"]), ("solstice-secrets", "SOLSTICE_SIMULATION_SEED"))
+                # Optional: without it the recorder draws a seed at random per deployment.
+                self.assertIs(ref.get("optional"), True)
+        self.assertLessEqual(referenced_by, {RECORDER}, "only the recorder computes the simulated market")
+        for cm in self.of("ConfigMap"):
+            self.assertNotIn("SOLSTICE_SIMULATION_SEED", cm.get("data") or {}, cm["metadata"]["name"])
 
     def test_config_map_references_exist(self):
         for owner, _, c in self.containers():
@@ -370,6 +460,8 @@ class Manifests:
                 self.assertIn(int(port), self.container_ports(c))
                 if name in SERVICES:
                     self.assertEqual(int(port), SERVICES[name])
+                if name == RECORDER:
+                    self.assertEqual(int(port), RECORDER_PORT)
 
     def test_host_service_urls_point_at_services_of_the_right_pods(self):
         host = self.named("Deployment", HOST)["spec"]["template"]["spec"]["containers"][0]
@@ -381,18 +473,55 @@ class Manifests:
                 self.assertIn(url.port, [p["port"] for p in svc["spec"]["ports"]])
                 self.assertTrue(service_selects(svc, self.pod_labels(name)), "the Service selects the service's pods")
 
-    def test_market_seed_has_one_source(self):
+    def test_price_freshness_has_one_source(self):
+        # The recorder, the host, swap and portfolio must agree on when a price is stale.
         sources = set()
         readers = set()
         for d in self.app_deployments():
             env = self.env_of(d["spec"]["template"]["spec"]["containers"][0])
-            if "SOLSTICE_MARKET_SEED" in env:
+            if "SOLSTICE_PRICE_FRESHNESS_SECONDS" in env:
                 readers.add(d["metadata"]["name"])
-                ref = env["SOLSTICE_MARKET_SEED"].get("valueFrom", {}).get("configMapKeyRef")
-                self.assertIsNotNone(ref, "the seed comes from the ConfigMap, never a literal")
+                ref = env["SOLSTICE_PRICE_FRESHNESS_SECONDS"].get("valueFrom", {}).get("configMapKeyRef")
+                self.assertIsNotNone(ref, "from the ConfigMap, never a literal")
                 sources.add((ref["name"], ref["key"]))
-        self.assertEqual(readers, SEED_READERS)
-        self.assertEqual(sources, {("solstice-config", "SOLSTICE_MARKET_SEED")})
+        self.assertEqual(readers, FRESHNESS_READERS)
+        self.assertEqual(sources, {("solstice-config", "SOLSTICE_PRICE_FRESHNESS_SECONDS")})
+
+    def test_recorder_sets_its_settings_from_the_config_map_and_the_secret(self):
+        c = self.named("Deployment", RECORDER)["spec"]["template"]["spec"]["containers"][0]
+        env = self.env_of(c)
+        self.assertEqual(set(env), RECORDER_SETS)
+        for name in RECORDER_SETS - SECRET_ENV - {"RECORDER_ADDR"}:
+            with self.subTest(name):
+                ref = env[name].get("valueFrom", {}).get("configMapKeyRef")
+                self.assertEqual((ref["name"], ref["key"]), ("solstice-config", name))
+
+    def test_market_settings_are_valid(self):
+        recorder = self.env_of(self.named("Deployment", RECORDER)["spec"]["template"]["spec"]["containers"][0])
+        self.assertIn(self.config_value(recorder["SOLSTICE_MARKET"]), MARKETS)
+        sources = self.config_value(recorder["SOLSTICE_PRICE_SOURCES"]).split(",")
+        self.assertTrue(sources)
+        self.assertLessEqual(set(sources), PRICE_SOURCES)
+        self.assertEqual(len(sources), len(set(sources)), "each source once")
+        self.assertGreaterEqual(int(self.config_value(recorder["SOLSTICE_PRICE_FRESHNESS_SECONDS"])), 1)
+        self.assertGreater(int(self.config_value(recorder["SOLSTICE_PRICE_DISAGREEMENT_BPS"])), 0)
+        # The binary never takes a lease shorter than 2 s.
+        self.assertGreaterEqual(int(self.config_value(recorder["RECORDER_LEASE_SECONDS"])), 2)
+
+    def test_no_manifest_mentions_removed_settings(self):
+        # Rendered objects, and the sources with their comments.
+        texts = {"rendered": yaml.safe_dump_all(self.objects)}
+        for top in ("base", "overlays"):
+            for directory, _, files in os.walk(os.path.join(K8S, top)):
+                for file in files:
+                    if file.endswith((".yaml", ".yml")):
+                        path = os.path.join(directory, file)
+                        with open(path, encoding="utf-8") as f:
+                            texts[os.path.relpath(path, K8S)] = f.read()
+        for where, text in texts.items():
+            for name in REMOVED_ENV:
+                with self.subTest(where + "/" + name):
+                    self.assertNotIn(name, text)
 
     def test_shutdown_delay_fits_in_the_grace_period(self):
         for d in self.app_deployments():
@@ -463,6 +592,101 @@ class Manifests:
     def test_init_job_pods_accept_nothing(self):
         self.assertEqual(self.allowed_sources("mongo-init"), [])
 
+    def test_recorder_accepts_nothing(self):
+        # Nothing calls it; the kubelet's probes come from the node and are not affected.
+        self.assertEqual(self.allowed_sources(RECORDER), [])
+
+    # Egress ------------------------------------------------------------------------------------
+
+    def egress_rules(self, target):
+        """For every policy rule letting pods named `target` connect out: (peers, ports)."""
+        rules = []
+        for policy in self.policies_selecting(self.pod_labels(target)):
+            if "Egress" in policy["spec"]["policyTypes"]:
+                for rule in policy["spec"].get("egress", []):
+                    rules.append((rule.get("to"), rule.get("ports")))
+        return rules
+
+    @staticmethod
+    def admits_port(ports, number, protocol="TCP"):
+        """Whether a rule's `ports` let through `number`/`protocol` (no ports: every port)."""
+        if not ports:
+            return True
+        for p in ports:
+            if p.get("protocol", "TCP") != protocol:
+                continue
+            port = p.get("port")
+            if port is None or isinstance(port, str):
+                return True  # every port, or a named one that could be anything
+            if port <= number <= p.get("endPort", port):
+                return True
+        return False
+
+    @staticmethod
+    def leaves_the_namespace_pods(peers):
+        """Whether `peers` admit addresses (an IP block, or anywhere) rather than pods."""
+        return not peers or any("ipBlock" in peer for peer in peers)
+
+    def test_egress_is_denied_by_default(self):
+        deny = [p for p in self.of("NetworkPolicy")
+                if p["spec"]["podSelector"] == {} and "Egress" in p["spec"]["policyTypes"] and not p["spec"].get("egress")]
+        self.assertTrue(deny, "a policy selecting every pod and allowing no egress")
+
+    def test_only_the_recorder_reaches_the_internet_on_443(self):
+        for name in self.pod_names():
+            with self.subTest(name):
+                policies = [p for p in self.policies_selecting(self.pod_labels(name)) if "Egress" in p["spec"]["policyTypes"]]
+                self.assertTrue(policies, "egress is restricted")
+                rules = self.egress_rules(name)
+                for peers, ports in rules:
+                    self.assertTrue(ports, "every rule names its ports")
+                    if name != RECORDER:
+                        self.assertFalse(self.admits_port(ports, 443), f"{name} may not connect to 443: {ports}")
+                        self.assertFalse(self.leaves_the_namespace_pods(peers), f"{name} may reach in-cluster peers only: {peers}")
+                    elif self.leaves_the_namespace_pods(peers):
+                        # The sources: public addresses, TCP 443 and nothing else.
+                        self.assertEqual([(p.get("port"), p.get("protocol", "TCP"), p.get("endPort")) for p in ports],
+                                         [(443, "TCP", None)])
+                        for peer in peers:
+                            self.assertEqual(set(peer), {"ipBlock"})
+                            self.assertLessEqual(PRIVATE_RANGES, set(peer["ipBlock"].get("except", [])), "private ranges cut out")
+                if name == RECORDER:
+                    self.assertTrue(any(self.leaves_the_namespace_pods(peers) and self.admits_port(ports, 443) for peers, ports in rules),
+                                    "the recorder reaches its sources")
+
+    def test_every_pod_may_resolve_names(self):
+        for name in self.pod_names():
+            with self.subTest(name):
+                dns = [peers for peers, ports in self.egress_rules(name)
+                       if self.admits_port(ports, 53, "UDP") and self.admits_port(ports, 53, "TCP")]
+                self.assertTrue(dns, "DNS over UDP and TCP")
+                for peers in dns:
+                    for peer in peers:
+                        namespaces = peer.get("namespaceSelector", {}).get("matchLabels", {})
+                        self.assertEqual(namespaces.get("kubernetes.io/metadata.name"), "kube-system", peer)
+
+    def reaches(self, source, target, port):
+        """Whether pods named `source` may connect to pods named `target` on `port`."""
+        return any(self.admits_port(ports, port) and target in (self.peer_names(peers) or set())
+                   for peers, ports in self.egress_rules(source))
+
+    def test_egress_matches_ingress_between_pods(self):
+        # Every connection an ingress policy admits is also allowed out of the caller, and the
+        # callers reach nothing else in the namespace.
+        expected = {name: set() for name in self.pod_names()}
+        for client in MONGO_CLIENTS:
+            expected[client].add(("mongo", 27017))
+        for service, port in SERVICES.items():
+            expected[HOST].add((service, port))
+        for name, targets in expected.items():
+            with self.subTest(name):
+                for target, port in targets:
+                    self.assertTrue(self.reaches(name, target, port), f"{name} -> {target}:{port}")
+                for peers, ports in self.egress_rules(name):
+                    for target in self.peer_names(peers) or set():
+                        for p in ports:
+                            self.assertIn((target, p["port"]), targets, f"{name} -> {target}:{p['port']}")
+
     # Ingress -----------------------------------------------------------------------------------
 
     def test_ingress_routes_websockets_to_the_host_over_tls(self):
@@ -493,9 +717,15 @@ class DevManifests(Manifests, unittest.TestCase):
     def test_dev_secret_is_complete(self):
         secret = self.named("Secret", "solstice-secrets")
         data = secret.get("stringData", {})
-        self.assertEqual(set(data), SECRET_ENV)
+        # No simulation seed: a public one would make the simulated prices predictable; the
+        # recorder draws one per deployment instead.
+        self.assertEqual(set(data), REQUIRED_SECRETS)
         self.assertGreaterEqual(len(data["SOLSTICE_INTERNAL_SECRET"]), 32)
         self.assertIn("replicaSet=rs0", data["MONGODB_URI"])
+
+    def test_dev_records_real_prices_or_the_simulation(self):
+        recorder = self.env_of(self.named("Deployment", RECORDER)["spec"]["template"]["spec"]["containers"][0])
+        self.assertEqual(self.config_value(recorder["SOLSTICE_MARKET"]), "auto")
 
 
 class ProdManifests(Manifests, unittest.TestCase):
@@ -507,7 +737,14 @@ class ProdManifests(Manifests, unittest.TestCase):
         self.assertEqual(data["SOLSTICE_TRUSTED_PROXY_HOPS"], "1")
         self.assertEqual(data["STAKE_EPOCH_SECONDS"], "172800")
         for d in self.of("Deployment"):
-            self.assertGreaterEqual(d["spec"]["replicas"], 3, d["metadata"]["name"])
+            if d["metadata"]["name"] != RECORDER:  # two, fixed: test_recorder_runs_two_replicas_behind_a_budget
+                self.assertGreaterEqual(d["spec"]["replicas"], 3, d["metadata"]["name"])
+
+    def test_prod_records_the_live_market(self):
+        # Never the simulated market in production, not even as a fall-back.
+        self.assertEqual(self.named("ConfigMap", "solstice-config")["data"]["SOLSTICE_MARKET"], "live")
+        recorder = self.env_of(self.named("Deployment", RECORDER)["spec"]["template"]["spec"]["containers"][0])
+        self.assertEqual(self.config_value(recorder["SOLSTICE_MARKET"]), "live")
 
     def test_prod_secret_is_never_applied_from_the_repository(self):
         # Created once by the operator; an apply must not overwrite it with repository values.

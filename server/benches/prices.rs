@@ -1,6 +1,7 @@
 //! Live-price fan-out benchmark: opens N websocket clients against a running host and reports
-//! ticks delivered per second, delivery latency (p50/p99, from the tick's timestamp to its
-//! arrival) and the host's resident memory per connection.
+//! ticks delivered per second, the fan-out latency (p50/p99, from the host sending a tick to its
+//! arrival), the end-to-end latency (from the recorder taking the prices to their arrival) and
+//! the host's resident memory per connection.
 //!
 //! Run through `scripts/bench`, which starts the database and a release host and passes:
 //! `BENCH_URL` (ws://…/ws/prices), `BENCH_HOST_PID`, `BENCH_CLIENTS` (e.g. "1000,10000") and
@@ -18,23 +19,30 @@ use futures::StreamExt;
 use tokio::sync::Semaphore;
 use tokio_tungstenite::{connect_async, tungstenite::Message};
 
-/// The two fields of a tick the benchmark needs: its sequence number and when it was taken.
+/// The fields of a frame the benchmark needs: the tick's number, when the recorder took it and
+/// when the host sent it.
 struct Tick {
     seq: u64,
     at_ms: i64,
+    sent_ms: i64,
 }
 
 impl Tick {
-    /// Reads `seq` and `at_ms` from the start of a tick's JSON (`{"seq":N,"at_ms":M,...`)
-    /// without parsing the prices after them: the clients share the host's two cores, and
-    /// decoding ten thousand whole ticks a second would measure the benchmark, not the host.
+    /// Reads `seq`, `at_ms` and `sent_ms` from the start of a frame's JSON
+    /// (`{"seq":N,"at_ms":M,"sent_ms":S,...`) without parsing the prices after them: the
+    /// clients share the host's two cores, and decoding ten thousand whole ticks a second
+    /// would measure the benchmark, not the host.
     fn read(text: &str) -> Option<Tick> {
         let number = |field: &str| {
             let start = text.find(field)? + field.len();
             let digits = text[start..].split(|c: char| !c.is_ascii_digit()).next()?;
             digits.parse::<i64>().ok()
         };
-        Some(Tick { seq: u64::try_from(number("\"seq\":")?).ok()?, at_ms: number("\"at_ms\":")? })
+        Some(Tick {
+            seq: u64::try_from(number("\"seq\":")?).ok()?,
+            at_ms: number("\"at_ms\":")?,
+            sent_ms: number("\"sent_ms\":")?,
+        })
     }
 }
 
@@ -62,6 +70,7 @@ fn percentile(sorted: &[i64], p: f64) -> i64 {
 
 struct Outcome {
     latencies_ms: Vec<i64>,
+    end_to_end_ms: Vec<i64>,
     received: u64,
     missed: u64,
 }
@@ -95,14 +104,21 @@ async fn run(url: &str, pid: u32, clients: usize, seconds: u64) {
         .map(|mut socket| {
             let (measuring, stop) = (measuring.clone(), stop.clone());
             tokio::spawn(async move {
-                let mut outcome = Outcome { latencies_ms: Vec::new(), received: 0, missed: 0 };
+                let mut outcome =
+                    Outcome { latencies_ms: Vec::new(), end_to_end_ms: Vec::new(), received: 0, missed: 0 };
                 let mut last_seq = None;
                 while !stop.load(Ordering::Relaxed) {
                     let next = tokio::time::timeout(Duration::from_millis(500), socket.next()).await;
                     let Ok(Some(Ok(Message::Text(text)))) = next else { continue };
                     let Some(tick) = Tick::read(&text) else { continue };
+                    // The host repeats the latest tick when no new one comes: only new ones count.
+                    if last_seq.is_some_and(|last| tick.seq <= last) {
+                        continue;
+                    }
                     if measuring.load(Ordering::Relaxed) {
-                        outcome.latencies_ms.push(now_ms() - tick.at_ms);
+                        let now = now_ms();
+                        outcome.latencies_ms.push(now - tick.sent_ms);
+                        outcome.end_to_end_ms.push(now - tick.at_ms);
                         outcome.received += 1;
                         if let Some(last) = last_seq
                             && tick.seq > last + 1
@@ -123,24 +139,29 @@ async fn run(url: &str, pid: u32, clients: usize, seconds: u64) {
     measuring.store(false, Ordering::Relaxed);
     stop.store(true, Ordering::Relaxed);
     let mut latencies = Vec::new();
+    let mut end_to_end = Vec::new();
     let (mut received, mut missed) = (0, 0);
     for reader in readers {
         let outcome = reader.await.expect("reader task");
         latencies.extend(outcome.latencies_ms);
+        end_to_end.extend(outcome.end_to_end_ms);
         received += outcome.received;
         missed += outcome.missed;
     }
     latencies.sort_unstable();
+    end_to_end.sort_unstable();
     let per_connection = connected_rss.saturating_sub(baseline) as f64 * 1024.0 / clients as f64;
     println!(
         "clients={clients} connect_s={:.1} ticks_delivered_per_s={:.0} missed_ticks={missed} latency_p50_ms={} \
-         latency_p99_ms={} latency_max_ms={} host_rss_before_mib={:.1} host_rss_connected_mib={:.1} \
+         latency_p99_ms={} latency_max_ms={} end_to_end_p50_ms={} end_to_end_p99_ms={} host_rss_before_mib={:.1} host_rss_connected_mib={:.1} \
          host_bytes_per_connection={:.0}",
         connect_time.as_secs_f64(),
         received as f64 / seconds as f64,
         percentile(&latencies, 0.50),
         percentile(&latencies, 0.99),
         latencies.last().copied().unwrap_or(0),
+        percentile(&end_to_end, 0.50),
+        percentile(&end_to_end, 0.99),
         baseline as f64 / 1024.0,
         connected_rss as f64 / 1024.0,
         per_connection,

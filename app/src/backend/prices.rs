@@ -6,7 +6,7 @@
 //! and the broadcast never waits for anyone: a slow subscriber skips ahead to newer frames, a
 //! stalled one is dropped by its connection task (see the host's websocket handler), and the
 //! rest are unaffected. When no new tick comes (the recorder or its sources are down), the
-//! latest is sent again every heartbeat with the host's time, so that browsers can tell how
+//! latest is sent again every two seconds with the host's time, so that browsers can tell how
 //! old it is and say that prices are stale.
 
 use std::{
@@ -44,7 +44,7 @@ pub struct PriceConfig {
 
 impl Default for PriceConfig {
     fn default() -> PriceConfig {
-        PriceConfig { heartbeat: Duration::from_secs(1), freshness: Duration::from_secs(10) }
+        PriceConfig { heartbeat: Duration::from_secs(2), freshness: Duration::from_secs(10) }
     }
 }
 

@@ -23,7 +23,7 @@ use serde::{Deserialize, Serialize};
 use solstice_types::{Token, UsdPrice};
 use tokio::sync::{broadcast, watch};
 
-use crate::{Candle, Interval, MarketKind, MarketTick, TickPrice, Unpriced, roll_up};
+use crate::{Candle, Interval, MarketKind, MarketTick, TickPrice, roll_up};
 
 /// Collection of [`TickDoc`].
 pub const TICKS: &str = "price_ticks";
@@ -420,15 +420,6 @@ impl Ticks {
         ticks
     }
 
-    /// A tick that never changes: for a process or test that is handed its prices.
-    pub fn fixed(tick: MarketTick, freshness: Duration) -> Ticks {
-        let known = Known::default();
-        remember(&known, &tick);
-        let (_, latest) = watch::channel(Some(Arc::new(tick)));
-        let (every, _) = broadcast::channel(1);
-        Ticks { latest, every, known, freshness }
-    }
-
     /// The newest tick seen, if any.
     pub fn latest(&self) -> Option<Arc<MarketTick>> {
         self.latest.borrow().clone()
@@ -439,11 +430,6 @@ impl Ticks {
         self.every.subscribe()
     }
 
-    /// Changes of the newest tick.
-    pub fn watch(&self) -> watch::Receiver<Option<Arc<MarketTick>>> {
-        self.latest.clone()
-    }
-
     pub fn freshness(&self) -> Duration {
         self.freshness
     }
@@ -451,13 +437,6 @@ impl Ticks {
     /// The last price of `token` in any tick seen, and when that tick was taken.
     pub fn last_known(&self, token: Token) -> Option<(TickPrice, i64)> {
         self.known.read().expect("known prices lock").get(&token).cloned()
-    }
-
-    /// The price of `token` to trade at now, and the tick it comes from.
-    pub fn tradable(&self, token: Token, now_ms: i64) -> Result<(UsdPrice, Arc<MarketTick>), Unpriced> {
-        let tick = self.latest().ok_or(Unpriced::Stale)?;
-        let price = tick.tradable(token, now_ms, self.freshness)?;
-        Ok((price, tick))
     }
 }
 

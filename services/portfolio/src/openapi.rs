@@ -32,14 +32,15 @@ pub fn document() -> Value {
                     "change_24h_bps": { "type": ["integer", "null"], "description": "Price change over 24 hours in basis points." },
                     "share_bps": { "type": "integer", "minimum": 0, "maximum": 10000, "description": "Share of the total value in basis points." } } },
             "Portfolio": { "type": "object",
-                "required": ["wallet", "holdings", "total_value", "change_24h_bps", "staked", "priced_at_ms"],
+                "required": ["wallet", "holdings", "total_value", "change_24h_bps", "staked", "priced_at_ms", "prices_stale"],
                 "properties": {
                     "wallet": address_schema(),
                     "holdings": { "type": "array", "items": { "$ref": "#/components/schemas/Holding" } },
                     "total_value": { "type": "integer", "minimum": 0, "description": "USD value in picodollars." },
                     "change_24h_bps": { "type": ["integer", "null"] },
                     "staked": { "$ref": "#/components/schemas/Staked" },
-                    "priced_at_ms": { "type": "integer", "description": "When prices were taken, Unix milliseconds." } } },
+                    "priced_at_ms": { "type": "integer", "description": "When prices were taken, Unix milliseconds (the oldest, when they differ)." },
+                    "prices_stale": { "type": "boolean", "description": "The prices are older than the freshness bound: values are as of priced_at_ms." } } },
             "Staked": { "type": "object", "required": ["amount", "rewards", "value", "share_bps"],
                 "description": "SOL in the wallet's stake accounts, valued at the SOL price.",
                 "properties": {

@@ -76,7 +76,7 @@ struct Leading {
     tasks: Vec<JoinHandle<()>>,
     /// The minute in progress for each token.
     minutes: HashMap<Token, Candle>,
-    /// Each token's price a day ago, and the minute it was looked up in.
+    /// Each token's price a day ago, and when (Unix second) it was looked up.
     day_ago: HashMap<Token, (i64, Option<UsdPrice>)>,
     /// Whether the last second had no fresh price at all (logged once per outage).
     silent: bool,
@@ -305,16 +305,20 @@ impl Recorder {
         Ok(())
     }
 
-    /// The price of `token` a day before `second`, looked up once a minute.
+    /// The price of `token` a day before `second`: looked up once a minute, and every few
+    /// seconds while unknown (the history may be being back-filled).
     async fn day_ago(&self, lead: &mut Leading, token: Token, second: i64) -> Option<UsdPrice> {
-        let minute = Interval::OneMinute.start_of(second);
-        if let Some((looked_up, price)) = lead.day_ago.get(&token)
-            && *looked_up == minute
-        {
-            return *price;
+        if let Some(price) = lead.sources.iter().find_map(|source| source.past_price(token, second - 86_400)) {
+            return Some(price);
+        }
+        if let Some((looked_up, price)) = lead.day_ago.get(&token) {
+            let fresh_for = if price.is_some() { 60 } else { 5 };
+            if second - looked_up < fresh_for {
+                return *price;
+            }
         }
         let price = self.store.price_a_day_before(token, second).await.ok().flatten();
-        lead.day_ago.insert(token, (minute, price));
+        lead.day_ago.insert(token, (second, price));
         price
     }
 }
@@ -323,7 +327,8 @@ impl Recorder {
 /// and interval with no candle stored yet. Sources limit requests, so they are paced and a
 /// refused one is retried a few times.
 async fn backfill(store: MarketStore, sources: Vec<Arc<dyn PriceSource>>) {
-    for interval in Interval::ALL {
+    // Hours first: they reach back a day soonest, which the 24-hour changes need.
+    for interval in [Interval::OneHour, Interval::FiveMinutes, Interval::OneMinute] {
         for token in Token::ALL {
             match store.candle_count(token, interval).await {
                 Ok(0) => {}

@@ -19,8 +19,8 @@ pub fn document() -> Value {
         "The platform's exchange: firm quotes at live prices, swaps filled against the treasury, swap history. Called by the Solstice host with signed requests; the acting wallet is the signed one.",
         json!({
             "/v1/quotes": { "post": {
-                "summary": "A firm quote for a swap.",
-                "description": "Fixes amounts, fee, price impact and the slippage bound at the live prices, until expires_at_ms.",
+                "summary": "A quote for a swap.",
+                "description": "Prices the swap on the latest tick (recorded as `tick`): amounts, fee, price impact, and the bound the fill must stay within (min_received or max_sold, from the slippage tolerance), executable until expires_at_ms. Refused with 503 price_stale when the latest tick is stale or the sources disagree about a token.",
                 "parameters": signed,
                 "requestBody": { "required": true, "content": { "application/json": { "schema": { "$ref": "#/components/schemas/QuoteRequest" } } } },
                 "responses": {
@@ -35,7 +35,7 @@ pub fn document() -> Value {
             "/v1/swaps": {
                 "post": {
                     "summary": "Execute a quote.",
-                    "description": "Fills at the quote's terms in one ledger transaction, or fails and moves nothing. A retry with the same idempotency key returns the first swap (200).",
+                    "description": "Prices the swap again on the latest tick and fills at that live price within the quote's bound, in one ledger transaction, or fails and moves nothing. A retry with the same idempotency key returns the first swap (200).",
                     "parameters": signed,
                     "requestBody": { "required": true, "content": { "application/json": { "schema": { "$ref": "#/components/schemas/ExecuteSwap" } } } },
                     "responses": {
@@ -87,13 +87,14 @@ pub fn document() -> Value {
                 "side": side.clone(),
                 "slippage_bps": { "type": ["integer", "null"], "minimum": 1, "maximum": 500, "description": "Default 50 (0.5 %)." } } },
             "Quote": { "type": "object",
-                "required": ["id", "from", "to", "side", "amount_in", "amount_out", "fee", "fee_bps", "price_impact_bps", "price_in", "price_out", "slippage_bps", "min_received", "max_sold", "quoted_at_ms", "expires_at_ms"],
+                "required": ["id", "from", "to", "side", "amount_in", "amount_out", "fee", "fee_bps", "price_impact_bps", "price_in", "price_out", "tick", "slippage_bps", "min_received", "max_sold", "quoted_at_ms", "expires_at_ms"],
                 "properties": {
                     "id": { "type": "string" }, "from": token_schema(), "to": token_schema(), "side": side.clone(),
                     "amount_in": units("Paid, base units of from."), "amount_out": units("Received after the fee, base units of to."),
                     "fee": units("Fee, base units of to."), "fee_bps": { "type": "integer", "minimum": 0 },
                     "price_impact_bps": { "type": "integer", "minimum": 0 },
                     "price_in": picodollars.clone(), "price_out": picodollars.clone(),
+                    "tick": { "type": "integer", "minimum": 0, "description": "The number of the price tick the quote was made on." },
                     "slippage_bps": { "type": "integer", "minimum": 1, "maximum": 500 },
                     "min_received": units("Least received if the price moves."), "max_sold": units("Most paid if the price moves."),
                     "quoted_at_ms": { "type": "integer" }, "expires_at_ms": { "type": "integer" } } },
@@ -101,11 +102,13 @@ pub fn document() -> Value {
                 "quote_id": { "type": "string" },
                 "idempotency_key": idempotency_key_schema() } },
             "Swap": { "type": "object",
-                "required": ["reference", "status", "quote_id", "side", "from", "to", "amount_in", "amount_out", "fee", "fee_bps", "price_impact_bps", "slippage_bps", "quoted_price_in", "quoted_price_out", "price_in", "price_out", "created_at_ms"],
+                "required": ["reference", "status", "quote_id", "side", "from", "to", "amount_in", "amount_out", "quoted_amount_in", "quoted_amount_out", "fee", "fee_bps", "price_impact_bps", "slippage_bps", "quoted_price_in", "quoted_price_out", "price_in", "price_out", "created_at_ms"],
                 "properties": {
                     "reference": reference_schema(), "status": { "type": "string", "enum": ["completed"] },
                     "quote_id": { "type": "string" }, "side": side, "from": token_schema(), "to": token_schema(),
-                    "amount_in": units("Paid."), "amount_out": units("Received."), "fee": units("Fee, in the to-token."),
+                    "amount_in": units("Paid, at the live price."), "amount_out": units("Received, at the live price."),
+                    "quoted_amount_in": units("What the quote said would be paid."), "quoted_amount_out": units("What the quote said would be received."),
+                    "fee": units("Fee, in the to-token."),
                     "fee_bps": { "type": "integer" }, "price_impact_bps": { "type": "integer" }, "slippage_bps": { "type": "integer" },
                     "quoted_price_in": picodollars.clone(), "quoted_price_out": picodollars.clone(),
                     "price_in": picodollars.clone(), "price_out": picodollars,

@@ -34,6 +34,12 @@ pub trait PriceSource: Send + Sync + 'static {
     /// current prices); nothing for a source that must be asked.
     fn prime(&self, _board: &Board) {}
 
+    /// The price of `token` at a past second, where the source can compute it (the simulated
+    /// market); `None` for a source that would have to be asked.
+    fn past_price(&self, _token: Token, _unix_second: i64) -> Option<UsdPrice> {
+        None
+    }
+
     /// Closed candles of `token` in `interval` before now, oldest first, to fill an empty
     /// store's charts; a source without history returns none.
     async fn history(&self, token: Token, interval: Interval) -> Result<Vec<Candle>, SourceError>;

@@ -44,6 +44,10 @@ impl PriceSource for Simulated {
         }
     }
 
+    fn past_price(&self, token: Token, unix_second: i64) -> Option<solstice_types::UsdPrice> {
+        Some(self.market.price(token, unix_second))
+    }
+
     fn prime(&self, board: &Board) {
         let second = now_ms().div_euclid(1_000);
         for token in Token::ALL {
