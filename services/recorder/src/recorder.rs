@@ -22,7 +22,7 @@ use tokio::task::JoinHandle;
 use crate::{
     combine::{Rules, combine},
     lease::{Lease, RECORDER},
-    sources::{Board, PriceSource, Simulated, now_ms},
+    sources::{Board, PriceSource, Simulated, SourceError, now_ms},
 };
 
 /// Where the prices come from.
@@ -343,7 +343,10 @@ async fn backfill(store: MarketStore, sources: Vec<Arc<dyn PriceSource>>) {
                 let candles = loop {
                     match source.history(token, interval).await {
                         Ok(candles) => break candles,
-                        Err(error) if wait <= Duration::from_secs(16) => {
+                        // Refused for now (a rate limit, the network): worth another try.
+                        Err(error @ (SourceError::RateLimited | SourceError::Unreachable(_)))
+                            if wait <= Duration::from_secs(16) =>
+                        {
                             tracing::info!(source = source.name(), %token, error = %error, "back-fill: retrying");
                             tokio::time::sleep(wait).await;
                             wait *= 2;

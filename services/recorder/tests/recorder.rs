@@ -113,8 +113,8 @@ async fn the_live_market_combines_its_sources_and_goes_stale_and_live_again_with
 
     // The charts of the empty store were back-filled from Kraken's OHLC (after a rate limit).
     let store = MarketStore::new(&database);
-    wait_for("SOL's minutes back-filled", 15, async || {
-        store.candle_count(Token::Sol, Interval::OneMinute).await.unwrap() >= 10
+    wait_for("SOL's hours back-filled", 15, async || {
+        store.candle_count(Token::Sol, Interval::OneHour).await.unwrap() >= 10
     })
     .await;
 

@@ -9,13 +9,11 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
-use futures::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use solstice_market::{Candle, Interval};
 use solstice_types::{Token, UsdPrice};
-use tokio_tungstenite::tungstenite::Message;
 
-use super::{Backoff, Board, PriceSource, SILENCE, SourceError, parse_price};
+use super::{Board, PriceSource, SILENCE, SourceError, parse_price, stream_forever};
 
 pub const WS_URL: &str = "wss://ws-feed.exchange.coinbase.com";
 
@@ -45,37 +43,19 @@ impl Coinbase {
     pub fn new(ws_url: impl Into<String>) -> Coinbase {
         Coinbase { ws_url: ws_url.into(), silence: SILENCE }
     }
+}
 
-    async fn session(&self, board: &Board, backoff: &mut Backoff) -> Result<(), String> {
-        let connect = tokio_tungstenite::connect_async(self.ws_url.as_str());
-        let (mut socket, _) = tokio::time::timeout(self.silence.max(SILENCE), connect)
-            .await
-            .map_err(|_| "connecting timed out".to_owned())?
-            .map_err(|error| error.to_string())?;
-        let products: Vec<&str> = PRODUCTS.iter().map(|(_, product)| *product).collect();
-        let subscribe = json!({
-            "type": "subscribe",
-            "channels": [
-                { "name": "ticker", "product_ids": products },
-                { "name": "heartbeat", "product_ids": products },
-            ],
-        });
-        socket.send(Message::text(subscribe.to_string())).await.map_err(|error| error.to_string())?;
-        loop {
-            let message = match tokio::time::timeout(self.silence, socket.next()).await {
-                Err(_) => return Err("the stream fell silent".into()),
-                Ok(None) => return Err("the connection closed".into()),
-                Ok(Some(Err(error))) => return Err(error.to_string()),
-                Ok(Some(Ok(message))) => message,
-            };
-            let Message::Text(text) = message else { continue };
-            if handle(&text, board) {
-                backoff.reset();
-            } else {
-                tracing::debug!(frame = %text.as_str().chars().take(200).collect::<String>(), "coinbase: frame ignored");
-            }
-        }
-    }
+/// The subscription to every product's ticker and heartbeat.
+fn subscription() -> String {
+    let products: Vec<&str> = PRODUCTS.iter().map(|(_, product)| *product).collect();
+    json!({
+        "type": "subscribe",
+        "channels": [
+            { "name": "ticker", "product_ids": products },
+            { "name": "heartbeat", "product_ids": products },
+        ],
+    })
+    .to_string()
 }
 
 /// Reads one message onto the board; false for one that is not understood.
@@ -123,13 +103,7 @@ impl PriceSource for Coinbase {
     }
 
     async fn run(&self, board: Board) {
-        let mut backoff = Backoff::new();
-        loop {
-            if let Err(error) = self.session(&board, &mut backoff).await {
-                tracing::warn!(error = %error, "coinbase: price stream interrupted; reconnecting");
-            }
-            backoff.wait().await;
-        }
+        stream_forever("coinbase", &self.ws_url, self.silence, subscription(), |text| handle(text, &board)).await;
     }
 
     /// History comes from Kraken; Coinbase only streams.

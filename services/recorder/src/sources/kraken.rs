@@ -9,13 +9,11 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
-use futures::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use solstice_market::{Candle, Interval};
 use solstice_types::Token;
-use tokio_tungstenite::tungstenite::Message;
 
-use super::{Backoff, Board, PriceSource, SILENCE, SourceError, parse_price};
+use super::{Board, PriceSource, SILENCE, SourceError, parse_price, stream_forever};
 
 pub const WS_URL: &str = "wss://ws.kraken.com/v2";
 pub const REST_URL: &str = "https://api.kraken.com";
@@ -55,56 +53,34 @@ impl Kraken {
             silence: SILENCE,
         }
     }
-
-    /// One connection: subscribe, then read until it fails or falls silent.
-    async fn session(&self, board: &Board, backoff: &mut Backoff) -> Result<(), String> {
-        let connect = tokio_tungstenite::connect_async(self.ws_url.as_str());
-        let (mut socket, _) = tokio::time::timeout(self.silence.max(SILENCE), connect)
-            .await
-            .map_err(|_| "connecting timed out".to_owned())?
-            .map_err(|error| error.to_string())?;
-        let subscribe = json!({
-            "method": "subscribe",
-            "params": {
-                "channel": "ticker",
-                "symbol": PAIRS.iter().map(|(_, symbol, _)| *symbol).collect::<Vec<_>>(),
-                "event_trigger": "bbo",
-            },
-        });
-        socket.send(Message::text(subscribe.to_string())).await.map_err(|error| error.to_string())?;
-        let tokens: Vec<Token> = PAIRS.iter().map(|(token, _, _)| *token).collect();
-        loop {
-            let message = match tokio::time::timeout(self.silence, socket.next()).await {
-                Err(_) => return Err("the stream fell silent".into()),
-                Ok(None) => return Err("the connection closed".into()),
-                Ok(Some(Err(error))) => return Err(error.to_string()),
-                Ok(Some(Ok(message))) => message,
-            };
-            let Message::Text(text) = message else { continue };
-            match handle(&text, board) {
-                Some(Frame::Prices) => backoff.reset(),
-                Some(Frame::Heartbeat) => board.vouch("kraken", &tokens),
-                None => {
-                    tracing::debug!(frame = %text.as_str().chars().take(200).collect::<String>(), "kraken: frame ignored")
-                }
-            }
-        }
-    }
 }
 
-enum Frame {
-    Prices,
-    Heartbeat,
+/// The subscription to every token's ticker, updated on every change of the best bid or ask.
+fn subscription() -> String {
+    json!({
+        "method": "subscribe",
+        "params": {
+            "channel": "ticker",
+            "symbol": PAIRS.iter().map(|(_, symbol, _)| *symbol).collect::<Vec<_>>(),
+            "event_trigger": "bbo",
+        },
+    })
+    .to_string()
 }
 
-/// Reads one frame onto the board; `None` for a frame that is not understood.
-fn handle(text: &str, board: &Board) -> Option<Frame> {
-    let frame: Value = serde_json::from_str(text).ok()?;
+/// Reads one frame onto the board; false for a frame that is not understood.
+fn handle(text: &str, board: &Board) -> bool {
+    let Ok(frame) = serde_json::from_str::<Value>(text) else { return false };
     match frame.get("channel").and_then(Value::as_str) {
-        Some("heartbeat") => Some(Frame::Heartbeat),
+        Some("heartbeat") => {
+            // The stream is live: the prices it sent still stand.
+            board.vouch("kraken", &PAIRS.map(|(token, _, _)| token));
+            true
+        }
         Some("ticker") => {
             let mut any = false;
-            for data in frame.get("data")?.as_array()? {
+            let Some(data) = frame.get("data").and_then(Value::as_array) else { return false };
+            for data in data {
                 let Some(token) = data.get("symbol").and_then(Value::as_str).and_then(token_of) else { continue };
                 let mid = match (data.get("bid").and_then(parse_price), data.get("ask").and_then(parse_price)) {
                     (Some(bid), Some(ask)) if bid <= ask => {
@@ -117,7 +93,7 @@ fn handle(text: &str, board: &Board) -> Option<Frame> {
                     any = true;
                 }
             }
-            any.then_some(Frame::Prices)
+            any
         }
         _ => {
             if frame.get("method").and_then(Value::as_str) == Some("subscribe")
@@ -126,7 +102,7 @@ fn handle(text: &str, board: &Board) -> Option<Frame> {
                 let error = frame.get("error").cloned();
                 tracing::warn!(error = ?error, "kraken refused a subscription");
             }
-            None
+            false
         }
     }
 }
@@ -142,13 +118,7 @@ impl PriceSource for Kraken {
     }
 
     async fn run(&self, board: Board) {
-        let mut backoff = Backoff::new();
-        loop {
-            if let Err(error) = self.session(&board, &mut backoff).await {
-                tracing::warn!(error = %error, "kraken: price stream interrupted; reconnecting");
-            }
-            backoff.wait().await;
-        }
+        stream_forever("kraken", &self.ws_url, self.silence, subscription(), |text| handle(text, &board)).await;
     }
 
     async fn history(&self, token: Token, interval: Interval) -> Result<Vec<Candle>, SourceError> {
@@ -225,7 +195,7 @@ mod tests {
     fn ticker_frames_put_the_middle_of_the_book_on_the_board() {
         let board = Board::default();
         let frame = r#"{"channel":"ticker","type":"update","data":[{"symbol":"SOL/USD","bid":150.0,"bid_qty":1.2,"ask":150.2,"ask_qty":3.0,"last":150.1,"volume":1000.5,"vwap":149.0,"low":140.0,"high":155.0,"change":1.1,"change_pct":0.74}]}"#;
-        assert!(matches!(handle(frame, &board), Some(Frame::Prices)));
+        assert!(handle(frame, &board));
         let fresh = board.fresh(Token::Sol, super::super::now_ms(), Duration::from_secs(10));
         assert_eq!(fresh, [("kraken", dollars(150_100_000_000_000))]);
     }
@@ -240,7 +210,7 @@ mod tests {
             r#"{"channel":"ticker","data":"nope"}"#,
             r#"{"channel":"status","type":"update","data":[{"system":"online","connection_id":18446744073709551615}]}"#,
         ] {
-            assert!(handle(frame, &board).is_none(), "{frame}");
+            assert!(!handle(frame, &board), "{frame}");
         }
         assert!(board.fresh(Token::Sol, super::super::now_ms(), Duration::from_secs(10)).is_empty());
     }

@@ -164,6 +164,59 @@ impl Backoff {
 /// A stream that sends nothing (not even a heartbeat) for this long is dead: reconnect.
 pub(crate) const SILENCE: Duration = Duration::from_secs(10);
 
+/// A websocket subscription kept up for good: connects to `url`, sends `subscribe`, and hands
+/// every text frame to `read` (which says whether the frame was understood) until the
+/// connection fails or stays silent for `silence`; then waits (with backoff, reset by every
+/// understood frame) and connects again.
+pub(crate) async fn stream_forever(
+    source: &'static str,
+    url: &str,
+    silence: Duration,
+    subscribe: String,
+    mut read: impl FnMut(&str) -> bool,
+) {
+    let mut backoff = Backoff::new();
+    loop {
+        if let Err(error) = stream_once(source, url, silence, &subscribe, &mut read, &mut backoff).await {
+            tracing::warn!(source, error = %error, "price stream interrupted; reconnecting");
+        }
+        backoff.wait().await;
+    }
+}
+
+async fn stream_once(
+    source: &'static str,
+    url: &str,
+    silence: Duration,
+    subscribe: &str,
+    read: &mut impl FnMut(&str) -> bool,
+    backoff: &mut Backoff,
+) -> Result<(), String> {
+    use futures::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::Message;
+
+    let connect = tokio_tungstenite::connect_async(url);
+    let (mut socket, _) = tokio::time::timeout(silence.max(SILENCE), connect)
+        .await
+        .map_err(|_| "connecting timed out".to_owned())?
+        .map_err(|error| error.to_string())?;
+    socket.send(Message::text(subscribe)).await.map_err(|error| error.to_string())?;
+    loop {
+        let message = match tokio::time::timeout(silence, socket.next()).await {
+            Err(_) => return Err("the stream fell silent".into()),
+            Ok(None) => return Err("the connection closed".into()),
+            Ok(Some(Err(error))) => return Err(error.to_string()),
+            Ok(Some(Ok(message))) => message,
+        };
+        let Message::Text(text) = message else { continue };
+        if read(&text) {
+            backoff.reset();
+        } else {
+            tracing::debug!(source, frame = %text.as_str().chars().take(200).collect::<String>(), "frame ignored");
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use serde_json::json;
