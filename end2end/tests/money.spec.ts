@@ -71,6 +71,9 @@ test('a swap at a live quote opens by its reference number, for its owner only',
   await expect(terms.getByTestId('terms-receive')).toHaveText(/^[\d,]+(\.\d+)? USDC$/);
   await expect(terms.getByTestId('terms-fee')).toHaveText(/^[\d.]+ USDC$/);
   await expect(page.getByTestId('quote')).toContainText(/expires in \d+ s/);
+  await expect(page.getByTestId('quote').getByTestId('terms-fill')).toHaveText(
+    /^The swap fills at the price when you confirm: you receive at least [\d,.]+ USDC, or nothing moves\.$/,
+  );
   const receiveText = (await terms.getByTestId('terms-receive').textContent())?.trim() ?? '';
 
   await page.getByRole('button', { name: 'Review swap' }).click();
@@ -80,7 +83,9 @@ test('a swap at a live quote opens by its reference number, for its owner only',
   const details = page.getByTestId('swap-details');
   await expect(details.getByText('Swap complete. The tokens are in your wallet.')).toBeVisible();
   await expect(details.getByTestId('swap-paid')).toHaveText('2 SOL');
-  await expect(details.getByTestId('swap-received')).toHaveText(receiveText);
+  // Filled at the live price (within the quote's minimum), with the quote shown beside it.
+  await expect(details.getByTestId('swap-received')).toHaveText(/^[\d,]+(\.\d+)? USDC$/);
+  await expect(details.getByTestId('swap-quoted')).toHaveText(`${receiveText} for 2 SOL`);
   await expect(details.getByTestId('swap-status')).toHaveText('Completed');
   const reference = (await details.getByTestId('swap-reference').textContent())?.trim() ?? '';
   expect(reference).toMatch(/^SWP-[0-9A-Z]{10}-[0-9A-Z]{6}$/);

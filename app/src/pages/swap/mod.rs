@@ -1,5 +1,5 @@
-//! The exchange: choose tokens and an amount, see a live firm quote (refreshed before it
-//! expires), review it with its countdown, swap, then the receipt.
+//! The exchange: choose tokens and an amount, see a live quote and the bound it fills within
+//! (refreshed before it expires), review it with its countdown, swap, then the receipt.
 //!
 //! [`state::SwapForm`] holds the form and its rules; [`inputs`] draws the two amount sides and
 //! the slippage picker, [`review`] the terms and the confirmation step.

@@ -79,6 +79,14 @@ pub fn Terms(quote: Quote) -> impl IntoView {
         SwapSide::ExactIn => ("Minimum received", format_amount(quote.min_received, quote.to)),
         SwapSide::ExactOut => ("Maximum paid", format_amount(quote.max_sold, quote.from)),
     };
+    let promise = match quote.side {
+        SwapSide::ExactIn => {
+            format!("The swap fills at the price when you confirm: you receive at least {bound}, or nothing moves.")
+        }
+        SwapSide::ExactOut => {
+            format!("The swap fills at the price when you confirm: you pay at most {bound}, or nothing moves.")
+        }
+    };
     let gross = quote.amount_out.checked_add(quote.fee).unwrap_or(quote.amount_out);
     view! {
         <dl class="facts terms" data-testid="terms">
@@ -97,5 +105,6 @@ pub fn Terms(quote: Quote) -> impl IntoView {
             <dt>"Slippage tolerance"</dt>
             <dd>{format_bps(quote.slippage_bps)}</dd>
         </dl>
+        <p class="muted small" data-testid="terms-fill">{promise}</p>
     }
 }
