@@ -15,9 +15,11 @@ use std::{
     time::{Duration, Instant, SystemTime, UNIX_EPOCH},
 };
 
-use futures::StreamExt;
-use tokio::sync::Semaphore;
-use tokio_tungstenite::{connect_async, tungstenite::Message};
+use tokio::{
+    io::{AsyncReadExt, AsyncWriteExt},
+    net::TcpStream,
+    sync::Semaphore,
+};
 
 /// The fields of a frame the benchmark needs: the tick's number, when the recorder took it and
 /// when the host sent it.
@@ -29,9 +31,9 @@ struct Tick {
 
 impl Tick {
     /// Reads `seq`, `at_ms` and `sent_ms` from the start of a frame's JSON
-    /// (`{"seq":N,"at_ms":M,"sent_ms":S,...`) without parsing the prices after them: the
-    /// clients share the host's two cores, and decoding ten thousand whole ticks a second
-    /// would measure the benchmark, not the host.
+    /// (`{"seq":N,"at_ms":M,"sent_ms":S,...`; the client keeps only its first bytes) without
+    /// parsing the prices after them: the clients share the host's two cores, and decoding ten
+    /// thousand whole ticks a second would measure the benchmark, not the host.
     fn read(text: &str) -> Option<Tick> {
         let number = |field: &str| {
             let start = text.find(field)? + field.len();
@@ -43,6 +45,82 @@ impl Tick {
             at_ms: number("\"at_ms\":")?,
             sent_ms: number("\"sent_ms\":")?,
         })
+    }
+}
+
+/// A websocket client that reads frames straight off its socket: the server's frames are
+/// unmasked, so each is a header (2 bytes, 4 with a 16-bit length, 10 with a 64-bit one) and
+/// its payload. It checks nothing and copies nothing it does not need, so that ten thousand
+/// of them on the host's own two cores measure the host rather than themselves.
+struct RawClient {
+    stream: TcpStream,
+    buffer: Vec<u8>,
+    /// Bytes of `buffer` already handed out.
+    consumed: usize,
+}
+
+impl RawClient {
+    async fn connect(url: &str) -> std::io::Result<RawClient> {
+        let rest = url.strip_prefix("ws://").expect("a ws:// URL");
+        let (authority, path) = rest.split_once('/').map_or((rest, "/".to_owned()), |(a, p)| (a, format!("/{p}")));
+        let mut stream = TcpStream::connect(authority).await?;
+        let request = format!(
+            "GET {path} HTTP/1.1\r\nHost: {authority}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+             Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+        );
+        stream.write_all(request.as_bytes()).await?;
+        let mut buffer = Vec::with_capacity(8 * 1024);
+        let end = loop {
+            if let Some(end) = buffer.windows(4).position(|w| w == b"\r\n\r\n") {
+                break end + 4;
+            }
+            let mut chunk = [0u8; 1024];
+            let read = stream.read(&mut chunk).await?;
+            if read == 0 {
+                return Err(std::io::Error::other("closed during the handshake"));
+            }
+            buffer.extend_from_slice(&chunk[..read]);
+        };
+        if !buffer.starts_with(b"HTTP/1.1 101") {
+            return Err(std::io::Error::other(String::from_utf8_lossy(&buffer[..end]).into_owned()));
+        }
+        // Whatever came after the response is the start of the first frame.
+        Ok(RawClient { stream, buffer, consumed: end })
+    }
+
+    /// The next text frame's payload (`None` when the connection closes).
+    async fn next_text(&mut self) -> Option<String> {
+        loop {
+            let available = &self.buffer[self.consumed..];
+            if available.len() >= 2 {
+                let opcode = available[0] & 0x0f;
+                let (length, header) = match available[1] & 0x7f {
+                    126 if available.len() >= 4 => (usize::from(u16::from_be_bytes([available[2], available[3]])), 4),
+                    127 if available.len() >= 10 => {
+                        (u64::from_be_bytes(available[2..10].try_into().expect("8 bytes")) as usize, 10)
+                    }
+                    126 | 127 => (usize::MAX, 0),
+                    short => (usize::from(short), 2),
+                };
+                if length != usize::MAX && available.len() >= header + length {
+                    let payload = &available[header..header + length];
+                    self.consumed += header + length;
+                    match opcode {
+                        0x1 => return Some(String::from_utf8_lossy(&payload[..payload.len().min(120)]).into_owned()),
+                        0x8 => return None,
+                        _ => continue,
+                    }
+                }
+            }
+            // Keep the unread bytes at the front, then read more.
+            self.buffer.drain(..self.consumed);
+            self.consumed = 0;
+            let mut chunk = [0u8; 4096];
+            match self.stream.read(&mut chunk).await {
+                Ok(0) | Err(_) => return None,
+                Ok(read) => self.buffer.extend_from_slice(&chunk[..read]),
+            }
+        }
     }
 }
 
@@ -84,7 +162,7 @@ async fn run(url: &str, pid: u32, clients: usize, seconds: u64) {
         let (url, handshakes) = (url.to_owned(), handshakes.clone());
         connecting.push(tokio::spawn(async move {
             let _permit = handshakes.acquire().await.expect("semaphore open");
-            connect_async(url).await.map(|(socket, _)| socket)
+            RawClient::connect(&url).await
         }));
     }
     let mut sockets = Vec::with_capacity(clients);
@@ -108,8 +186,8 @@ async fn run(url: &str, pid: u32, clients: usize, seconds: u64) {
                     Outcome { latencies_ms: Vec::new(), end_to_end_ms: Vec::new(), received: 0, missed: 0 };
                 let mut last_seq = None;
                 while !stop.load(Ordering::Relaxed) {
-                    let next = tokio::time::timeout(Duration::from_millis(500), socket.next()).await;
-                    let Ok(Some(Ok(Message::Text(text)))) = next else { continue };
+                    let next = tokio::time::timeout(Duration::from_millis(500), socket.next_text()).await;
+                    let Ok(Some(text)) = next else { continue };
                     let Some(tick) = Tick::read(&text) else { continue };
                     // The host repeats the latest tick when no new one comes: only new ones count.
                     if last_seq.is_some_and(|last| tick.seq <= last) {
@@ -173,7 +251,9 @@ fn main() {
     let pid: u32 = std::env::var("BENCH_HOST_PID").expect("BENCH_HOST_PID").parse().expect("a process id");
     let seconds: u64 = std::env::var("BENCH_SECONDS").ok().and_then(|s| s.parse().ok()).unwrap_or(10);
     let counts = std::env::var("BENCH_CLIENTS").unwrap_or_else(|_| "1000,10000".to_owned());
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("a runtime");
+    // The clients run on one thread: the host keeps at least one of the machine's cores to
+    // itself, as it would with its clients on other machines.
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a runtime");
     for clients in counts.split(',').filter_map(|n| n.trim().parse::<usize>().ok()) {
         runtime.block_on(run(&url, pid, clients, seconds));
         // Let the host notice the closed connections before the next run measures its baseline.
