@@ -76,11 +76,18 @@ fn server_code(error: &mongodb::error::Error) -> Option<i32> {
     match &*error.kind {
         ErrorKind::Write(WriteFailure::WriteError(e)) => Some(e.code),
         ErrorKind::Command(e) => Some(e.code),
+        // An unordered `insert_many` whose every refused document was refused for one reason.
+        ErrorKind::InsertMany(failure) if failure.write_concern_error.is_none() => {
+            let mut codes = failure.write_errors.iter().flatten().map(|e| e.code);
+            let first = codes.next()?;
+            codes.all(|code| code == first).then_some(first)
+        }
         _ => None,
     }
 }
 
-/// Whether a MongoDB error is a unique-index violation (duplicate key, code 11000).
+/// Whether a MongoDB error is a unique-index violation (duplicate key, code 11000); for an
+/// unordered `insert_many`, whether every document it refused was a duplicate.
 pub fn is_duplicate_key(error: &mongodb::error::Error) -> bool {
     server_code(error) == Some(11000)
 }

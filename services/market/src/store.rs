@@ -20,6 +20,7 @@ use mongodb::{
     options::IndexOptions,
 };
 use serde::{Deserialize, Serialize};
+use solstice_ledger::is_duplicate_key;
 use solstice_types::{Token, UsdPrice};
 use tokio::sync::{broadcast, watch};
 
@@ -166,20 +167,6 @@ fn candle_id(token: Token, interval: Interval, start: i64) -> String {
     format!("{}:{token}:{start}", interval.label())
 }
 
-/// Whether a write failed only on a duplicate key.
-pub fn is_duplicate(error: &mongodb::error::Error) -> bool {
-    use mongodb::error::{ErrorKind, WriteFailure};
-    match &*error.kind {
-        ErrorKind::Write(WriteFailure::WriteError(e)) => e.code == 11000,
-        ErrorKind::InsertMany(failure) => {
-            failure.write_concern_error.is_none()
-                && failure.write_errors.as_ref().is_some_and(|errors| errors.iter().all(|e| e.code == 11000))
-        }
-        ErrorKind::Command(e) => e.code == 11000,
-        _ => false,
-    }
-}
-
 /// The market data of one database.
 #[derive(Clone)]
 pub struct MarketStore {
@@ -256,7 +243,7 @@ impl MarketStore {
     pub async fn write_tick(&self, tick: &MarketTick) -> Result<(), WriteError> {
         match self.ticks.insert_one(TickDoc::new(tick)).await {
             Ok(_) => Ok(()),
-            Err(error) if is_duplicate(&error) => Err(WriteError::Taken(tick.seq)),
+            Err(error) if is_duplicate_key(&error) => Err(WriteError::Taken(tick.seq)),
             Err(error) => Err(error.into()),
         }
     }
@@ -274,7 +261,7 @@ impl MarketStore {
             self.candles.replace_one(doc! { "_id": &doc.id, "term": { "$lte": term as i64 } }, &doc).upsert(true).await;
         match written {
             // A newer recorder's candle is there: it wins.
-            Err(error) if is_duplicate(&error) => Ok(()),
+            Err(error) if is_duplicate_key(&error) => Ok(()),
             other => other.map(|_| ()),
         }
     }
@@ -292,7 +279,13 @@ impl MarketStore {
         let docs: Vec<CandleDoc> = candles.iter().map(|candle| CandleDoc::new(token, interval, candle, 0)).collect();
         match self.candles.insert_many(&docs).ordered(false).await {
             Ok(result) => Ok(result.inserted_ids.len()),
-            Err(error) if is_duplicate(&error) => Ok(0),
+            // Some were stored already (another recorder's back-fill): the others still are.
+            Err(error) if is_duplicate_key(&error) => Ok(match &*error.kind {
+                mongodb::error::ErrorKind::InsertMany(failure) => {
+                    docs.len() - failure.write_errors.as_ref().map_or(0, Vec::len)
+                }
+                _ => 0,
+            }),
             Err(error) => Err(error),
         }
     }

@@ -84,7 +84,7 @@ impl Lease {
                 match self.leases.insert_one(&first).await {
                     Ok(_) => 1,
                     // The lease exists and has not lapsed: someone else leads.
-                    Err(error) if solstice_market::store::is_duplicate(&error) => return Ok(None),
+                    Err(error) if solstice_ledger::is_duplicate_key(&error) => return Ok(None),
                     Err(error) => return Err(error),
                 }
             }
