@@ -132,7 +132,7 @@ pub fn PriceSource(#[prop(optional, into)] snapshot: Option<Signal<Option<PriceT
     view! {
         <p class="muted small price-source" data-testid="price-source">
             <Show when=move || market() == Some(MarketKind::Simulated)>
-                <span class="badge badge-simulated" data-testid="simulated-market">"Simulated market"</span>
+                <span class="badge badge-simulated" data-testid="simulated-market">{MarketKind::Simulated.label()}</span>
                 " "
             </Show>
             <span>{origin}</span>

@@ -237,7 +237,7 @@ impl Recorder {
         }
         let second = now.div_euclid(1_000);
         for price in &mut prices {
-            price.open_24h = self.day_ago(lead, price.token, second).await;
+            price.open_24h = day_ago(lead, price.token, second);
         }
         let tick = MarketTick { seq: lead.seq, term: lead.term, at_ms: now, market: self.market.kind(), prices };
         match self.store.write_tick(&tick).await {
@@ -280,6 +280,7 @@ impl Recorder {
                 tracing::warn!(error = %error, %token, "could not store a candle");
             }
         }
+        self.refresh_day_ago(lead, second).await;
     }
 
     /// Stores a closed minute, and the 5-minute and hourly candles that ended with it (rolled
@@ -305,22 +306,33 @@ impl Recorder {
         Ok(())
     }
 
-    /// The price of `token` a day before `second`: looked up once a minute, and every few
-    /// seconds while unknown (the history may be being back-filled).
-    async fn day_ago(&self, lead: &mut Leading, token: Token, second: i64) -> Option<UsdPrice> {
-        if let Some(price) = lead.sources.iter().find_map(|source| source.past_price(token, second - 86_400)) {
-            return Some(price);
-        }
-        if let Some((looked_up, price)) = lead.day_ago.get(&token) {
-            let fresh_for = if price.is_some() { 60 } else { 5 };
-            if second - looked_up < fresh_for {
-                return *price;
+    /// Looks up again the prices of a day ago that are unknown or older than a minute (every
+    /// few seconds while unknown: the history may be being back-filled). Done after the tick is
+    /// written, so that the store's answers never delay a tick.
+    async fn refresh_day_ago(&self, lead: &mut Leading, second: i64) {
+        for token in Token::ALL {
+            if lead.sources.iter().any(|source| source.past_price(token, second).is_some()) {
+                continue;
+            }
+            let due = lead
+                .day_ago
+                .get(&token)
+                .is_none_or(|(looked_up, price)| second - looked_up >= if price.is_some() { 60 } else { 5 });
+            if due {
+                let price = self.store.price_a_day_before(token, second).await.ok().flatten();
+                lead.day_ago.insert(token, (second, price));
             }
         }
-        let price = self.store.price_a_day_before(token, second).await.ok().flatten();
-        lead.day_ago.insert(token, (second, price));
-        price
     }
+}
+
+/// The price of `token` a day before `second`: computed by a source that can (the simulated
+/// market), else as last looked up in the store.
+fn day_ago(lead: &Leading, token: Token, second: i64) -> Option<UsdPrice> {
+    lead.sources
+        .iter()
+        .find_map(|source| source.past_price(token, second - 86_400))
+        .or_else(|| lead.day_ago.get(&token).and_then(|(_, price)| *price))
 }
 
 /// Fills the charts of an empty store from the first source that has history: for each token

@@ -113,11 +113,6 @@ impl Board {
         let prices = self.prices.lock().expect("board lock");
         prices.iter().filter(|((s, _), _)| *s == source).map(|(_, observation)| observation.at_ms).max()
     }
-
-    /// Forgets everything (when the recorder stops leading).
-    pub fn clear(&self) {
-        self.prices.lock().expect("board lock").clear();
-    }
 }
 
 /// A price in dollars as a source writes it ("151.23", 151.23, 2.134e-5), in picodollars;
