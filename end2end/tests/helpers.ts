@@ -48,3 +48,28 @@ export async function logOut(page: Page) {
   await expect(page).toHaveURL(/\/login$/);
   await expect(page.getByRole('link', { name: 'Sign up' })).toBeVisible();
 }
+
+/** One token's price as the host sends it, in picodollars. */
+export interface FakePrice {
+  token: string;
+  price: number;
+  change_24h_bps: number | null;
+  suspect: boolean;
+}
+
+/**
+ * Replaces the page's price socket with a host that sends the same tick every second (as the
+ * real host does when no new tick comes): taken by the recorder at `atMs` from `sources`,
+ * stamped with the time of each sending, so that its age grows.
+ */
+export async function fakePriceFeed(page: Page, atMs: number, sources: string[], prices: FakePrice[]) {
+  await page.routeWebSocket('**/ws/prices', (socket) => {
+    const send = () =>
+      socket.send(JSON.stringify({
+        seq: 7, at_ms: atMs, sent_ms: Date.now(), fresh_ms: 10_000, market: 'live', sources, prices,
+      }));
+    send();
+    const timer = setInterval(send, 1_000);
+    socket.onClose(() => clearInterval(timer));
+  });
+}

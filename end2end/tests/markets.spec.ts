@@ -1,5 +1,5 @@
 import { expect, test } from '@playwright/test';
-import { open, watchConsole } from './helpers';
+import { fakePriceFeed, open, watchConsole } from './helpers';
 
 const SYMBOLS = ['SOL', 'USDC', 'USDT', 'JUP', 'BONK', 'RAY', 'JTO'];
 
@@ -82,19 +82,10 @@ test('live prices that stopped updating are shown as stale, with their sources a
   // The host keeps sending the latest tick every second, but the recorder wrote it 90 s ago
   // (its sources are down); the sources disagree about JUP.
   const at = Date.now() - 90_000;
-  await page.routeWebSocket('**/ws/prices', (socket) => {
-    const send = () =>
-      socket.send(JSON.stringify({
-        seq: 7, at_ms: at, sent_ms: Date.now(), fresh_ms: 10_000, market: 'live', sources: ['coinbase', 'kraken'],
-        prices: [
-          { token: 'SOL', price: 150_000_000_000_000, change_24h_bps: 12, suspect: false },
-          { token: 'JUP', price: 550_000_000_000, change_24h_bps: null, suspect: true },
-        ],
-      }));
-    send();
-    const timer = setInterval(send, 1_000);
-    socket.onClose(() => clearInterval(timer));
-  });
+  await fakePriceFeed(page, at, ['coinbase', 'kraken'], [
+    { token: 'SOL', price: 150_000_000_000_000, change_24h_bps: 12, suspect: false },
+    { token: 'JUP', price: 550_000_000_000, change_24h_bps: null, suspect: true },
+  ]);
   await open(page, '/markets');
   await expect(page.getByTestId('price-connection')).toHaveText('Prices stale');
   await expect(page.getByTestId('price-source')).toContainText('Live prices from Coinbase and Kraken');

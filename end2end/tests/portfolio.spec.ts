@@ -1,5 +1,5 @@
 import { expect, test } from '@playwright/test';
-import { open, signUp, watchConsole } from './helpers';
+import { fakePriceFeed, open, signUp, watchConsole } from './helpers';
 
 test('the portfolio shows holdings at live prices that update without a reload', async ({ page }) => {
   const errors = watchConsole(page);
@@ -34,16 +34,9 @@ test('when prices stop updating, the portfolio says its values are as of their t
   const at = new Date();
   at.setUTCHours(10, 0, 0, 0);
   if (at.getTime() > Date.now()) at.setUTCDate(at.getUTCDate() - 1);
-  await page.routeWebSocket('**/ws/prices', (socket) => {
-    const send = () =>
-      socket.send(JSON.stringify({
-        seq: 3, at_ms: at.getTime(), sent_ms: Date.now(), fresh_ms: 10_000, market: 'live', sources: ['kraken'],
-        prices: [{ token: 'SOL', price: 100_000_000_000_000, change_24h_bps: null, suspect: false }],
-      }));
-    send();
-    const timer = setInterval(send, 1_000);
-    socket.onClose(() => clearInterval(timer));
-  });
+  await fakePriceFeed(page, at.getTime(), ['kraken'], [
+    { token: 'SOL', price: 100_000_000_000_000, change_24h_bps: null, suspect: false },
+  ]);
   await open(page, '/portfolio');
   await expect(page.getByTestId('price-connection')).toHaveText('Prices stale');
   await expect(page.getByTestId('total-value')).toHaveText('$1,000.00');

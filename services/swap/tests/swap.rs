@@ -384,6 +384,21 @@ async fn a_quote_fills_once_and_a_retry_returns_the_first_swap() {
 }
 
 #[tokio::test]
+async fn a_key_reused_for_another_quote_is_refused_and_that_quote_stays_usable() {
+    let app = spawn_app().await;
+    let alice = app.user(&[(Token::Sol, 10 * SOL)]).await;
+    let reused = key();
+    let first = app.quote(&alice, sell("SOL", "USDC", "1")).await;
+    assert_eq!(app.execute(&alice, &first, &reused).await.0, StatusCode::CREATED);
+    let second = app.quote(&alice, sell("SOL", "USDC", "2")).await;
+    let (status, error) = app.execute(&alice, &second, &reused).await;
+    assert_eq!((status, error["code"].as_str()), (StatusCode::CONFLICT, Some("idempotency_conflict")), "{error}");
+    assert_eq!(app.balance(&AccountId::wallet(&alice), Token::Sol).await, 9 * SOL, "nothing moved");
+    assert_eq!(app.execute(&alice, &second, &key()).await.0, StatusCode::CREATED, "the quote was not used");
+    assert_eq!(app.balance(&AccountId::wallet(&alice), Token::Sol).await, 7 * SOL);
+}
+
+#[tokio::test]
 async fn nobody_uses_someone_elses_quote_or_sees_their_swaps() {
     let app = spawn_app().await;
     let alice = app.user(&[(Token::Sol, SOL)]).await;
