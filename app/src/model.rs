@@ -22,6 +22,15 @@ pub struct SignedUp {
     pub airdrop: Reference,
 }
 
+/// What the faucet can credit a new wallet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FaucetBudget {
+    /// The most one new wallet may ask for.
+    pub per_wallet: Amount,
+    /// What the faucet can still give the visitor's network today.
+    pub left_today: Amount,
+}
+
 /// One token's price in a tick.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TokenPrice {

@@ -4,7 +4,10 @@ use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
 use app::backend::{HostConfig, prices::PriceConfig, rate_limit::Limits, services::ServiceUrls};
 use clap::Parser;
-use solstice_kit::start::{Secret, TEST_SECRET};
+use solstice_kit::{
+    serve::ConnectionLimits,
+    start::{Secret, TEST_SECRET},
+};
 use solstice_types::{Amount, Token};
 
 /// Solstice host: server-side rendering, sessions and server functions.
@@ -44,9 +47,20 @@ pub struct Config {
     #[arg(long, env = "SOLSTICE_MAX_INITIAL_SOL", default_value_t = 1_000)]
     pub max_initial_sol: u64,
 
-    /// Failed log-ins allowed per wallet address per window.
-    #[arg(long, env = "SOLSTICE_LOGIN_FAILURES_PER_ADDRESS", default_value_t = 5)]
+    /// Failed log-ins allowed per (wallet address, client) per window; past them that client
+    /// is refused for that address only.
+    #[arg(long, env = "SOLSTICE_LOGIN_FAILURES_PER_ADDRESS_AND_CLIENT", default_value_t = 5)]
+    pub login_failures_per_address_and_client: u32,
+
+    /// Failed log-ins per wallet address per window, from all clients, after which log-ins to it
+    /// from networks its owner never logged in from are slowed down (never refused outright).
+    #[arg(long, env = "SOLSTICE_LOGIN_FAILURES_PER_ADDRESS", default_value_t = 20)]
     pub login_failures_per_address: u32,
+
+    /// Once slowed down, an address takes one log-in attempt per this many seconds from
+    /// networks its owner never logged in from.
+    #[arg(long, env = "SOLSTICE_LOGIN_SLOWED_SECONDS", default_value_t = 15)]
+    pub login_slowed_seconds: u64,
 
     /// Failed log-ins allowed per client IP per window.
     #[arg(long, env = "SOLSTICE_LOGIN_FAILURES_PER_CLIENT", default_value_t = 30)]
@@ -55,6 +69,10 @@ pub struct Config {
     /// Sign-ups allowed per client IP per window.
     #[arg(long, env = "SOLSTICE_SIGNUPS_PER_CLIENT", default_value_t = 10)]
     pub signups_per_client: u32,
+
+    /// SOL the faucet gives new wallets per client network per day, in whole SOL.
+    #[arg(long, env = "SOLSTICE_FAUCET_SOL_PER_CLIENT_PER_DAY", default_value_t = 2_000)]
+    pub faucet_sol_per_client_per_day: u64,
 
     /// Length of the rate-limit window, in seconds.
     #[arg(long, env = "SOLSTICE_RATE_LIMIT_WINDOW_SECONDS", default_value_t = 900)]
@@ -97,6 +115,9 @@ pub struct Config {
     #[arg(long, env = "SOLSTICE_SHUTDOWN_DELAY_SECONDS", default_value_t = 0)]
     pub shutdown_delay_seconds: u64,
 
+    #[command(flatten)]
+    pub limits: ConnectionLimits,
+
     /// Log format: `text` for people, `json` for log collectors.
     #[arg(long, env = "SOLSTICE_LOG_FORMAT", default_value = "text")]
     pub log_format: String,
@@ -109,9 +130,16 @@ impl Config {
         Ok(HostConfig {
             max_initial_sol,
             limits: Limits {
+                login_per_address_and_client: self.login_failures_per_address_and_client,
                 login_per_address: self.login_failures_per_address,
+                login_slowed_interval: Duration::from_secs(self.login_slowed_seconds.max(1)),
                 login_per_client: self.login_failures_per_client,
                 signup_per_client: self.signups_per_client,
+                faucet_per_client_per_day: Amount::from_whole(
+                    self.faucet_sol_per_client_per_day,
+                    Token::Sol.decimals(),
+                )
+                .ok_or_else(|| "SOLSTICE_FAUCET_SOL_PER_CLIENT_PER_DAY is too large".to_owned())?,
                 window: Duration::from_secs(self.rate_limit_window_seconds),
             },
             prices: PriceConfig {

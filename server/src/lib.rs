@@ -39,6 +39,7 @@ use solstice_kit::{
     auth::ServiceSecret,
     http::readyz,
     lifecycle::{Lifecycle, readiness_gate},
+    serve::{ConnectionLimits, serve},
     start::{StartError, connect, listen},
 };
 use solstice_types::{ApiError, ErrorCode};
@@ -66,6 +67,7 @@ pub struct Application {
     router: Router,
     prices: PriceHub,
     shutdown_delay: Duration,
+    limits: ConnectionLimits,
 }
 
 impl Application {
@@ -86,7 +88,7 @@ impl Application {
         let prices = state.prices.clone();
         let router = router(&config, state, database, sessions, site_addr);
         let shutdown_delay = Duration::from_secs(config.shutdown_delay_seconds);
-        Ok(Application { listener, router, prices, shutdown_delay })
+        Ok(Application { listener, router, prices, shutdown_delay, limits: config.limits.clone() })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -97,7 +99,7 @@ impl Application {
     /// still serving, tells websocket clients to reconnect (by then to another replica), stops
     /// accepting connections and finishes the requests in flight.
     pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
-        let Application { listener, router, prices, shutdown_delay } = self;
+        let Application { listener, router, prices, shutdown_delay, limits } = self;
         let lifecycle = Lifecycle::new();
         let stopped = lifecycle.shutdown_after(shutdown, shutdown_delay);
         let shutdown = async move {
@@ -105,9 +107,7 @@ impl Application {
             prices.close();
         };
         let router = router.layer(middleware::from_fn_with_state(lifecycle, readiness_gate));
-        axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
-            .with_graceful_shutdown(shutdown)
-            .await
+        serve(listener, router, &limits, shutdown).await
     }
 }
 

@@ -3,21 +3,26 @@
 
 use leptos::prelude::*;
 use solstice_market::{Candle, Interval};
-use solstice_types::{Amount, Token, portfolio::Portfolio};
+use solstice_types::{Token, portfolio::Portfolio};
 
 use crate::{
     error::AppError,
-    model::{Me, PriceTick, SignedUp},
+    model::{FaucetBudget, Me, PriceTick, SignedUp},
 };
 
 pub mod stake;
 pub mod swaps;
 pub mod transfers;
 
-/// The largest initial SOL balance a new account may choose.
-#[server(endpoint = "max_initial_sol")]
-pub async fn max_initial_sol() -> Result<Amount, AppError> {
-    Ok(crate::backend::state()?.config.max_initial_sol)
+/// The largest initial SOL balance a new account may choose, and what the faucet can still
+/// give the visitor's network today.
+#[server(endpoint = "faucet_allowance")]
+pub async fn faucet_allowance() -> Result<FaucetBudget, AppError> {
+    use crate::backend;
+    let state = backend::state()?;
+    let client = backend::session::client_ip().await;
+    let left_today = state.limiter.faucet_left(client).await?;
+    Ok(FaucetBudget { per_wallet: state.config.max_initial_sol, left_today })
 }
 
 /// Creates a wallet with the chosen password and initial SOL, and logs it in.

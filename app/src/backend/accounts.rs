@@ -69,6 +69,18 @@ pub async fn sign_up(
     check_new_password(password, confirmation)?;
     let amount = parse_initial_sol(initial_sol, state.config.max_initial_sol)?;
     state.limiter.sign_up_attempt(client).await?;
+    state.limiter.reserve_faucet(client, amount).await?;
+    let created = create_wallet(state, password, amount).await;
+    if created.is_err() {
+        // Best effort: a failed sign-up should not use up the network's faucet budget.
+        if let Err(error) = state.limiter.release_faucet(client, amount).await {
+            tracing::warn!(error = %error, "could not give back a failed sign-up's faucet reservation");
+        }
+    }
+    created
+}
+
+async fn create_wallet(state: &HostState, password: &str, amount: Amount) -> Result<SignedUp, HostError> {
     let address = new_wallet_address();
     let password_hash = hash_password(state, password.to_owned()).await?;
     let user = UserDoc::new(&address, password_hash);
@@ -105,7 +117,7 @@ pub async fn log_in(
     if !(matches && user.is_some()) {
         return Err(ApiError::new(ErrorCode::InvalidCredentials, "Wrong wallet address or password.").into());
     }
-    state.limiter.take_back(attempt).await?;
+    state.limiter.succeeded(&address, attempt).await?;
     Ok(address)
 }
 

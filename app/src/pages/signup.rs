@@ -3,10 +3,10 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::A;
-use solstice_types::Token;
+use solstice_types::{Amount, Token};
 
 use crate::{
-    api::max_initial_sol,
+    api::faucet_allowance,
     components::{auth::use_auth, copy::CopyButton, errors::Alert},
     model::SignedUp,
 };
@@ -30,11 +30,22 @@ pub fn SignUpPage() -> impl IntoView {
 fn SignUpForm() -> impl IntoView {
     let action = use_auth().sign_up;
     let error = move || action.value().get().and_then(Result::err).map(|error| error.message);
-    let max_initial = Resource::new(|| (), |_| max_initial_sol());
+    // Asked again after each attempt: a sign-up uses up some of the network's daily budget.
+    let allowance = Resource::new(move || action.version().get(), |_| faucet_allowance());
     let hint = move || {
-        let max = max_initial.get().and_then(Result::ok);
-        let limit = max.map(|max| format!("Up to {} SOL, c", max.format_display(Token::Sol.decimals(), 9)));
-        format!("{}redited from the Solstice faucet.", limit.unwrap_or_else(|| "C".to_owned()))
+        let sol = |amount: Amount| amount.format_display(Token::Sol.decimals(), 9);
+        match allowance.get().and_then(Result::ok) {
+            None => "Credited from the Solstice faucet.".to_owned(),
+            Some(allowance) if allowance.left_today.is_zero() => {
+                "Your network has received today's faucet SOL. Try again tomorrow.".to_owned()
+            }
+            Some(allowance) if allowance.left_today < allowance.per_wallet => format!(
+                "Up to {} SOL, credited from the Solstice faucet: your network can receive {} SOL more today.",
+                sol(allowance.per_wallet),
+                sol(allowance.left_today)
+            ),
+            Some(allowance) => format!("Up to {} SOL, credited from the Solstice faucet.", sol(allowance.per_wallet)),
+        }
     };
     view! {
         <section class="card narrow">

@@ -124,7 +124,7 @@ async fn wrong_password_and_unknown_address_get_the_same_answer() {
 
 #[tokio::test]
 async fn repeated_failed_log_ins_are_slowed_down_per_address() {
-    let platform = TestPlatform::host_only(|config| config.login_failures_per_address = 3).await;
+    let platform = TestPlatform::host_only(|config| config.login_failures_per_address_and_client = 3).await;
     let (_, body) = platform.browser().sign_up("1").await;
     let address = body["address"].as_str().unwrap().to_owned();
     let attacker = platform.browser();
@@ -236,7 +236,7 @@ async fn health_probes_and_unknown_pages_answer_properly() {
 
 #[tokio::test]
 async fn simultaneous_guesses_cannot_outrun_the_log_in_limit() {
-    let platform = TestPlatform::host_only(|config| config.login_failures_per_address = 3).await;
+    let platform = TestPlatform::host_only(|config| config.login_failures_per_address_and_client = 3).await;
     let base = platform.host.clone();
     let (_, body) = platform.browser().sign_up("1").await;
     let address = body["address"].as_str().unwrap().to_owned();

@@ -475,7 +475,7 @@ async fn log_in_guessing_is_limited_per_client_without_locking_out_other_address
     // One address under attack does not stop other addresses from logging in from the same
     // network, nor end its owner's session. (That the attacked address is refused even the
     // right password is proven in accounts.rs; here it is only the starting point.)
-    let platform = TestPlatform::host_only(|config| config.login_failures_per_address = 2).await;
+    let platform = TestPlatform::host_only(|config| config.login_failures_per_address_and_client = 2).await;
     let (alice, alice_address) = platform.user("1").await;
     let (_, bob_address) = platform.user("1").await;
     let same_network = platform.browser();

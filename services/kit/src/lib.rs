@@ -10,4 +10,5 @@ pub mod http;
 pub mod input;
 pub mod lifecycle;
 pub mod openapi;
+pub mod serve;
 pub mod start;

@@ -10,6 +10,7 @@ use crate::{
     auth::ServiceSecret,
     error::error_chain,
     lifecycle::{Lifecycle, readiness_gate},
+    serve::{ConnectionLimits, serve},
 };
 
 /// Why a process could not start. Never carries the database URI (it may hold a password).
@@ -95,13 +96,25 @@ pub struct Service {
     router: axum::Router,
     lifecycle: Lifecycle,
     shutdown_delay: Duration,
+    limits: ConnectionLimits,
 }
 
 impl Service {
     /// Binds `addr` (port 0 picks a free one) for `router`, with no shutdown delay.
     pub async fn bind(addr: SocketAddr, router: axum::Router) -> Result<Service, StartError> {
         let listener = listen(addr).await?;
-        Ok(Service { listener, router, lifecycle: Lifecycle::new(), shutdown_delay: Duration::ZERO })
+        Ok(Service {
+            listener,
+            router,
+            lifecycle: Lifecycle::new(),
+            shutdown_delay: Duration::ZERO,
+            limits: ConnectionLimits::default(),
+        })
+    }
+
+    /// The service's time and connection limits (defaults until set).
+    pub fn set_limits(&mut self, limits: ConnectionLimits) {
+        self.limits = limits;
     }
 
     /// How long a stopping service keeps serving while reporting not ready.
@@ -125,9 +138,9 @@ impl Service {
         self,
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        let Service { listener, router, lifecycle, shutdown_delay } = self;
+        let Service { listener, router, lifecycle, shutdown_delay, limits } = self;
         let router = router.layer(axum::middleware::from_fn_with_state(lifecycle.clone(), readiness_gate));
-        axum::serve(listener, router).with_graceful_shutdown(lifecycle.shutdown_after(shutdown, shutdown_delay)).await
+        serve(listener, router, &limits, lifecycle.shutdown_after(shutdown, shutdown_delay)).await
     }
 }
 
@@ -180,6 +193,8 @@ pub struct CommonConfig {
     /// balancers stop routing to it before it stops accepting (a few seconds in Kubernetes).
     #[arg(long, env = "SOLSTICE_SHUTDOWN_DELAY_SECONDS", default_value_t = 0)]
     pub shutdown_delay_seconds: u64,
+    #[command(flatten)]
+    pub limits: ConnectionLimits,
 }
 
 impl CommonConfig {
@@ -190,6 +205,7 @@ impl CommonConfig {
             database,
             internal_secret: Secret::new(TEST_SECRET.to_owned()),
             shutdown_delay_seconds: 0,
+            limits: ConnectionLimits::default(),
         }
     }
 
@@ -197,6 +213,7 @@ impl CommonConfig {
     pub async fn bind(&self, addr: SocketAddr, router: axum::Router) -> Result<Service, StartError> {
         let mut service = Service::bind(addr, router).await?;
         service.shutdown_delay = Duration::from_secs(self.shutdown_delay_seconds);
+        service.limits = self.limits.clone();
         Ok(service)
     }
 

@@ -23,6 +23,7 @@ use axum::{Json, Router, routing::get};
 use clap::{Parser, ValueEnum};
 use solstice_kit::{
     http::with_operations,
+    serve::ConnectionLimits,
     start::{Secret, Service, StartError, connect},
 };
 use solstice_market::store::MarketStore;
@@ -100,6 +101,8 @@ pub struct Config {
     /// Seconds a stopping recorder keeps answering probes while reporting not ready.
     #[arg(long, env = "SOLSTICE_SHUTDOWN_DELAY_SECONDS", default_value_t = 0)]
     pub shutdown_delay_seconds: u64,
+    #[command(flatten)]
+    pub limits: ConnectionLimits,
 }
 
 impl Config {
@@ -202,6 +205,7 @@ pub async fn build(config: Config) -> Result<Started, StartError> {
     let router = with_operations(api, "recorder", database, openapi());
     let mut service = Service::bind(config.addr, router).await?;
     service.set_shutdown_delay(Duration::from_secs(config.shutdown_delay_seconds));
+    service.set_limits(config.limits.clone());
     Ok(Started { service, recorder, status })
 }
 

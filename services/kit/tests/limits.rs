@@ -1,0 +1,94 @@
+//! A service's time and connection limits, over real sockets: slow clients are disconnected,
+//! slow requests answered, and connections past the cap wait their turn.
+
+use std::time::{Duration, Instant};
+
+use axum::{Router, routing::get};
+use reqwest::StatusCode;
+use solstice_kit::{serve::ConnectionLimits, start::CommonConfig};
+use tokio::{
+    io::{AsyncReadExt, AsyncWriteExt},
+    net::TcpStream,
+};
+
+async fn start(limits: ConnectionLimits) -> String {
+    let router = Router::new().route("/hello", get(|| async { "hello" })).route(
+        "/slow",
+        get(|| async {
+            tokio::time::sleep(Duration::from_secs(60)).await;
+            "too late"
+        }),
+    );
+    let mut common = CommonConfig::for_tests("mongodb://unused".to_owned(), "unused".to_owned());
+    common.limits = limits;
+    let service = common.bind("127.0.0.1:0".parse().unwrap(), router).await.unwrap();
+    let addr = service.local_addr().to_string();
+    tokio::spawn(service.run_until_stopped(std::future::pending()));
+    addr
+}
+
+/// Reads until the server closes the connection; how long that took.
+async fn time_until_closed(socket: &mut TcpStream, limit: Duration) -> Option<Duration> {
+    let started = Instant::now();
+    let mut buffer = [0_u8; 1024];
+    loop {
+        match tokio::time::timeout(limit.saturating_sub(started.elapsed()), socket.read(&mut buffer)).await {
+            Err(_) => return None,
+            Ok(Ok(0) | Err(_)) => return Some(started.elapsed()),
+            Ok(Ok(_)) => {}
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_client_that_never_finishes_its_headers_is_disconnected() {
+    // The default limits, as deployed.
+    let addr = start(ConnectionLimits::default()).await;
+    let mut slow_loris = TcpStream::connect(&addr).await.unwrap();
+    slow_loris.write_all(b"GET /hello HTTP/1.1\r\nHost: x\r\nX-Slow: ").await.unwrap();
+    let mut silent = TcpStream::connect(&addr).await.unwrap();
+    // Keep trickling bytes: each one is not enough to finish the headers.
+    let trickle = tokio::spawn(async move {
+        for _ in 0..40 {
+            if slow_loris.write_all(b"a").await.is_err() {
+                return Some(slow_loris);
+            }
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+        Some(slow_loris)
+    });
+    let closed = time_until_closed(&mut silent, Duration::from_secs(30)).await;
+    assert!(closed.is_some(), "a connection that sends nothing is closed within 30 s");
+    let mut slow_loris = trickle.await.unwrap().unwrap();
+    let closed = time_until_closed(&mut slow_loris, Duration::from_secs(10)).await;
+    assert!(closed.is_some(), "a connection trickling partial headers is closed within 30 s");
+    // Meanwhile a normal client is answered.
+    let answer = reqwest::get(format!("http://{addr}/hello")).await.unwrap();
+    assert_eq!(answer.text().await.unwrap(), "hello");
+}
+
+#[tokio::test]
+async fn a_request_not_answered_in_time_gets_a_clear_error() {
+    let addr = start(ConnectionLimits { request_timeout_seconds: 1, ..ConnectionLimits::default() }).await;
+    let answer = reqwest::get(format!("http://{addr}/slow")).await.unwrap();
+    assert_eq!(answer.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let body: serde_json::Value = answer.json().await.unwrap();
+    assert_eq!(body["message"], "The request took too long. Please try again.");
+}
+
+#[tokio::test]
+async fn connections_past_the_cap_wait_until_one_closes() {
+    let addr = start(ConnectionLimits { max_connections: 2, ..ConnectionLimits::default() }).await;
+    let first = TcpStream::connect(&addr).await.unwrap();
+    let second = TcpStream::connect(&addr).await.unwrap();
+    let waiting = tokio::spawn({
+        let addr = addr.clone();
+        async move { reqwest::get(format!("http://{addr}/hello")).await.unwrap().text().await.unwrap() }
+    });
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(!waiting.is_finished(), "a third connection is not served while two are open");
+    drop(first);
+    drop(second);
+    let answer = tokio::time::timeout(Duration::from_secs(5), waiting).await.expect("served once a slot frees");
+    assert_eq!(answer.unwrap(), "hello");
+}
