@@ -42,6 +42,8 @@ use crate::{
 
 /// The HTML document around the app, rendered on the host.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    backend::send_content_security_policy();
     view! {
         <!DOCTYPE html>
         <html lang="en">

@@ -118,6 +118,19 @@ pub struct Config {
     #[command(flatten)]
     pub limits: ConnectionLimits,
 
+    /// Live price sockets one client (an IPv4 address or IPv6 /64) may hold open.
+    #[arg(long, env = "SOLSTICE_WS_PER_CLIENT", default_value_t = 16)]
+    pub ws_per_client: u32,
+
+    /// Live price sockets the host holds open in all.
+    #[arg(long, env = "SOLSTICE_WS_MAX_CONNECTIONS", default_value_t = 20_000)]
+    pub ws_max_connections: u32,
+
+    /// Origins besides the host's own whose pages may open live price sockets
+    /// (`https://wallet.example.com`), comma-separated. Empty: only the host's own pages.
+    #[arg(long, env = "SOLSTICE_ALLOWED_ORIGINS", value_delimiter = ',')]
+    pub allowed_origins: Vec<String>,
+
     /// Log format: `text` for people, `json` for log collectors.
     #[arg(long, env = "SOLSTICE_LOG_FORMAT", default_value = "text")]
     pub log_format: String,

@@ -26,7 +26,7 @@ use axum::{
     extract::{ConnectInfo, Request},
     http::{
         HeaderMap, HeaderName, HeaderValue, Method, StatusCode,
-        header::{HOST, ORIGIN},
+        header::{CACHE_CONTROL, HOST, ORIGIN},
     },
     middleware::{self, Next},
     response::{IntoResponse, Response},
@@ -44,6 +44,7 @@ use solstice_kit::{
 };
 use solstice_types::{ApiError, ErrorCode};
 use tokio::net::TcpListener;
+use tower::util::option_layer;
 use tower_http::{
     compression::CompressionLayer,
     limit::RequestBodyLimitLayer,
@@ -138,6 +139,11 @@ pub fn router(
     let context_state = state.clone();
     let fallback_state = state.clone();
     let hub = state.prices.clone();
+    let sockets = ws::SocketGate::new(ws::SocketLimits {
+        per_client: config.ws_per_client,
+        total: config.ws_max_connections,
+        allowed_origins: config.allowed_origins.clone(),
+    });
 
     // Pages and server functions need the session. Probes, the price socket and the built
     // assets do not: keeping the session layer off them spares two database round trips (load
@@ -154,12 +160,18 @@ pub fn router(
         ))
         .with_state(options)
         .layer(session_layer)
-        .layer(middleware::from_fn(server_fn_error_status));
+        .layer(middleware::from_fn(server_fn_error_status))
+        // Pages show the logged-in user's address and balances, and server functions answer
+        // with them: no copy of either may be kept by the browser or a proxy.
+        .layer(SetResponseHeaderLayer::overriding(CACHE_CONTROL, HeaderValue::from_static("no-store")));
     let site_root = &config.site_root;
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(move || readyz(database.clone())))
-        .route("/ws/prices", get(move |upgrade| ws::prices(upgrade, hub.clone())))
+        .route(
+            "/ws/prices",
+            get(move |upgrade, headers, client| ws::prices(upgrade, headers, client, hub.clone(), sockets.clone())),
+        )
         .nest_service("/pkg", ServeDir::new(site_root.join("pkg")))
         .route_service("/favicon.svg", ServeFile::new(site_root.join("favicon.svg")))
         .merge(pages)
@@ -170,6 +182,12 @@ pub fn router(
         .layer(security_header("x-content-type-options", "nosniff"))
         .layer(security_header("x-frame-options", "DENY"))
         .layer(security_header("referrer-policy", "same-origin"))
+        // Over HTTPS (which `Secure` cookies mean), browsers must never come back over HTTP.
+        .layer(option_layer(
+            config
+                .cookie_secure
+                .then(|| security_header("strict-transport-security", "max-age=63072000; includeSubDomains")),
+        ))
         .layer(TraceLayer::new_for_http())
 }
 

@@ -1,13 +1,31 @@
 //! `/ws/prices`: every price tick, pushed to the browser.
+//!
+//! An upgraded connection leaves the HTTP server's connection cap, so sockets have their own:
+//! at most so many per client (an IPv4 address or IPv6 /64) and in all. A socket opened by a
+//! page of another site is refused: browsers always say which page opened a socket (`Origin`),
+//! and only this site's pages (or the origins configured) may subscribe.
 
-use std::{future::Future, pin::Pin, task::Poll, time::Duration};
+use std::{
+    collections::HashMap,
+    future::Future,
+    pin::Pin,
+    sync::{Arc, Mutex},
+    task::Poll,
+    time::Duration,
+};
 
-use app::backend::prices::PriceHub;
+use app::backend::{prices::PriceHub, rate_limit::client_key, session::ClientIp};
 use axum::{
+    Extension, Json,
     extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade, close_code},
-    response::Response,
+    http::{
+        HeaderMap, StatusCode,
+        header::{HOST, ORIGIN},
+    },
+    response::{IntoResponse, Response},
 };
 use futures::{SinkExt, StreamExt};
+use solstice_types::{ApiError, ErrorCode};
 use tokio::sync::broadcast::error::RecvError;
 
 /// A subscriber that cannot take a tick within this time is disconnected (it reconnects and
@@ -20,14 +38,116 @@ const READ_BUFFER: usize = 4 * 1024;
 /// A tick is written out at once; a connection that cannot take this much is stalled.
 const WRITE_BUFFER_LIMIT: usize = 64 * 1024;
 
-pub async fn prices(upgrade: WebSocketUpgrade, hub: PriceHub) -> Response {
+/// How many price sockets may be open, per client and in all, and which other origins' pages
+/// may open them.
+#[derive(Debug, Clone)]
+pub struct SocketLimits {
+    pub per_client: u32,
+    pub total: u32,
+    /// Origins (`https://example.com`) allowed besides the host's own.
+    pub allowed_origins: Vec<String>,
+}
+
+/// Counts the open price sockets.
+#[derive(Debug, Clone)]
+pub struct SocketGate {
+    limits: Arc<SocketLimits>,
+    open: Arc<Mutex<Open>>,
+}
+
+#[derive(Debug, Default)]
+struct Open {
+    total: u32,
+    per_client: HashMap<String, u32>,
+}
+
+/// A socket's place under the limits, given back when it is dropped.
+struct Place {
+    gate: SocketGate,
+    client: String,
+}
+
+impl Drop for Place {
+    fn drop(&mut self) {
+        let mut open = self.gate.open.lock().expect("socket gate lock");
+        open.total = open.total.saturating_sub(1);
+        if let Some(count) = open.per_client.get_mut(&self.client) {
+            *count -= 1;
+            if *count == 0 {
+                open.per_client.remove(&self.client);
+            }
+        }
+    }
+}
+
+impl SocketGate {
+    pub fn new(limits: SocketLimits) -> SocketGate {
+        SocketGate { limits: Arc::new(limits), open: Arc::default() }
+    }
+
+    fn enter(&self, client: String) -> Result<Place, ApiError> {
+        let mut open = self.open.lock().expect("socket gate lock");
+        if open.total >= self.limits.total {
+            return Err(ApiError::new(
+                ErrorCode::Unavailable,
+                "The live price service is full. Please try again later.",
+            ));
+        }
+        let count = open.per_client.entry(client.clone()).or_default();
+        if *count >= self.limits.per_client {
+            return Err(ApiError::new(ErrorCode::RateLimited, "Too many live price connections from your network."));
+        }
+        *count += 1;
+        open.total += 1;
+        Ok(Place { gate: self.clone(), client })
+    }
+
+    /// Whether the page that opened the socket (if a browser says) is of this site.
+    fn origin_allowed(&self, headers: &HeaderMap) -> bool {
+        let Some(origin) = headers.get(ORIGIN) else {
+            // Not a browser: nothing another site could abuse.
+            return true;
+        };
+        let Ok(origin) = origin.to_str() else { return false };
+        if self.limits.allowed_origins.iter().any(|allowed| allowed.eq_ignore_ascii_case(origin)) {
+            return true;
+        }
+        let origin_host = origin.split_once("://").map(|(_, host)| host);
+        let host = headers.get(HOST).and_then(|host| host.to_str().ok());
+        origin_host.is_some_and(|origin_host| Some(origin_host) == host)
+    }
+}
+
+fn refuse(error: ApiError) -> Response {
+    let status = StatusCode::from_u16(error.code.status()).unwrap_or(StatusCode::FORBIDDEN);
+    (status, Json(error)).into_response()
+}
+
+pub async fn prices(
+    upgrade: WebSocketUpgrade,
+    headers: HeaderMap,
+    client: Option<Extension<ClientIp>>,
+    hub: PriceHub,
+    gate: SocketGate,
+) -> Response {
+    if !gate.origin_allowed(&headers) {
+        return refuse(ApiError::new(ErrorCode::Forbidden, "Connections from other sites are not accepted."));
+    }
+    let client = client.and_then(|Extension(ClientIp(ip))| ip).map_or_else(|| "unknown".to_owned(), client_key);
+    let place = match gate.enter(client) {
+        Ok(place) => place,
+        Err(error) => return refuse(error),
+    };
     upgrade
         .read_buffer_size(READ_BUFFER)
         .write_buffer_size(0)
         .max_write_buffer_size(WRITE_BUFFER_LIMIT)
         .max_message_size(READ_BUFFER)
         .max_frame_size(READ_BUFFER)
-        .on_upgrade(move |socket| serve(socket, hub))
+        .on_upgrade(move |socket| async move {
+            serve(socket, hub).await;
+            drop(place);
+        })
 }
 
 async fn serve(socket: WebSocket, hub: PriceHub) {

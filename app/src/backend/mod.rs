@@ -23,6 +23,29 @@ pub fn state() -> Result<HostState, AppError> {
     })
 }
 
+/// The page's Content Security Policy: scripts only with this response's nonce (the hydration
+/// script, and what it loads: `'strict-dynamic'`), WebAssembly compiled from the site's own
+/// files, everything else from the site itself, no inline styles, no framing, no plugins.
+pub fn content_security_policy(nonce: &str) -> String {
+    format!(
+        "default-src 'self'; script-src 'nonce-{nonce}' 'strict-dynamic' 'wasm-unsafe-eval'; style-src 'self'; \
+         img-src 'self' data:; connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; \
+         form-action 'self'; frame-ancestors 'none'"
+    )
+}
+
+/// Sets the page's Content Security Policy with the nonce Leptos gave this response's inline
+/// scripts. Called by the shell while it renders.
+pub fn send_content_security_policy() {
+    let (Some(nonce), Some(response)) = (leptos::nonce::use_nonce(), use_context::<leptos_axum::ResponseOptions>())
+    else {
+        return;
+    };
+    if let Ok(policy) = axum::http::HeaderValue::from_str(&content_security_policy(&nonce)) {
+        response.insert_header(axum::http::header::CONTENT_SECURITY_POLICY, policy);
+    }
+}
+
 /// The start of a UTC day given as `YYYY-MM-DD`, in Unix milliseconds.
 pub fn day_start_ms(day: &str) -> Result<i64, AppError> {
     chrono::NaiveDate::parse_from_str(day, "%Y-%m-%d")

@@ -160,3 +160,125 @@ async fn the_host_disconnects_a_client_that_never_finishes_its_headers() {
     .await;
     assert!(closed.is_ok(), "a connection with unfinished headers is closed within 30 s");
 }
+
+/// Opens `/ws/prices` with extra headers; the HTTP status of a refusal.
+async fn open_socket(
+    addr: &str,
+    headers: &[(&str, &str)],
+) -> Result<tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<TcpStream>>, StatusCode> {
+    use tokio_tungstenite::tungstenite::{Error, client::IntoClientRequest};
+    let mut request = format!("ws://{addr}/ws/prices").into_client_request().unwrap();
+    for (name, value) in headers {
+        let name = tokio_tungstenite::tungstenite::http::HeaderName::from_bytes(name.as_bytes()).unwrap();
+        request.headers_mut().insert(name, value.parse().unwrap());
+    }
+    match tokio_tungstenite::connect_async(request).await {
+        Ok((socket, _)) => Ok(socket),
+        Err(Error::Http(response)) => Err(StatusCode::from_u16(response.status().as_u16()).unwrap()),
+        Err(other) => panic!("the socket failed otherwise: {other}"),
+    }
+}
+
+#[tokio::test]
+async fn live_price_sockets_are_capped_per_client() {
+    let platform = TestPlatform::host_only(|config| {
+        config.trusted_proxy_hops = 1;
+        config.ws_per_client = 3;
+    })
+    .await;
+    let addr = platform.host.trim_start_matches("http://").to_owned();
+    let from = |ip: &'static str| [("x-forwarded-for", ip)];
+    let mut open = Vec::new();
+    for _ in 0..3 {
+        open.push(open_socket(&addr, &from("203.0.113.9")).await.expect("within the cap"));
+    }
+    assert_eq!(open_socket(&addr, &from("203.0.113.9")).await.err(), Some(StatusCode::TOO_MANY_REQUESTS));
+    // Another client is not affected, and a closed socket frees its place.
+    let other = open_socket(&addr, &from("198.51.100.9")).await;
+    assert!(other.is_ok(), "another network connects");
+    let mut closed = open.pop().unwrap();
+    closed.close(None).await.unwrap();
+    drop(closed);
+    let mut reopened = Err(StatusCode::TOO_MANY_REQUESTS);
+    for _ in 0..50 {
+        reopened = open_socket(&addr, &from("203.0.113.9")).await;
+        if reopened.is_ok() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(reopened.is_ok(), "a closed socket's place is given back");
+}
+
+#[tokio::test]
+async fn live_price_sockets_opened_by_other_sites_are_refused() {
+    let platform =
+        TestPlatform::host_only(|config| config.allowed_origins = vec!["https://app.example".to_owned()]).await;
+    let addr = platform.host.trim_start_matches("http://").to_owned();
+    let own = format!("http://{addr}");
+    assert_eq!(open_socket(&addr, &[("origin", "https://evil.example")]).await.err(), Some(StatusCode::FORBIDDEN));
+    assert_eq!(open_socket(&addr, &[("origin", "null")]).await.err(), Some(StatusCode::FORBIDDEN));
+    assert!(open_socket(&addr, &[("origin", own.as_str())]).await.is_ok(), "the host's own pages connect");
+    assert!(open_socket(&addr, &[("origin", "https://app.example")]).await.is_ok(), "a configured origin connects");
+    assert!(open_socket(&addr, &[]).await.is_ok(), "a client that is not a browser connects");
+}
+
+/// A page's headers and body, fetched by `browser`.
+async fn page(browser: &Browser, path: &str) -> (reqwest::header::HeaderMap, String) {
+    let response = browser.client.get(format!("{}{path}", browser.host)).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK, "{path}");
+    let headers = response.headers().clone();
+    (headers, response.text().await.unwrap())
+}
+
+fn header(headers: &reqwest::header::HeaderMap, name: &str) -> String {
+    headers.get(name).map(|value| value.to_str().unwrap().to_owned()).unwrap_or_default()
+}
+
+/// The nonce of a Content Security Policy's `script-src`.
+fn policy_nonce(policy: &str) -> String {
+    let start = policy.find("'nonce-").expect("the policy has a nonce") + "'nonce-".len();
+    policy[start..].split('\'').next().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn pages_send_a_content_security_policy_with_a_fresh_nonce_and_are_never_cached() {
+    let platform = TestPlatform::host_only(|_| {}).await;
+    let visitor = platform.browser();
+    let (user, _) = platform.user("1").await;
+    let mut nonces = Vec::new();
+    for (browser, path) in [(&visitor, "/"), (&visitor, "/login"), (&user, "/portfolio"), (&user, "/send")] {
+        let (headers, body) = page(browser, path).await;
+        let policy = header(&headers, "content-security-policy");
+        assert!(policy.contains("default-src 'self'"), "{path}: {policy}");
+        assert!(policy.contains("'wasm-unsafe-eval'"), "{path}: {policy}");
+        assert!(policy.contains("frame-ancestors 'none'"), "{path}: {policy}");
+        assert!(policy.contains("object-src 'none'") && policy.contains("base-uri 'none'"), "{path}: {policy}");
+        assert!(!policy.contains("unsafe-inline"), "no inline script or style is allowed: {policy}");
+        let nonce = policy_nonce(&policy);
+        assert!(nonce.len() >= 16, "{nonce}");
+        // Every inline script of the page carries the nonce; nothing else can run.
+        let scripts = body.matches("<script").count();
+        assert!(scripts >= 1, "the hydration script is there");
+        assert!(body.matches(&format!("nonce=\"{nonce}\"")).count() >= scripts, "{path}: {body}");
+        assert!(!body.contains(" style=\""), "{path}: an inline style would be refused");
+        nonces.push(nonce);
+        assert_eq!(header(&headers, "cache-control"), "no-store", "{path}");
+        assert_eq!(header(&headers, "x-frame-options"), "DENY");
+        assert_eq!(header(&headers, "x-content-type-options"), "nosniff");
+        assert_eq!(header(&headers, "strict-transport-security"), "", "plain HTTP: no HSTS");
+    }
+    nonces.sort();
+    nonces.dedup();
+    assert_eq!(nonces.len(), 4, "each response has its own nonce");
+
+    // What server functions answer (balances, addresses) is not cached either.
+    let response = user.client.post(format!("{}/api/current_user", platform.host)).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(header(response.headers(), "cache-control"), "no-store");
+
+    // Behind HTTPS (Secure cookies), browsers are told to stay on HTTPS.
+    let secure = platform.another_host(|config| config.cookie_secure = true).await;
+    let (headers, _) = page(&Browser::new(&secure), "/").await;
+    assert_eq!(header(&headers, "strict-transport-security"), "max-age=63072000; includeSubDomains");
+}

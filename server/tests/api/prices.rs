@@ -121,7 +121,10 @@ async fn when_no_tick_comes_the_host_keeps_sending_the_last_one_with_its_age() {
 async fn a_thousand_clients_each_receive_every_tick_and_stalled_clients_hold_up_no_one() {
     const CLIENTS: usize = 1_000;
     const TICKS: usize = 15;
-    let (_platform, addr) = start_host(200).await;
+    // All from one address: this test raises the per-client cap, as the benchmark does.
+    let _platform =
+        TestPlatform::host_and_recorder(|host| host.ws_per_client = 2_000, |recorder| recorder.tick_ms = 200).await;
+    let addr = _platform.host.trim_start_matches("http://").to_owned();
     let url = format!("ws://{addr}/ws/prices");
 
     // Clients that connect and then never read, with the smallest receive buffer the kernel allows.
