@@ -2,45 +2,53 @@
 
 Loaded with SCHEMATHESIS_HOOKS=scripts/fuzz_hooks.py. Reads:
 
-  SOLSTICE_INTERNAL_SECRET  the secret the services check signatures with
+  SOLSTICE_SIGNING_KEY      the host's signing key (64 hex digits, an Ed25519 seed): the
+                            fuzzer signs as the host, the only caller the services trust
   SOLSTICE_FUZZ_WALLET      the wallet the fuzzer acts as (a funded user, made by scripts/fuzz)
   SOLSTICE_FUZZ_EXAMPLES    optional JSON file of real values (a recipient, references, stake
                             accounts) added to the schema as examples
 
-The services authenticate a request with three headers (services/kit/src/auth.rs):
+The services authenticate a request with five headers (services/kit/src/auth.rs):
 
   x-solstice-wallet     the acting wallet
   x-solstice-timestamp  Unix milliseconds
-  x-solstice-signature  hex HMAC-SHA256(secret,
-                            method "\n" path[?query] "\n" wallet "\n" timestamp "\n" SHA-256(body))
+  x-solstice-caller     "host"
+  x-solstice-nonce      32 fresh hex digits (a request that changes something is accepted once)
+  x-solstice-signature  hex Ed25519 signature (the host's key) of
+                            method "\n" path[?query] "\n" wallet "\n" timestamp "\n" caller "\n"
+                            nonce "\n" SHA-256(body)
 
 The signature must cover the bytes that go on the wire, so it is computed by a `requests`
 auth callable: requests runs it on the prepared request, after the URL is encoded and the
 body serialised, and sends exactly that request line and body.
 
-The three headers are documented as required parameters. Left in the schema, Schemathesis
+The five headers are documented as required parameters. Left in the schema, Schemathesis
 would generate values for them, drop them and mutate them (missing_required_header, negative
 data) while this hook overwrites them with valid ones, and report false failures. So they are
 taken out of the schema here and the hook owns them; the 401 path is covered by auth.rs's tests.
 """
 
 import hashlib
-import hmac
 import json
 import os
+import secrets
 import time
 
 import requests
 import schemathesis
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-SIGNED_HEADERS = {"x-solstice-wallet", "x-solstice-timestamp", "x-solstice-signature"}
+SIGNED_HEADERS = {
+    "x-solstice-wallet", "x-solstice-timestamp", "x-solstice-caller", "x-solstice-nonce", "x-solstice-signature",
+}
+CALLER = "host"
 
 
 class SolsticeSignature(requests.auth.AuthBase):
     """Adds the service credentials of `wallet` to a prepared request."""
 
-    def __init__(self, secret: str, wallet: str) -> None:
-        self.secret = secret.encode()
+    def __init__(self, signing_key: str, wallet: str) -> None:
+        self.key = Ed25519PrivateKey.from_private_bytes(bytes.fromhex(signing_key))
         self.wallet = wallet
 
     def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
@@ -62,17 +70,19 @@ class SolsticeSignature(requests.auth.AuthBase):
         # "?query" when there is one. axum's `uri.path_and_query()` sees the same text.
         path = request.path_url
         timestamp = str(int(time.time() * 1000))
-        mac = hmac.new(self.secret, digestmod=hashlib.sha256)
-        for part in (request.method.upper(), path, self.wallet, timestamp):
-            mac.update(part.encode("utf-8"))
-            mac.update(b"\n")
-        mac.update(hashlib.sha256(body).digest())
+        nonce = secrets.token_hex(16)
+        message = b"".join(
+            part.encode("utf-8") + b"\n" for part in (request.method.upper(), path, self.wallet, timestamp, CALLER, nonce)
+        )
+        signature = self.key.sign(message + hashlib.sha256(body).digest())
         for name in list(request.headers):
             if name.lower() in SIGNED_HEADERS:
                 del request.headers[name]
         request.headers["x-solstice-wallet"] = self.wallet
         request.headers["x-solstice-timestamp"] = timestamp
-        request.headers["x-solstice-signature"] = mac.hexdigest()
+        request.headers["x-solstice-caller"] = CALLER
+        request.headers["x-solstice-nonce"] = nonce
+        request.headers["x-solstice-signature"] = signature.hex()
         return request
 
 
@@ -82,7 +92,7 @@ _SIGNER = None
 def signer() -> SolsticeSignature:
     global _SIGNER
     if _SIGNER is None:
-        _SIGNER = SolsticeSignature(os.environ["SOLSTICE_INTERNAL_SECRET"], os.environ["SOLSTICE_FUZZ_WALLET"])
+        _SIGNER = SolsticeSignature(os.environ["SOLSTICE_SIGNING_KEY"], os.environ["SOLSTICE_FUZZ_WALLET"])
     return _SIGNER
 
 

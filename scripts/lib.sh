@@ -146,16 +146,25 @@ stop_database() {
     fi
 }
 
-# The secret the host and the services sign internal requests with: SOLSTICE_INTERNAL_SECRET
-# if set, else one generated for this checkout and kept in .local/internal-secret.
-ensure_internal_secret() {
-    if [ -z "${SOLSTICE_INTERNAL_SECRET:-}" ]; then
-        if [ ! -s "$LOCAL/internal-secret" ]; then
-            (umask 077 && python3 -c 'import secrets; print(secrets.token_hex(32))' >"$LOCAL/internal-secret")
+# The host's key for signing its requests to the services (SOLSTICE_SIGNING_KEY: 64 hex digits,
+# the seed of an Ed25519 key pair) if set, else one generated for this checkout and kept in
+# .local/signing-key; and SOLSTICE_TRUSTED_CALLERS, which tells the services its public half.
+ensure_signing_key() {
+    if [ -z "${SOLSTICE_SIGNING_KEY:-}" ]; then
+        if [ ! -s "$LOCAL/signing-key" ]; then
+            (umask 077 && python3 -c 'import secrets; print(secrets.token_hex(32))' >"$LOCAL/signing-key")
         fi
-        SOLSTICE_INTERNAL_SECRET="$(cat "$LOCAL/internal-secret")"
+        SOLSTICE_SIGNING_KEY="$(cat "$LOCAL/signing-key")"
     fi
-    export SOLSTICE_INTERNAL_SECRET
+    export SOLSTICE_SIGNING_KEY
+    command -v openssl >/dev/null || apt_install openssl
+    # The public key: openssl derives it from the seed wrapped as a PKCS#8 Ed25519 key.
+    local public
+    public="$(python3 -c "import sys; sys.stdout.buffer.write(bytes.fromhex('302e020100300506032b657004220420' + sys.argv[1]))" \
+        "$SOLSTICE_SIGNING_KEY" | openssl pkey -inform DER -pubout -outform DER \
+        | python3 -c 'import sys; print(sys.stdin.buffer.read()[-32:].hex())')" \
+        || fail "SOLSTICE_SIGNING_KEY must be 64 hex digits"
+    export SOLSTICE_TRUSTED_CALLERS="host=$public"
 }
 
 # Starts a service binary in the background, logging to a file, and waits for its port.
@@ -163,7 +172,8 @@ ensure_internal_secret() {
 SERVICE_PIDS=""
 start_service() {
     local name="$1" variable="$2" addr="$3" log="$4" binary="$5"
-    env "$variable=$addr" "$binary" >"$log" 2>&1 &
+    # A service gets the host's public key only, never its signing key.
+    env -u SOLSTICE_SIGNING_KEY "$variable=$addr" "$binary" >"$log" 2>&1 &
     SERVICE_PIDS="$SERVICE_PIDS $!"
     wait_for_port "${addr##*:}" 30 || fail "the $name service did not start: see $log"
 }

@@ -6,7 +6,7 @@ use app::backend::{HostConfig, prices::PriceConfig, rate_limit::Limits, services
 use clap::Parser;
 use solstice_kit::{
     serve::ConnectionLimits,
-    start::{Secret, TEST_SECRET},
+    start::{Secret, TEST_SIGNING_KEY},
 };
 use solstice_types::{Amount, Token};
 
@@ -37,6 +37,10 @@ pub struct Config {
     /// Log a session out after this many minutes without a request.
     #[arg(long, env = "SOLSTICE_SESSION_IDLE_MINUTES", default_value_t = 12 * 60)]
     pub session_idle_minutes: u32,
+
+    /// Log a session out this many hours after log-in, however active it is.
+    #[arg(long, env = "SOLSTICE_SESSION_MAX_HOURS", default_value_t = 24)]
+    pub session_max_hours: u32,
 
     /// Number of reverse proxies in front of the host (an Ingress counts one) whose
     /// `X-Forwarded-For` entries are trusted. 0 uses the connection's address.
@@ -102,9 +106,11 @@ pub struct Config {
     #[arg(long, env = "SOLSTICE_STAKE_URL", default_value = "http://127.0.0.1:3104")]
     pub stake_url: String,
 
-    /// Secret shared with the services to sign internal requests (32+ characters). Never logged.
-    #[arg(long, env = "SOLSTICE_INTERNAL_SECRET", hide_env_values = true)]
-    pub internal_secret: Secret<String>,
+    /// The host's private key for signing its requests to the services: 64 hex digits (32
+    /// random bytes, `openssl rand -hex 32`). The services trust its public half
+    /// (`SOLSTICE_TRUSTED_CALLERS`). Never logged.
+    #[arg(long, env = "SOLSTICE_SIGNING_KEY", hide_env_values = true)]
+    pub signing_key: Secret<String>,
 
     /// How long a call to a service may take before the user gets an "unavailable" answer.
     #[arg(long, env = "SOLSTICE_SERVICE_TIMEOUT_MS", default_value_t = 3_000)]
@@ -155,6 +161,7 @@ impl Config {
                 .ok_or_else(|| "SOLSTICE_FAUCET_SOL_PER_CLIENT_PER_DAY is too large".to_owned())?,
                 window: Duration::from_secs(self.rate_limit_window_seconds),
             },
+            session_lifetime: Duration::from_secs(u64::from(self.session_max_hours.max(1)) * 3600),
             prices: PriceConfig {
                 freshness: Duration::from_secs(self.price_freshness_seconds.max(1)),
                 ..PriceConfig::default()
@@ -174,7 +181,7 @@ impl Config {
 
     /// The defaults with a given database, for tests.
     pub fn for_tests(mongodb_uri: String, database: String) -> Config {
-        let mut config = Config::parse_from(["solstice", "--internal-secret", TEST_SECRET]);
+        let mut config = Config::parse_from(["solstice", "--signing-key", TEST_SIGNING_KEY]);
         config.addr = "127.0.0.1:0".parse().expect("valid address");
         config.mongodb_uri = Secret::new(mongodb_uri);
         config.database = database;

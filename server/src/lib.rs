@@ -36,7 +36,7 @@ use leptos::{prelude::*, server_fn::error::SERVER_FN_ERROR_HEADER};
 use leptos_axum::{LeptosRoutes, generate_route_list};
 use mongodb::Database;
 use solstice_kit::{
-    auth::ServiceSecret,
+    auth::SigningKey,
     http::readyz,
     lifecycle::{Lifecycle, readiness_gate},
     serve::{ConnectionLimits, serve},
@@ -76,9 +76,9 @@ impl Application {
     pub async fn build(config: Config) -> Result<Application, StartError> {
         let host = config.host().map_err(StartError::Config)?;
         let (client, database) = connect(&config.mongodb_uri, &config.database, "solstice-host").await?;
-        let secret = ServiceSecret::new(config.internal_secret.expose())?;
+        let key = SigningKey::from_hex("host", config.signing_key.expose())?;
         let timeout = Duration::from_millis(config.service_timeout_ms);
-        let services = Services::new(&config.service_urls(), secret, timeout)?;
+        let services = Services::new(&config.service_urls(), key, timeout)?;
         let state = HostState::init(client, &database, host, services).await?;
         state.prices.start();
         let sessions = MongoSessionStore::new(&database);

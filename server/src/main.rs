@@ -20,6 +20,21 @@ fn main() -> ExitCode {
 }
 
 async fn run() -> ExitCode {
+    // `solstice public-key`: what the services must trust (SOLSTICE_TRUSTED_CALLERS) for the
+    // host whose SOLSTICE_SIGNING_KEY is set.
+    if std::env::args().nth(1).as_deref() == Some("public-key") {
+        let seed = std::env::var("SOLSTICE_SIGNING_KEY").unwrap_or_default();
+        return match solstice_kit::auth::SigningKey::from_hex("host", &seed) {
+            Ok(key) => {
+                println!("{}", key.trusted_entry());
+                ExitCode::SUCCESS
+            }
+            Err(error) => {
+                eprintln!("SOLSTICE_SIGNING_KEY: {error}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     let config = Config::parse();
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,tower_http=warn"));
     if config.log_format == "json" {

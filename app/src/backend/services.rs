@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use solstice_kit::{auth::ServiceSecret, client::ServiceClient, start::StartError};
+use solstice_kit::{auth::SigningKey, client::ServiceClient, start::StartError};
 use solstice_types::{
     ApiError, Reference, WalletAddress,
     portfolio::Portfolio,
@@ -32,10 +32,10 @@ pub struct Services {
 }
 
 impl Services {
-    /// Clients signing with `secret`, each attempt waiting at most `timeout`. Refuses URLs that
+    /// Clients signing with `key`, each attempt waiting at most `timeout`. Refuses URLs that
     /// are not http(s), so that a misconfigured host does not start.
-    pub fn new(urls: &ServiceUrls, secret: ServiceSecret, timeout: Duration) -> Result<Services, StartError> {
-        let client = |name, urls: &str| ServiceClient::new(name, urls, secret.clone(), timeout);
+    pub fn new(urls: &ServiceUrls, key: SigningKey, timeout: Duration) -> Result<Services, StartError> {
+        let client = |name, urls: &str| ServiceClient::new(name, urls, key.clone(), timeout);
         Ok(Services {
             portfolio: PortfolioClient(client("portfolio", &urls.portfolio)?),
             transfer: TransferClient(client("transfer", &urls.transfer)?),

@@ -9,6 +9,10 @@ use tower_sessions::Session;
 use super::error::HostError;
 
 const WALLET: &str = "wallet";
+/// When the wallet logged in, in Unix seconds: a session ends a fixed time after it, however
+/// active (`HostConfig::session_lifetime`), so that a stolen session cookie does not last for
+/// as long as someone keeps using it.
+const LOGGED_IN_AT: &str = "logged_in_at";
 /// When the session was last seen in use, in Unix seconds.
 const SEEN: &str = "seen";
 /// How often an active session's idle expiry is moved forward. Saving the session on every
@@ -30,6 +34,7 @@ async fn session() -> Result<Session, HostError> {
 pub async fn log_in(wallet: &WalletAddress) -> Result<(), HostError> {
     let session = session().await?;
     session.cycle_id().await?;
+    session.insert(LOGGED_IN_AT, chrono::Utc::now().timestamp()).await?;
     Ok(session.insert(WALLET, wallet).await?)
 }
 
@@ -39,12 +44,22 @@ pub async fn log_out() -> Result<(), HostError> {
 }
 
 /// The wallet this session is logged in as, if any. Marks the session as in use (see
-/// [`TOUCH_EVERY_SECONDS`]).
+/// [`TOUCH_EVERY_SECONDS`]); ends it once its lifetime is over.
 pub async fn current_wallet() -> Result<Option<WalletAddress>, HostError> {
     let session = session().await?;
     let wallet = session.get::<WalletAddress>(WALLET).await?;
     if wallet.is_some() {
         let now = chrono::Utc::now().timestamp();
+        let lifetime = i64::try_from(super::state()?.config.session_lifetime.as_secs()).unwrap_or(i64::MAX);
+        match session.get::<i64>(LOGGED_IN_AT).await? {
+            Some(logged_in_at) if now.saturating_sub(logged_in_at) >= lifetime => {
+                session.flush().await?;
+                return Ok(None);
+            }
+            Some(_) => {}
+            // A session from before sessions had a lifetime: it starts now.
+            None => session.insert(LOGGED_IN_AT, now).await?,
+        }
         let seen = session.get::<i64>(SEEN).await?;
         if seen.is_none_or(|seen| now - seen >= TOUCH_EVERY_SECONDS) {
             // Changing the session makes the session layer save it with a new expiry.

@@ -23,6 +23,8 @@ pub struct HostConfig {
     pub max_initial_sol: Amount,
     pub limits: Limits,
     pub prices: PriceConfig,
+    /// How long a session lasts after log-in, however active.
+    pub session_lifetime: std::time::Duration,
 }
 
 /// Shared by all requests; cheap to clone.

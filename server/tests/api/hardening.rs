@@ -282,3 +282,26 @@ async fn pages_send_a_content_security_policy_with_a_fresh_nonce_and_are_never_c
     let (headers, _) = page(&Browser::new(&secure), "/").await;
     assert_eq!(header(&headers, "strict-transport-security"), "max-age=63072000; includeSubDomains");
 }
+
+#[tokio::test]
+async fn a_session_ends_a_day_after_log_in_however_active() {
+    use mongodb::bson::{Document, doc};
+    let platform = TestPlatform::host_only(|_| {}).await;
+    let (browser, address) = platform.user("1").await;
+    assert_eq!(browser.current_user().await["address"], address.as_str());
+    let sessions = platform.database.collection::<Document>(server::session_store::SESSIONS);
+    let stored = sessions.find_one(doc! {}).await.unwrap().expect("one session");
+    let mut data: serde_json::Map<String, Value> = serde_json::from_str(stored.get_str("data").unwrap()).unwrap();
+    let logged_in_at = data["logged_in_at"].as_i64().expect("the session says when it logged in");
+    // Used a minute ago, so not idle, but logged in 24 hours ago.
+    data.insert("logged_in_at".to_owned(), Value::from(logged_in_at - 24 * 3600));
+    data.insert("seen".to_owned(), Value::from(chrono::Utc::now().timestamp() - 60));
+    let id = stored.get_str("_id").unwrap();
+    let data = serde_json::to_string(&data).unwrap();
+    sessions.update_one(doc! { "_id": id }, doc! { "$set": { "data": data } }).await.unwrap();
+    assert_eq!(browser.current_user().await, Value::Null, "the session is over");
+    assert_eq!(sessions.count_documents(doc! {}).await.unwrap(), 0, "and deleted");
+    let (status, body) = browser.call("log_in", &[("address", address.as_str()), ("password", PASSWORD)]).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(browser.current_user().await["address"], address.as_str());
+}

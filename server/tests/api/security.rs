@@ -15,7 +15,7 @@ use mongodb::bson::{Document, doc};
 use reqwest::{StatusCode, header::SET_COOKIE};
 use serde_json::{Value, json};
 use server::{Config, SESSION_COOKIE};
-use solstice_kit::auth::{SIGNATURE_HEADER, ServiceSecret, WALLET_HEADER, sign};
+use solstice_kit::auth::{SIGNATURE_HEADER, SigningKey, WALLET_HEADER, sign};
 use solstice_ledger::Ledger;
 use solstice_testkit::signed_raw;
 use solstice_types::{Amount, Token, WalletAddress};
@@ -34,8 +34,8 @@ fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
 }
 
-fn secret() -> ServiceSecret {
-    ServiceSecret::new(solstice_testkit::SECRET).expect("the test secret is long enough")
+fn secret() -> SigningKey {
+    solstice_testkit::host_key()
 }
 
 /// What every service answers a request it cannot authenticate.
@@ -127,7 +127,8 @@ async fn every_service_route_refuses_requests_without_valid_internal_credentials
     ];
 
     let secret = secret();
-    let wrong_secret = ServiceSecret::new("not-the-shared-secret-not-the-shared-secret").unwrap();
+    let wrong_secret = SigningKey::from_hex("host", &"ab".repeat(32)).unwrap();
+    let stranger = SigningKey::from_hex("stranger", solstice_kit::start::TEST_SIGNING_KEY).unwrap();
     for probe in &probes {
         let route = format!("{} {}", probe.method, probe.path);
         let (method, path, body) = (probe.method, probe.path.as_str(), probe.body.as_slice());
@@ -143,12 +144,13 @@ async fn every_service_route_refuses_requests_without_valid_internal_credentials
         replace_header(&mut other_wallet, WALLET_HEADER, someone_else.as_str());
         let mut garbled = valid.clone();
         replace_header(&mut garbled, SIGNATURE_HEADER, "not-a-hex-signature");
-        let signed = |secret: &ServiceSecret, method: &str, path: &str, at_ms: i64, body: &[u8]| {
+        let signed = |secret: &SigningKey, method: &str, path: &str, at_ms: i64, body: &[u8]| {
             Vec::from(sign(secret, method, path, &caller, at_ms, body))
         };
         let attempts: Vec<(&str, &str, Headers)> = vec![
             ("no credentials", path, Vec::new()),
-            ("a signature made with another secret", path, signed(&wrong_secret, method, path, now, body)),
+            ("a signature made with another key", path, signed(&wrong_secret, method, path, now, body)),
+            ("the host's key under another caller's name", path, signed(&stranger, method, path, now, body)),
             ("a signature for another path", path, signed(&secret, method, "/v1/elsewhere", now, body)),
             ("a query added after signing", with_query.as_str(), valid.clone()),
             ("a signature for another body", path, signed(&secret, method, path, now, other_body.as_slice())),
@@ -161,6 +163,15 @@ async fn every_service_route_refuses_requests_without_valid_internal_credentials
         for (what, sent_path, headers) in &attempts {
             let (status, answer) = probe.send(sent_path, headers).await;
             assert_eq!((status, &answer), (StatusCode::UNAUTHORIZED, &unauthorized()), "{route} with {what}");
+        }
+        // A request that changes something is accepted once: the same signed request again is
+        // refused. (Reads may be repeated: they change nothing.)
+        let (status, answer) = probe.send(path, &valid).await;
+        if method == "GET" {
+            assert_eq!(status, probe.signed_status, "{route}, read again: {answer}");
+        } else {
+            assert_eq!(status, StatusCode::UNAUTHORIZED, "{route}, replayed: {answer}");
+            assert_eq!(answer["message"], "This signed request was already used.", "{route}");
         }
     }
 }

@@ -1,19 +1,36 @@
-//! Internal service credentials: the host signs each request to a service with a shared
-//! secret (HMAC-SHA256 over method, path, acting wallet, time and body); services accept only
-//! requests whose signature checks out, and take the acting wallet from the signed request.
+//! Internal service credentials.
+//!
+//! Each caller of the services (today, the host) has its own Ed25519 key pair. It signs every
+//! request (method, path and query, acting wallet, time, a fresh nonce and a hash of the body)
+//! with its private key; the services hold only the callers' *public* keys
+//! (`SOLSTICE_TRUSTED_CALLERS`), so no service, the read-only portfolio service included, holds
+//! anything that could sign a request that moves money.
+//!
+//! A signature is good for 30 seconds either side of the service's clock, and a request that
+//! changes something is accepted once: its nonce is recorded in MongoDB (shared by every
+//! replica, forgotten by a TTL index once the signature has expired), and a second request
+//! with the same nonce is refused. Reads are not recorded, so that the portfolio service stays
+//! read-only; a replayed read can only show the same wallet's data to the same caller again.
 
-use std::sync::Arc;
+use std::{collections::HashMap, fmt, sync::Arc, time::Duration};
 
 use axum::{
     body::Body,
     extract::{Request, State},
-    http::HeaderMap,
+    http::{HeaderMap, Method},
     middleware::Next,
     response::{IntoResponse, Response},
 };
-use hmac::{Hmac, KeyInit, Mac};
+use ed25519_dalek::{Signature, Signer, VerifyingKey};
+use mongodb::{
+    Collection, Database, IndexModel,
+    bson::{DateTime, doc},
+    options::IndexOptions,
+};
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use solstice_types::{ApiError, ErrorCode, WalletAddress};
+use tokio::sync::OnceCell;
 
 use crate::{
     error::ErrorResponse,
@@ -22,43 +39,155 @@ use crate::{
 
 pub const WALLET_HEADER: &str = "x-solstice-wallet";
 pub const TIMESTAMP_HEADER: &str = "x-solstice-timestamp";
+pub const CALLER_HEADER: &str = "x-solstice-caller";
+pub const NONCE_HEADER: &str = "x-solstice-nonce";
 pub const SIGNATURE_HEADER: &str = "x-solstice-signature";
 /// How far a request's timestamp may be from the service's clock.
 const MAX_SKEW_MS: i64 = 30_000;
 /// Largest body a signed request may carry.
 const MAX_BODY_BYTES: usize = 64 * 1024;
+/// Collection of the nonces of accepted requests that change something.
+pub const NONCES: &str = "request_nonces";
 
-/// The secret shared by the host and the services. Never printed.
-#[derive(Debug, Clone)]
-pub struct ServiceSecret(Secret<Arc<[u8]>>);
+/// A caller's private signing key. Never printed.
+#[derive(Clone)]
+pub struct SigningKey {
+    caller: Arc<str>,
+    key: Secret<Arc<ed25519_dalek::SigningKey>>,
+}
 
-impl ServiceSecret {
-    /// At least 32 characters: it is the only thing between the network and the ledger.
-    pub fn new(secret: &str) -> Result<ServiceSecret, StartError> {
-        if secret.len() < 32 {
-            return Err(StartError::Config("the internal service secret must be at least 32 characters".to_owned()));
+impl fmt::Debug for SigningKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "SigningKey({}, <redacted>)", self.caller)
+    }
+}
+
+impl SigningKey {
+    /// The key of `caller` from its 32-byte seed, written as 64 hex digits.
+    pub fn from_hex(caller: &str, seed: &str) -> Result<SigningKey, StartError> {
+        let seed: [u8; 32] = unhex(seed.trim()).and_then(|bytes| bytes.try_into().ok()).ok_or_else(|| {
+            StartError::Config("the signing key must be 64 hex digits (32 random bytes: `openssl rand -hex 32`)".into())
+        })?;
+        if !valid_caller_name(caller) {
+            return Err(StartError::Config(format!("{caller:?} is not a valid caller name")));
         }
-        Ok(ServiceSecret(Secret::new(secret.as_bytes().into())))
+        Ok(SigningKey { caller: caller.into(), key: Secret::new(Arc::new(ed25519_dalek::SigningKey::from_bytes(&seed))) })
     }
 
-    fn mac(&self) -> Hmac<Sha256> {
-        <Hmac<Sha256> as KeyInit>::new_from_slice(self.0.expose()).expect("HMAC takes keys of any length")
+    pub fn caller(&self) -> &str {
+        &self.caller
     }
+
+    /// The public half, in hex: what the services are given to check this caller's signatures.
+    pub fn public_key_hex(&self) -> String {
+        hex(self.key.expose().verifying_key().as_bytes())
+    }
+
+    /// This caller's entry in a service's `SOLSTICE_TRUSTED_CALLERS`: `name=public key`.
+    pub fn trusted_entry(&self) -> String {
+        format!("{}={}", self.caller, self.public_key_hex())
+    }
+}
+
+fn valid_caller_name(name: &str) -> bool {
+    !name.is_empty() && name.len() <= 32 && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
 }
 
 /// The verified caller of a signed request, put in the request's extensions.
 #[derive(Debug, Clone)]
 pub struct Caller {
     pub wallet: WalletAddress,
+    /// Which caller signed it (`host`).
+    pub name: String,
 }
 
-fn message(mac: &mut Hmac<Sha256>, method: &str, path: &str, wallet: &str, timestamp_ms: i64, body: &[u8]) {
-    let body_hash = Sha256::digest(body);
-    for part in [method.as_bytes(), path.as_bytes(), wallet.as_bytes(), timestamp_ms.to_string().as_bytes()] {
-        mac.update(part);
-        mac.update(b"\n");
+/// What a service needs to check requests: the trusted callers' public keys and the store of
+/// nonces already used.
+#[derive(Clone)]
+pub struct Verifier {
+    callers: Arc<HashMap<String, VerifyingKey>>,
+    nonces: Collection<NonceDoc>,
+    /// The nonce index is created on the first request that needs it, so that a service that
+    /// only serves reads never writes to the database.
+    indexed: Arc<OnceCell<()>>,
+}
+
+impl fmt::Debug for Verifier {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut names: Vec<&String> = self.callers.keys().collect();
+        names.sort();
+        f.debug_struct("Verifier").field("callers", &names).finish_non_exhaustive()
     }
-    mac.update(&body_hash);
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct NonceDoc {
+    #[serde(rename = "_id")]
+    id: String,
+    expires_at: DateTime,
+}
+
+impl Verifier {
+    /// Parses `trusted` (`name=64 hex digits of its public key`, comma-separated); nonces are
+    /// recorded in `database`.
+    pub fn new(trusted: &str, database: &Database) -> Result<Verifier, StartError> {
+        let mut callers = HashMap::new();
+        for entry in trusted.split(',').map(str::trim).filter(|entry| !entry.is_empty()) {
+            let (name, key) = entry.split_once('=').ok_or_else(|| {
+                StartError::Config(format!("trusted caller {entry:?} is not of the form name=public key"))
+            })?;
+            let bytes: [u8; 32] = unhex(key.trim())
+                .and_then(|bytes| bytes.try_into().ok())
+                .ok_or_else(|| StartError::Config(format!("the public key of caller {name:?} is not 64 hex digits")))?;
+            let key = VerifyingKey::from_bytes(&bytes)
+                .map_err(|_| StartError::Config(format!("the public key of caller {name:?} is not a valid key")))?;
+            if !valid_caller_name(name.trim()) {
+                return Err(StartError::Config(format!("{name:?} is not a valid caller name")));
+            }
+            callers.insert(name.trim().to_owned(), key);
+        }
+        if callers.is_empty() {
+            return Err(StartError::Config("no trusted caller is configured (SOLSTICE_TRUSTED_CALLERS)".to_owned()));
+        }
+        Ok(Verifier { callers: Arc::new(callers), nonces: database.collection(NONCES), indexed: Arc::default() })
+    }
+
+    /// Records `nonce` of `caller` as used; `false` if it was already.
+    async fn first_use(&self, caller: &str, nonce: &str, timestamp_ms: i64) -> Result<bool, mongodb::error::Error> {
+        self.indexed
+            .get_or_try_init(|| async {
+                let ttl = IndexOptions::builder().expire_after(Duration::ZERO).name("expires_at_ttl".to_owned()).build();
+                let index = IndexModel::builder().keys(doc! { "expires_at": 1 }).options(ttl).build();
+                self.nonces.create_index(index).await.map(|_| ())
+            })
+            .await?;
+        // Kept until the signature could no longer be accepted anyway.
+        let expires_at = DateTime::from_millis(timestamp_ms + 2 * MAX_SKEW_MS);
+        match self.nonces.insert_one(NonceDoc { id: format!("{caller}:{nonce}"), expires_at }).await {
+            Ok(_) => Ok(true),
+            Err(error) if is_duplicate_key(&error) => Ok(false),
+            Err(error) => Err(error),
+        }
+    }
+}
+
+fn is_duplicate_key(error: &mongodb::error::Error) -> bool {
+    use mongodb::error::{ErrorKind, WriteFailure};
+    match error.kind.as_ref() {
+        ErrorKind::Write(WriteFailure::WriteError(write)) => write.code == 11000,
+        ErrorKind::Command(command) => command.code == 11000,
+        _ => false,
+    }
+}
+
+fn message(method: &str, path: &str, wallet: &str, timestamp_ms: i64, caller: &str, nonce: &str, body: &[u8]) -> Vec<u8> {
+    let mut message = Vec::with_capacity(256);
+    for part in [method, path, wallet, &timestamp_ms.to_string(), caller, nonce] {
+        message.extend_from_slice(part.as_bytes());
+        message.push(b'\n');
+    }
+    message.extend_from_slice(&Sha256::digest(body));
+    message
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -72,21 +201,41 @@ fn unhex(text: &str) -> Option<Vec<u8>> {
     (0..text.len()).step_by(2).map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok()).collect()
 }
 
-/// The headers that authenticate a request made for `wallet`.
+/// A fresh random nonce: 128 bits, in hex.
+pub fn new_nonce() -> String {
+    hex(&rand::random::<[u8; 16]>())
+}
+
+/// The headers that authenticate a request made for `wallet`, with a fresh nonce.
 pub fn sign(
-    secret: &ServiceSecret,
+    key: &SigningKey,
     method: &str,
     path_and_query: &str,
     wallet: &WalletAddress,
     timestamp_ms: i64,
     body: &[u8],
-) -> [(&'static str, String); 3] {
-    let mut mac = secret.mac();
-    message(&mut mac, method, path_and_query, wallet.as_str(), timestamp_ms, body);
+) -> [(&'static str, String); 5] {
+    sign_with_nonce(key, method, path_and_query, wallet, timestamp_ms, &new_nonce(), body)
+}
+
+/// [`sign`] with a given nonce.
+pub fn sign_with_nonce(
+    key: &SigningKey,
+    method: &str,
+    path_and_query: &str,
+    wallet: &WalletAddress,
+    timestamp_ms: i64,
+    nonce: &str,
+    body: &[u8],
+) -> [(&'static str, String); 5] {
+    let message = message(method, path_and_query, wallet.as_str(), timestamp_ms, &key.caller, nonce, body);
+    let signature = key.key.expose().sign(&message);
     [
         (WALLET_HEADER, wallet.to_string()),
         (TIMESTAMP_HEADER, timestamp_ms.to_string()),
-        (SIGNATURE_HEADER, hex(&mac.finalize().into_bytes())),
+        (CALLER_HEADER, key.caller.to_string()),
+        (NONCE_HEADER, nonce.to_owned()),
+        (SIGNATURE_HEADER, hex(&signature.to_bytes())),
     ]
 }
 
@@ -98,9 +247,9 @@ fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers.get(name).and_then(|value| value.to_str().ok())
 }
 
-/// Middleware: refuses requests that are not signed with the secret, and gives the others a
-/// [`Caller`].
-pub async fn require_signature(State(secret): State<ServiceSecret>, request: Request, next: Next) -> Response {
+/// Middleware: refuses requests that are not signed by a trusted caller, or that reuse the
+/// nonce of a request that changed something, and gives the others a [`Caller`].
+pub async fn require_signature(State(verifier): State<Verifier>, request: Request, next: Next) -> Response {
     let (mut parts, body) = request.into_parts();
     // A body past the limit is refused as such, before its signature is even looked at: the
     // host forwards only small forms, so the caller learns what is wrong instead of a 401.
@@ -108,34 +257,59 @@ pub async fn require_signature(State(secret): State<ServiceSecret>, request: Req
         return ErrorResponse(ApiError::new(ErrorCode::TooLarge, "The request is too large.")).into_response();
     };
     let headers = &parts.headers;
-    let (Some(wallet), Some(timestamp), Some(signature)) =
-        (header(headers, WALLET_HEADER), header(headers, TIMESTAMP_HEADER), header(headers, SIGNATURE_HEADER))
-    else {
+    let (Some(wallet), Some(timestamp), Some(caller), Some(nonce), Some(signature)) = (
+        header(headers, WALLET_HEADER),
+        header(headers, TIMESTAMP_HEADER),
+        header(headers, CALLER_HEADER),
+        header(headers, NONCE_HEADER),
+        header(headers, SIGNATURE_HEADER),
+    ) else {
         return unauthorized();
     };
-    let (Ok(timestamp_ms), Some(signature), Ok(wallet)) =
-        (timestamp.parse::<i64>(), unhex(signature), WalletAddress::parse(wallet))
-    else {
+    let (Ok(timestamp_ms), Some(signature), Ok(wallet), Some(key)) = (
+        timestamp.parse::<i64>(),
+        unhex(signature).and_then(|bytes| Signature::from_slice(&bytes).ok()),
+        WalletAddress::parse(wallet),
+        verifier.callers.get(caller),
+    ) else {
         return unauthorized();
     };
-    let now_ms = mongodb::bson::DateTime::now().timestamp_millis();
+    if nonce.len() < 16 || nonce.len() > 64 || !nonce.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return unauthorized();
+    }
+    let now_ms = DateTime::now().timestamp_millis();
     if (now_ms - timestamp_ms).abs() > MAX_SKEW_MS {
         return unauthorized();
     }
     let path = parts.uri.path_and_query().map_or_else(|| parts.uri.path(), |p| p.as_str());
-    let mut mac = secret.mac();
-    message(&mut mac, parts.method.as_str(), path, wallet.as_str(), timestamp_ms, &body);
-    // Constant-time comparison.
-    if mac.verify_slice(&signature).is_err() {
+    let message = message(parts.method.as_str(), path, wallet.as_str(), timestamp_ms, caller, nonce, &body);
+    if key.verify_strict(&message, &signature).is_err() {
         return unauthorized();
     }
-    parts.extensions.insert(Caller { wallet });
+    if !matches!(parts.method, Method::GET | Method::HEAD) {
+        match verifier.first_use(caller, nonce, timestamp_ms).await {
+            Ok(true) => {}
+            Ok(false) => {
+                tracing::warn!(caller, path, "a signed request was replayed");
+                return ErrorResponse(ApiError::new(ErrorCode::Unauthorized, "This signed request was already used."))
+                    .into_response();
+            }
+            Err(error) => {
+                tracing::warn!(error = %error.kind, "could not record a request's nonce");
+                return ErrorResponse(ApiError::unavailable()).into_response();
+            }
+        }
+    }
+    let name = caller.to_owned();
+    parts.extensions.insert(Caller { wallet, name });
     next.run(Request::from_parts(parts, Body::from(body))).await
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const SEED: &str = "0101010101010101010101010101010101010101010101010101010101010101";
 
     #[test]
     fn hex_round_trips_and_rejects_garbage() {
@@ -145,28 +319,46 @@ mod tests {
     }
 
     #[test]
-    fn short_secrets_are_refused_and_secrets_are_never_printed() {
-        assert!(ServiceSecret::new("short").is_err());
-        let secret = ServiceSecret::new("0123456789abcdef0123456789abcdef").unwrap();
-        assert_eq!(format!("{secret:?}"), "ServiceSecret(<redacted>)");
+    fn bad_keys_are_refused_and_keys_are_never_printed() {
+        assert!(SigningKey::from_hex("host", "short").is_err());
+        assert!(SigningKey::from_hex("not a name", SEED).is_err());
+        let key = SigningKey::from_hex("host", SEED).unwrap();
+        assert_eq!(format!("{key:?}"), "SigningKey(host, <redacted>)");
         assert_eq!(format!("{:?}", Secret::new("hunter2")), "<redacted>");
+        assert_eq!(key.trusted_entry(), format!("host={}", key.public_key_hex()));
     }
 
     #[test]
     fn the_signature_covers_every_part_of_the_request() {
-        let secret = ServiceSecret::new("0123456789abcdef0123456789abcdef").unwrap();
+        let key = SigningKey::from_hex("host", SEED).unwrap();
+        let other_caller = SigningKey::from_hex("other", SEED).unwrap();
         let wallet = WalletAddress::from_public_key(&[3; 32]);
         let other = WalletAddress::from_public_key(&[4; 32]);
-        let base = sign(&secret, "GET", "/v1/portfolio", &wallet, 1_000, b"");
+        let nonce = "00112233445566778899aabbccddeeff";
+        let base = sign_with_nonce(&key, "GET", "/v1/portfolio", &wallet, 1_000, nonce, b"");
         let variants = [
-            sign(&secret, "POST", "/v1/portfolio", &wallet, 1_000, b""),
-            sign(&secret, "GET", "/v1/other", &wallet, 1_000, b""),
-            sign(&secret, "GET", "/v1/portfolio", &other, 1_000, b""),
-            sign(&secret, "GET", "/v1/portfolio", &wallet, 1_001, b""),
-            sign(&secret, "GET", "/v1/portfolio", &wallet, 1_000, b"x"),
+            sign_with_nonce(&key, "POST", "/v1/portfolio", &wallet, 1_000, nonce, b""),
+            sign_with_nonce(&key, "GET", "/v1/other", &wallet, 1_000, nonce, b""),
+            sign_with_nonce(&key, "GET", "/v1/portfolio", &other, 1_000, nonce, b""),
+            sign_with_nonce(&key, "GET", "/v1/portfolio", &wallet, 1_001, nonce, b""),
+            sign_with_nonce(&key, "GET", "/v1/portfolio", &wallet, 1_000, "00112233445566778899aabbccddeef0", b""),
+            sign_with_nonce(&other_caller, "GET", "/v1/portfolio", &wallet, 1_000, nonce, b""),
+            sign_with_nonce(&key, "GET", "/v1/portfolio", &wallet, 1_000, nonce, b"x"),
         ];
         for variant in variants {
-            assert_ne!(variant[2].1, base[2].1);
+            assert_ne!(variant[4].1, base[4].1);
+        }
+    }
+
+    #[test]
+    fn trusted_callers_are_parsed_strictly() {
+        let key = SigningKey::from_hex("host", SEED).unwrap();
+        let client = mongodb::Client::with_options(mongodb::options::ClientOptions::default()).unwrap();
+        let database = client.database("unused");
+        assert!(Verifier::new(&key.trusted_entry(), &database).is_ok());
+        assert!(Verifier::new(&format!(" {} , ", key.trusted_entry()), &database).is_ok());
+        for bad in ["", "host", "host=abc", &format!("bad name={}", key.public_key_hex())] {
+            assert!(Verifier::new(bad, &database).is_err(), "{bad:?} was accepted");
         }
     }
 }

@@ -14,7 +14,7 @@ use serde::{Serialize, de::DeserializeOwned};
 use solstice_types::{ApiError, ErrorCode, WalletAddress};
 
 use crate::{
-    auth::{ServiceSecret, sign},
+    auth::{SigningKey, sign},
     start::StartError,
 };
 
@@ -33,7 +33,7 @@ pub struct ServiceClient {
     next: Arc<AtomicUsize>,
     /// What the cool-downs are measured from.
     epoch: Instant,
-    secret: ServiceSecret,
+    key: SigningKey,
     http: reqwest::Client,
 }
 
@@ -66,7 +66,7 @@ impl ServiceClient {
     pub fn new(
         name: &'static str,
         base_urls: &str,
-        secret: ServiceSecret,
+        key: SigningKey,
         timeout: Duration,
     ) -> Result<ServiceClient, StartError> {
         let http = reqwest::Client::builder()
@@ -91,7 +91,7 @@ impl ServiceClient {
             replicas: replicas.into(),
             next: Arc::new(AtomicUsize::new(rand::random::<u32>() as usize)),
             epoch: Instant::now(),
-            secret,
+            key,
             http,
         })
     }
@@ -193,14 +193,15 @@ impl ServiceClient {
         body: &[u8],
     ) -> Result<T, Failure> {
         // Sign what the service will see: the final URL's path and query. Each attempt is
-        // signed afresh, so a retry is never refused for its age.
+        // signed afresh, with a new nonce, so a retry is never refused for its age or as a
+        // replay.
         let signed_path = match url.query() {
             Some(query) => format!("{}?{query}", url.path()),
             None => url.path().to_owned(),
         };
         let now_ms = mongodb::bson::DateTime::now().timestamp_millis();
         let mut request = self.http.request(method.clone(), url.clone());
-        for (name, value) in sign(&self.secret, method.as_str(), &signed_path, wallet, now_ms, body) {
+        for (name, value) in sign(&self.key, method.as_str(), &signed_path, wallet, now_ms, body) {
             request = request.header(name, value);
         }
         if !body.is_empty() {

@@ -10,8 +10,12 @@ pub fn signed_parameters() -> Value {
           "description": "The acting wallet's address." },
         { "name": "x-solstice-timestamp", "in": "header", "required": true, "schema": { "type": "string" },
           "description": "Unix milliseconds; must be within 30 s of the service's clock." },
+        { "name": "x-solstice-caller", "in": "header", "required": true, "schema": { "type": "string" },
+          "description": "The calling component (`host`): one of the service's trusted callers." },
+        { "name": "x-solstice-nonce", "in": "header", "required": true, "schema": { "type": "string" },
+          "description": "16 to 64 hex digits, fresh for each request: a request that changes something is accepted once." },
         { "name": "x-solstice-signature", "in": "header", "required": true, "schema": { "type": "string" },
-          "description": "Hex HMAC-SHA256, with the internal secret, of method, path, wallet, timestamp and body hash." }
+          "description": "Hex Ed25519 signature, with the caller's private key, of method, path and query, wallet, timestamp, caller, nonce (each followed by a line feed) and the SHA-256 of the body." }
     ])
 }
 

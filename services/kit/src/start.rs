@@ -7,7 +7,7 @@ use mongodb::{Client, Database, options::ClientOptions};
 use tokio::net::TcpListener;
 
 use crate::{
-    auth::ServiceSecret,
+    auth::{SigningKey, Verifier},
     error::error_chain,
     lifecycle::{Lifecycle, readiness_gate},
     serve::{ConnectionLimits, serve},
@@ -70,8 +70,14 @@ impl FromStr for Secret<String> {
     }
 }
 
-/// The internal secret of every test's host and services (see the `for_tests` constructors).
-pub const TEST_SECRET: &str = "test-secret-test-secret-test-secret";
+/// The signing key (seed) of every test's host (see the `for_tests` constructors); the tests'
+/// services trust its public half.
+pub const TEST_SIGNING_KEY: &str = "5eed5eed5eed5eed5eed5eed5eed5eed5eed5eed5eed5eed5eed5eed5eed5eed";
+
+/// The tests' host's signing key.
+pub fn test_signing_key() -> SigningKey {
+    SigningKey::from_hex("host", TEST_SIGNING_KEY).expect("the test key is valid")
+}
 
 /// A client for `uri` and its database `name`, identifying itself to the server as `app_name`.
 pub async fn connect(uri: &Secret<String>, name: &str, app_name: &str) -> Result<(Client, Database), StartError> {
@@ -177,7 +183,7 @@ pub fn init_logging() {
         .init();
 }
 
-/// The settings every service shares: where the data is and the secret of internal calls.
+/// The settings every service shares: where the data is, who may call it, how it stops.
 #[derive(Debug, Clone, clap::Args)]
 pub struct CommonConfig {
     /// MongoDB connection string (a replica set: the ledger needs transactions). Never logged.
@@ -186,9 +192,10 @@ pub struct CommonConfig {
     /// Database name.
     #[arg(long, env = "SOLSTICE_DATABASE", default_value = "solstice")]
     pub database: String,
-    /// Secret shared with the host to sign internal requests (32+ characters). Never logged.
-    #[arg(long, env = "SOLSTICE_INTERNAL_SECRET", hide_env_values = true)]
-    pub internal_secret: Secret<String>,
+    /// The callers whose signed requests this service accepts, as `name=public key` (64 hex
+    /// digits), comma-separated: the host's is printed by `scripts/run`, and is public.
+    #[arg(long, env = "SOLSTICE_TRUSTED_CALLERS")]
+    pub trusted_callers: String,
     /// Seconds a stopping process keeps serving while reporting not ready, so that load
     /// balancers stop routing to it before it stops accepting (a few seconds in Kubernetes).
     #[arg(long, env = "SOLSTICE_SHUTDOWN_DELAY_SECONDS", default_value_t = 0)]
@@ -198,12 +205,12 @@ pub struct CommonConfig {
 }
 
 impl CommonConfig {
-    /// `database` on `mongodb_uri`, with the secret the tests' host uses.
+    /// `database` on `mongodb_uri`, trusting the tests' host.
     pub fn for_tests(mongodb_uri: String, database: String) -> CommonConfig {
         CommonConfig {
             mongodb_uri: Secret::new(mongodb_uri),
             database,
-            internal_secret: Secret::new(TEST_SECRET.to_owned()),
+            trusted_callers: test_signing_key().trusted_entry(),
             shutdown_delay_seconds: 0,
             limits: ConnectionLimits::default(),
         }
@@ -217,10 +224,10 @@ impl CommonConfig {
         Ok(service)
     }
 
-    /// The internal secret, checked, and a connection to the database.
-    pub async fn connect(&self, app_name: &str) -> Result<(ServiceSecret, Client, Database), StartError> {
-        let secret = ServiceSecret::new(self.internal_secret.expose())?;
+    /// A connection to the database, and the checker of the trusted callers' signatures.
+    pub async fn connect(&self, app_name: &str) -> Result<(Verifier, Client, Database), StartError> {
         let (client, database) = connect(&self.mongodb_uri, &self.database, app_name).await?;
-        Ok((secret, client, database))
+        let verifier = Verifier::new(&self.trusted_callers, &database)?;
+        Ok((verifier, client, database))
     }
 }

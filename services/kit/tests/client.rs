@@ -8,12 +8,25 @@ use std::sync::{
 use axum::{Extension, Json, Router, http::StatusCode, middleware, routing::post};
 use serde_json::{Value, json};
 use solstice_kit::{
-    auth::{Caller, ServiceSecret, require_signature},
+    auth::{Caller, SigningKey, Verifier, require_signature},
     client::ServiceClient,
 };
 use solstice_types::{ErrorCode, WalletAddress};
 
-const SECRET: &str = "client-test-secret-client-test-secret";
+const SEED: &str = "c11e47c11e47c11e47c11e47c11e47c11e47c11e47c11e47c11e47c11e47c11e";
+
+fn key() -> SigningKey {
+    SigningKey::from_hex("host", SEED).unwrap()
+}
+
+/// A service's check of the host's signatures, recording nonces in a fresh database of the
+/// test server (`MONGODB_URI`, started by `scripts/test`).
+async fn verifier() -> Verifier {
+    let uri = std::env::var("MONGODB_URI").expect("MONGODB_URI is set: run the tests with scripts/test");
+    let client = mongodb::Client::with_uri_str(uri).await.unwrap();
+    let database = client.database(&format!("test_{:016x}", rand::random::<u64>()));
+    Verifier::new(&key().trusted_entry(), &database).unwrap()
+}
 
 /// A service that is unavailable for its first `failures` calls, then echoes the signed caller
 /// and body. Returns its base URL and a count of the calls it saw.
@@ -34,7 +47,7 @@ async fn flaky_service(failures: usize) -> (String, Arc<AtomicUsize>) {
                 }
             }),
         )
-        .layer(middleware::from_fn_with_state(ServiceSecret::new(SECRET).unwrap(), require_signature));
+        .layer(middleware::from_fn_with_state(verifier().await, require_signature));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
@@ -42,7 +55,7 @@ async fn flaky_service(failures: usize) -> (String, Arc<AtomicUsize>) {
 }
 
 fn client(base: &str) -> ServiceClient {
-    ServiceClient::new("test", base, ServiceSecret::new(SECRET).unwrap(), std::time::Duration::from_secs(2)).unwrap()
+    ServiceClient::new("test", base, key(), std::time::Duration::from_secs(2)).unwrap()
 }
 
 #[tokio::test]
@@ -71,7 +84,7 @@ async fn a_wrong_secret_is_an_internal_error_not_the_users_fault() {
     let wrong = ServiceClient::new(
         "test",
         &base,
-        ServiceSecret::new("another-secret-another-secret-another").unwrap(),
+        SigningKey::from_hex("host", &"ab".repeat(32)).unwrap(),
         std::time::Duration::from_secs(2),
     )
     .unwrap();
@@ -137,7 +150,7 @@ async fn when_every_replica_is_down_the_answer_is_unavailable() {
 
 #[test]
 fn a_service_url_list_must_hold_http_urls() {
-    let secret = || ServiceSecret::new(SECRET).unwrap();
+    let secret = key;
     let timeout = std::time::Duration::from_secs(1);
     for bad in ["", " , ", "localhost:3102", "ftp://example.com", "http://a:1,not a url"] {
         assert!(ServiceClient::new("transfer", bad, secret(), timeout).is_err(), "{bad:?} was accepted");
@@ -163,7 +176,7 @@ async fn a_replica_that_was_slow_once_is_not_passed_over() {
                 }
             }),
         )
-        .layer(middleware::from_fn_with_state(ServiceSecret::new(SECRET).unwrap(), require_signature));
+        .layer(middleware::from_fn_with_state(verifier().await, require_signature));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let slow = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
@@ -179,4 +192,64 @@ async fn a_replica_that_was_slow_once_is_not_passed_over() {
     }
     // Slowness says more about the database than about the replica: it keeps its turn.
     assert!(calls.load(Ordering::SeqCst) >= 5, "the slow replica got {} calls", calls.load(Ordering::SeqCst));
+}
+
+/// Sends `headers` and `body` to `url` as a POST.
+async fn post_signed(url: &str, headers: &[(&'static str, String); 5], body: &[u8]) -> reqwest::Response {
+    let mut request = reqwest::Client::new().post(url).header("content-type", "application/json").body(body.to_vec());
+    for (name, value) in headers {
+        request = request.header(*name, value);
+    }
+    request.send().await.unwrap()
+}
+
+#[tokio::test]
+async fn a_signed_request_that_changes_something_is_accepted_once() {
+    let (base, calls) = flaky_service(0).await;
+    let wallet = WalletAddress::from_public_key(&[5; 32]);
+    let body = br#"{"quote":"make me one"}"#;
+    let now = mongodb::bson::DateTime::now().timestamp_millis();
+    let headers = solstice_kit::auth::sign(&key(), "POST", "/v1/echo", &wallet, now, body);
+    let url = format!("{base}/v1/echo");
+    assert_eq!(post_signed(&url, &headers, body).await.status(), StatusCode::OK);
+    // The same bytes again, well within the time window: refused, and the handler never runs.
+    let replayed = post_signed(&url, &headers, body).await;
+    assert_eq!(replayed.status(), StatusCode::UNAUTHORIZED);
+    let answer: Value = replayed.json().await.unwrap();
+    assert_eq!(answer["message"], "This signed request was already used.");
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+    // Simultaneous copies: exactly one gets through.
+    let headers = solstice_kit::auth::sign(&key(), "POST", "/v1/echo", &wallet, now, body);
+    let copies: Vec<_> = (0..8)
+        .map(|_| {
+            let (url, headers) = (url.clone(), headers.clone());
+            tokio::spawn(async move { post_signed(&url, &headers, body).await.status() })
+        })
+        .collect();
+    let mut accepted = 0;
+    for copy in copies {
+        accepted += usize::from(copy.await.unwrap() == StatusCode::OK);
+    }
+    assert_eq!(accepted, 1);
+    assert_eq!(calls.load(Ordering::SeqCst), 2);
+}
+
+#[tokio::test]
+async fn what_a_service_holds_cannot_sign_for_the_host() {
+    // A service is configured with the host's public key only. Neither that key used as a
+    // signing key, nor another caller's key under the host's name, is accepted.
+    let (base, calls) = flaky_service(0).await;
+    let wallet = WalletAddress::from_public_key(&[5; 32]);
+    let public = key().public_key_hex();
+    for forged in [SigningKey::from_hex("host", &public).unwrap(), SigningKey::from_hex("host", &"cd".repeat(32)).unwrap()]
+    {
+        let client = ServiceClient::new("test", &base, forged, std::time::Duration::from_secs(2)).unwrap();
+        let error = client.post::<_, Value>("/v1/echo", &wallet, &json!({})).await.unwrap_err();
+        assert_eq!(error.code, ErrorCode::Internal, "a refused signature is the platform's fault, not the user's");
+    }
+    // An unknown caller name is refused too.
+    let stranger = SigningKey::from_hex("portfolio", SEED).unwrap();
+    let client = ServiceClient::new("test", &base, stranger, std::time::Duration::from_secs(2)).unwrap();
+    assert!(client.post::<_, Value>("/v1/echo", &wallet, &json!({})).await.is_err());
+    assert_eq!(calls.load(Ordering::SeqCst), 0);
 }

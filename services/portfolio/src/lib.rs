@@ -18,7 +18,7 @@ use axum::{
 use clap::Parser;
 use mongodb::Collection;
 use solstice_kit::{
-    auth::{Caller, ServiceSecret, require_signature},
+    auth::{Caller, Verifier, require_signature},
     error::ErrorResponse,
     http::with_operations,
     start::{CommonConfig, Service, StartError},
@@ -75,7 +75,7 @@ pub struct Config {
 }
 
 impl Config {
-    /// A service on a free port over `database`, with the secret the tests share with the host.
+    /// A service on a free port over `database`, trusting the tests' host.
     pub fn for_tests(mongodb_uri: String, database: String) -> Config {
         Config {
             addr: "127.0.0.1:0".parse().expect("valid address"),
@@ -87,11 +87,11 @@ impl Config {
 
 /// Connects to the database and binds the configured port.
 pub async fn build(config: Config) -> Result<Service, StartError> {
-    let (secret, _client, database) = config.common.connect("solstice-portfolio").await?;
+    let (verifier, _client, database) = config.common.connect("solstice-portfolio").await?;
     let ticks = Ticks::follow(&database, Duration::from_secs(config.freshness_seconds.max(1)));
     let state =
         PortfolioState { reader: LedgerReader::new(&database), stakes: database.collection(STAKE_ACCOUNTS), ticks };
-    let router = with_operations(api(state, secret), "portfolio", database, openapi::document());
+    let router = with_operations(api(state, verifier), "portfolio", database, openapi::document());
     config.common.bind(config.addr, router).await
 }
 
@@ -105,10 +105,10 @@ struct PortfolioState {
     ticks: Ticks,
 }
 
-fn api(state: PortfolioState, secret: ServiceSecret) -> Router {
+fn api(state: PortfolioState, verifier: Verifier) -> Router {
     Router::new()
         .route("/v1/portfolio", get(portfolio))
-        .layer(middleware::from_fn_with_state(secret, require_signature))
+        .layer(middleware::from_fn_with_state(verifier, require_signature))
         .with_state(state)
 }
 

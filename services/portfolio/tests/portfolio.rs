@@ -5,13 +5,12 @@ use mongodb::{
     bson::{Document, doc},
 };
 use reqwest::StatusCode;
-use solstice_kit::auth::{ServiceSecret, sign};
+use solstice_kit::auth::{SigningKey, sign};
 use solstice_ledger::{AccountId, IdempotencyKey, Ledger, Leg, SystemAccount, TransactionRequest};
 use solstice_market::{MarketKind, MarketTick, TickPrice, store::MarketStore};
 use solstice_portfolio::Config;
 use solstice_types::{Amount, ReferenceKind, Token, UsdPrice, WalletAddress, portfolio::Portfolio};
 
-use solstice_testkit::SECRET;
 
 struct TestService {
     base: String,
@@ -69,11 +68,10 @@ async fn fund(service: &TestService, to: &WalletAddress, token: Token, amount: &
     service.ledger.apply(TransactionRequest::new(ReferenceKind::Transfer, key, vec![leg])).await.unwrap();
 }
 
-async fn get_signed(service: &TestService, as_wallet: &WalletAddress, secret: &str, skew_ms: i64) -> reqwest::Response {
-    let secret = ServiceSecret::new(secret).unwrap();
+async fn get_signed(service: &TestService, as_wallet: &WalletAddress, key: SigningKey, skew_ms: i64) -> reqwest::Response {
     let now = mongodb::bson::DateTime::now().timestamp_millis() + skew_ms;
     let mut request = reqwest::Client::new().get(format!("{}/v1/portfolio", service.base));
-    for (name, value) in sign(&secret, "GET", "/v1/portfolio", as_wallet, now, b"") {
+    for (name, value) in sign(&key, "GET", "/v1/portfolio", as_wallet, now, b"") {
         request = request.header(name, value);
     }
     request.send().await.unwrap()
@@ -103,7 +101,7 @@ async fn a_wallet_sees_its_holdings_valued_at_live_prices() {
     fund(&service, &alice, Token::Usdc, "1000").await;
     fund(&service, &wallet(2), Token::Jup, "5").await;
 
-    let response = get_signed(&service, &alice, SECRET, 0).await;
+    let response = get_signed(&service, &alice, solstice_testkit::host_key(), 0).await;
     assert_eq!(response.status(), StatusCode::OK);
     let portfolio: Portfolio = response.json().await.unwrap();
     assert_eq!(portfolio.wallet, alice);
@@ -129,13 +127,14 @@ async fn requests_without_valid_service_credentials_are_refused() {
     assert_eq!(unsigned.status(), StatusCode::UNAUTHORIZED);
     let body: serde_json::Value = unsigned.json().await.unwrap();
     assert_eq!(body["code"], "unauthorized");
-    let wrong_secret = get_signed(&service, &alice, "another-secret-another-secret-12345", 0).await;
+    let wrong_key = SigningKey::from_hex("host", &"ab".repeat(32)).unwrap();
+    let wrong_secret = get_signed(&service, &alice, wrong_key, 0).await;
     assert_eq!(wrong_secret.status(), StatusCode::UNAUTHORIZED);
-    let replayed_later = get_signed(&service, &alice, SECRET, -120_000).await;
+    let replayed_later = get_signed(&service, &alice, solstice_testkit::host_key(), -120_000).await;
     assert_eq!(replayed_later.status(), StatusCode::UNAUTHORIZED);
 
     // A signature for one wallet does not work for another.
-    let secret = ServiceSecret::new(SECRET).unwrap();
+    let secret = solstice_testkit::host_key();
     let now = mongodb::bson::DateTime::now().timestamp_millis();
     let mut request = reqwest::Client::new().get(format!("{}/v1/portfolio", service.base));
     for (name, value) in sign(&secret, "GET", "/v1/portfolio", &wallet(2), now, b"") {
@@ -152,8 +151,8 @@ async fn the_service_never_writes_to_the_database() {
     fund(&service, &alice, Token::Sol, "1").await;
     let before = snapshot(&service.database).await;
     for _ in 0..5 {
-        assert_eq!(get_signed(&service, &alice, SECRET, 0).await.status(), StatusCode::OK);
-        assert_eq!(get_signed(&service, &wallet(9), SECRET, 0).await.status(), StatusCode::OK);
+        assert_eq!(get_signed(&service, &alice, solstice_testkit::host_key(), 0).await.status(), StatusCode::OK);
+        assert_eq!(get_signed(&service, &wallet(9), solstice_testkit::host_key(), 0).await.status(), StatusCode::OK);
     }
     let http = reqwest::Client::new();
     for path in ["/healthz", "/readyz", "/metrics", "/openapi.json", "/docs"] {
@@ -170,7 +169,7 @@ async fn the_service_never_writes_to_the_database() {
 async fn probes_metrics_and_api_docs_are_served_by_the_service_itself() {
     let service = spawn_service().await;
     let http = reqwest::Client::new();
-    assert_eq!(get_signed(&service, &wallet(1), SECRET, 0).await.status(), StatusCode::OK);
+    assert_eq!(get_signed(&service, &wallet(1), solstice_testkit::host_key(), 0).await.status(), StatusCode::OK);
     let spec: serde_json::Value =
         http.get(format!("{}/openapi.json", service.base)).send().await.unwrap().json().await.unwrap();
     assert_eq!(spec["openapi"], "3.1.0");

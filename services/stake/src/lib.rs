@@ -33,7 +33,7 @@ use mongodb::{
     bson::{DateTime, doc},
 };
 use solstice_kit::{
-    auth::{ServiceSecret, require_signature},
+    auth::{Verifier, require_signature},
     http::with_operations,
     start::{CommonConfig, Service, StartError},
 };
@@ -66,7 +66,7 @@ pub struct Config {
 }
 
 impl Config {
-    /// A service on a free port over `database`, with the secret the tests share with the host.
+    /// A service on a free port over `database`, trusting the tests' host.
     pub fn for_tests(mongodb_uri: String, database: String) -> Config {
         Config {
             addr: "127.0.0.1:0".parse().expect("valid address"),
@@ -79,7 +79,7 @@ impl Config {
 
 /// Connects to the database, prepares the ledger, binds the port and starts paying rewards.
 pub async fn build(config: Config) -> Result<Service, StartError> {
-    let (secret, client, database) = config.common.connect("solstice-stake").await?;
+    let (verifier, client, database) = config.common.connect("solstice-stake").await?;
     let ledger = Ledger::new(client, &database);
     ledger.init().await.map_err(StartError::setup)?;
     let accounts: Collection<StakeDoc> = database.collection(STAKE_ACCOUNTS);
@@ -91,7 +91,7 @@ pub async fn build(config: Config) -> Result<Service, StartError> {
     }
     let clock = EpochClock { origin_ms: 0, length_ms: config.epoch_seconds as i64 * 1_000 };
     let state = StakingState { ledger, accounts, clock };
-    let router = with_operations(api(state.clone(), secret), "stake", database, openapi::document());
+    let router = with_operations(api(state.clone(), verifier), "stake", database, openapi::document());
     let service = config.common.bind(config.addr, router).await?;
     tokio::spawn(rewards::pay_rewards(
         state,
@@ -127,13 +127,13 @@ impl StakingState {
     }
 }
 
-fn api(state: StakingState, secret: ServiceSecret) -> Router {
+fn api(state: StakingState, verifier: Verifier) -> Router {
     Router::new()
         .route("/v1/validators", get(|| async { axum::Json(validators()) }))
         .route("/v1/epoch", get(|State(state): State<StakingState>| async move { axum::Json(state.epoch_info()) }))
         .route("/v1/stakes", get(routes::overview).post(routes::stake))
         .route("/v1/stakes/{address}/unstake", post(routes::unstake))
         .route("/v1/stakes/{address}/withdraw", post(routes::withdraw))
-        .layer(middleware::from_fn_with_state(secret, require_signature))
+        .layer(middleware::from_fn_with_state(verifier, require_signature))
         .with_state(state)
 }

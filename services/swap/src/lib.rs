@@ -26,7 +26,7 @@ use axum::{
 use clap::Parser;
 use mongodb::{Collection, IndexModel, bson::doc, options::IndexOptions};
 use solstice_kit::{
-    auth::{ServiceSecret, require_signature},
+    auth::{Verifier, require_signature},
     http::with_operations,
     start::{CommonConfig, Service, StartError},
 };
@@ -54,7 +54,7 @@ pub struct Config {
 }
 
 impl Config {
-    /// A service on a free port over `database`, with the secret the tests share with the host.
+    /// A service on a free port over `database`, trusting the tests' host.
     pub fn for_tests(mongodb_uri: String, database: String) -> Config {
         Config {
             addr: "127.0.0.1:0".parse().expect("valid address"),
@@ -67,7 +67,7 @@ impl Config {
 
 /// Connects to the database, follows the market recorder's ticks and binds the configured port.
 pub async fn build(config: Config) -> Result<Service, StartError> {
-    let (secret, client, database) = config.common.connect("solstice-swap").await?;
+    let (verifier, client, database) = config.common.connect("solstice-swap").await?;
     let ticks = Ticks::follow(&database, Duration::from_secs(config.freshness_seconds.max(1)));
     let ledger = Ledger::new(client, &database);
     ledger.init().await.map_err(StartError::setup)?;
@@ -77,7 +77,7 @@ pub async fn build(config: Config) -> Result<Service, StartError> {
     quotes.create_index(IndexModel::builder().keys(doc! { "expires_at": 1 }).options(purge).build()).await?;
     let ttl = Duration::from_secs(u64::from(config.quote_ttl_seconds.max(1)));
     let state = SwapState { ledger, quotes, ticks, quote_ttl: ttl };
-    let router = with_operations(api(state, secret), "swap", database, openapi::document());
+    let router = with_operations(api(state, verifier), "swap", database, openapi::document());
     config.common.bind(config.addr, router).await
 }
 
@@ -90,11 +90,11 @@ pub(crate) struct SwapState {
     pub quote_ttl: Duration,
 }
 
-fn api(state: SwapState, secret: ServiceSecret) -> Router {
+fn api(state: SwapState, verifier: Verifier) -> Router {
     Router::new()
         .route("/v1/quotes", post(quotes::quote))
         .route("/v1/swaps", get(swaps::history).post(swaps::execute))
         .route("/v1/swaps/{reference}", get(swaps::by_reference))
-        .layer(middleware::from_fn_with_state(secret, require_signature))
+        .layer(middleware::from_fn_with_state(verifier, require_signature))
         .with_state(state)
 }

@@ -22,10 +22,12 @@ pub async fn fresh_database() -> (Client, Database) {
     (client, database)
 }
 
-/// The internal secret the tests' services are configured with (`Config::for_tests`).
-pub const SECRET: &str = solstice_kit::start::TEST_SECRET;
+/// The signing key of the tests' host, which the tests' services trust (`Config::for_tests`).
+pub fn host_key() -> solstice_kit::auth::SigningKey {
+    solstice_kit::start::test_signing_key()
+}
 
-/// Calls a service as the host would for `wallet`: signed with [`SECRET`]. Returns the status
+/// Calls a service as the host would for `wallet`: signed with [`host_key`]. Returns the status
 /// and the JSON body (`Null` when there is none).
 pub async fn signed(
     method: &str,
@@ -47,14 +49,14 @@ pub async fn signed_raw(
     body: &[u8],
     json: bool,
 ) -> (reqwest::StatusCode, serde_json::Value) {
-    let secret = solstice_kit::auth::ServiceSecret::new(SECRET).unwrap();
+    let key = host_key();
     let parsed = reqwest::Url::parse(url).unwrap();
     let path = match parsed.query() {
         Some(query) => format!("{}?{query}", parsed.path()),
         None => parsed.path().to_owned(),
     };
     let now_ms = mongodb::bson::DateTime::now().timestamp_millis();
-    let headers = solstice_kit::auth::sign(&secret, method, &path, wallet, now_ms, body);
+    let headers = solstice_kit::auth::sign(&key, method, &path, wallet, now_ms, body);
     send(method, url, &headers, body, json).await
 }
 

@@ -15,7 +15,7 @@ use clap::Parser;
 use mongodb::Collection;
 use solstice_accounts::{USERS, UserDoc};
 use solstice_kit::{
-    auth::{ServiceSecret, require_signature},
+    auth::{Verifier, require_signature},
     http::with_operations,
     start::{CommonConfig, Service, StartError},
 };
@@ -35,7 +35,7 @@ pub struct Config {
 }
 
 impl Config {
-    /// A service on a free port over `database`, with the secret the tests share with the host.
+    /// A service on a free port over `database`, trusting the tests' host.
     pub fn for_tests(mongodb_uri: String, database: String) -> Config {
         Config {
             addr: "127.0.0.1:0".parse().expect("valid address"),
@@ -46,11 +46,11 @@ impl Config {
 
 /// Connects to the database, prepares the ledger and binds the configured port.
 pub async fn build(config: Config) -> Result<Service, StartError> {
-    let (secret, client, database) = config.common.connect("solstice-transfer").await?;
+    let (verifier, client, database) = config.common.connect("solstice-transfer").await?;
     let ledger = Ledger::new(client, &database);
     ledger.init().await.map_err(StartError::setup)?;
     let state = TransferState { ledger, users: database.collection(USERS) };
-    let router = with_operations(api(state, secret), "transfer", database, openapi::document());
+    let router = with_operations(api(state, verifier), "transfer", database, openapi::document());
     config.common.bind(config.addr, router).await
 }
 
@@ -62,11 +62,11 @@ pub(crate) struct TransferState {
     pub users: Collection<UserDoc>,
 }
 
-fn api(state: TransferState, secret: ServiceSecret) -> Router {
+fn api(state: TransferState, verifier: Verifier) -> Router {
     Router::new()
         .route("/v1/transfers", get(transfers::history).post(transfers::send))
         .route("/v1/transfers/{reference}", get(transfers::by_reference))
         .route("/v1/recipients/{address}", get(transfers::recipient))
-        .layer(middleware::from_fn_with_state(secret, require_signature))
+        .layer(middleware::from_fn_with_state(verifier, require_signature))
         .with_state(state)
 }
