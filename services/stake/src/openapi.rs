@@ -28,14 +28,14 @@ pub fn document() -> Value {
                     "responses": { "200": body("Overview.", "StakeOverview"), "401": error("Missing or invalid service credentials."),
                         "500": error("A fault of ours.") } },
                 "post": { "summary": "Stake SOL with a validator.",
-                    "description": "Moves the amount from the wallet to the stake pool and creates an activating stake account. A retry with the same idempotency key returns the first account (200).",
+                    "description": "Moves the amount from the wallet to the stake pool and creates an activating stake account. A retry with the same idempotency key, validator and amount returns the first account (200); the key with another validator or amount is refused (409).",
                     "parameters": signed,
                     "requestBody": { "required": true, "content": { "application/json": { "schema": { "$ref": "#/components/schemas/StakeRequest" } } } },
                     "responses": {
                         "201": body("Staked.", "StakeAccount"), "200": body("Staked before with this key.", "StakeAccount"),
                         "400": error("Unknown validator, invalid amount or below the minimum, invalid key."),
                         "401": error("Missing or invalid service credentials."),
-                        "409": error("The idempotency key was used for a different request."),
+                        "409": error("The idempotency key was used for a different stake: another validator or amount (idempotency_conflict; nothing moved)."),
                         "422": error("Insufficient SOL."), "500": error("A fault of ours."), "503": error("Unavailable; retry with the same key.")
                     } }
             },
@@ -45,12 +45,13 @@ pub fn document() -> Value {
                     "404": error("The caller has no such stake account."), "409": error("Already unstaked or withdrawn."),
                     "500": error("A fault of ours.") } } },
             "/v1/stakes/{address}/withdraw": { "post": { "summary": "Withdraw an inactive stake account to the wallet.",
+                "description": "Pays the account's principal and rewards back to the wallet. A retry with the same idempotency key for the same account returns it (200); the key of another account's withdrawal is refused (409).",
                 "parameters": with_address,
                 "requestBody": { "required": true, "content": { "application/json": { "schema": { "$ref": "#/components/schemas/WithdrawRequest" } } } },
                 "responses": { "201": body("Withdrawn.", "StakeAccount"), "200": body("Withdrawn before with this key.", "StakeAccount"),
                     "400": error("Invalid key."), "401": error("Missing or invalid service credentials."),
                     "404": error("The caller has no such stake account."),
-                    "409": error("Still active or deactivating, or already withdrawn."), "500": error("A fault of ours.") } } }
+                    "409": error("Still active or deactivating, or already withdrawn; or the idempotency key was used for another stake account's withdrawal (idempotency_conflict; nothing moved)."), "500": error("A fault of ours.") } } }
         }),
         json!({
             "Validator": { "type": "object", "required": ["id", "name", "commission_bps", "apy_bps"], "properties": {

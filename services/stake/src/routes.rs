@@ -7,7 +7,9 @@ use axum::{
 };
 use mongodb::bson::{DateTime, doc};
 use solstice_kit::{auth::Caller, extract::Json, input};
-use solstice_ledger::{AccountId, IdempotencyKey, LedgerError, Leg, SideWrite, SystemAccount, TransactionRequest};
+use solstice_ledger::{
+    AccountId, IdempotencyKey, LedgerError, Leg, Receipt, SideWrite, SystemAccount, TransactionRequest,
+};
 use solstice_types::{
     Token, WalletAddress,
     stake::{MIN_STAKE_LAMPORTS, StakeAccount, StakeOverview, StakeRequest, StakeState, WithdrawRequest},
@@ -68,7 +70,10 @@ pub(crate) async fn stake(
         token: Token::Sol,
         amount,
     };
+    // The validator is part of what the key stands for; the new account's address is not (a
+    // retry draws another, and is answered with the first).
     let request = TransactionRequest::new(solstice_types::ReferenceKind::Stake, key, vec![leg])
+        .acting_on("validator", &chosen.id)
         .with_details(doc! { "action": "stake", "stake_account": &address, "validator": &chosen.id })
         .with_side_write(SideWrite::Insert {
             collection: STAKE_ACCOUNTS.to_owned(),
@@ -130,20 +135,22 @@ pub(crate) async fn withdraw(
     let client_key = input::idempotency_key(&request.idempotency_key)?;
     let key = IdempotencyKey::scoped("wdr", &caller.wallet, client_key);
     let (epoch, _) = state.epoch_now();
+    // A retry is answered with the first withdrawal, and the key of another account's
+    // withdrawal is refused, before anything (a due reward) moves.
+    if let Some(first) = state.ledger.replay(&key).await? {
+        return withdrawn_before(&state, &caller.wallet, &address, first, epoch).await;
+    }
     let mut current = find_own(&state.accounts, &caller.wallet, &address).await?;
     match current.state(epoch) {
         StakeState::Activating | StakeState::Active => return Err(StakeError::StillActive),
         StakeState::Deactivating => return Err(StakeError::StillDeactivating),
-        // A withdrawn account goes on to the ledger, which answers a retry with the first
-        // withdrawal and refuses anything else.
-        StakeState::Inactive | StakeState::Withdrawn => {}
+        StakeState::Withdrawn => return Err(StakeError::AlreadyWithdrawn),
+        StakeState::Inactive => {}
     }
     // Rewards still due (the last active epoch may have just ended) are paid first, so the
     // withdrawal takes everything the account earned.
-    if !current.withdrawn {
-        pay_due(&state, &current, epoch).await?;
-        current = find_own(&state.accounts, &caller.wallet, &address).await?;
-    }
+    pay_due(&state, &current, epoch).await?;
+    current = find_own(&state.accounts, &caller.wallet, &address).await?;
     let amount = lamports(current.amount);
     let leg = Leg {
         from: AccountId::System(SystemAccount::StakePool),
@@ -151,19 +158,42 @@ pub(crate) async fn withdraw(
         token: Token::Sol,
         amount,
     };
-    let request = TransactionRequest::new(solstice_types::ReferenceKind::Stake, key, vec![leg])
+    let request = TransactionRequest::new(solstice_types::ReferenceKind::Stake, key.clone(), vec![leg])
+        .acting_on("stake_account", &address)
         .with_details(doc! { "action": "withdraw", "stake_account": &address })
         .with_side_write(SideWrite::Update {
             collection: STAKE_ACCOUNTS.to_owned(),
             filter: doc! { "_id": &address, "withdrawn": false, "last_rewarded_epoch": current.last_rewarded_epoch },
             update: doc! { "$set": { "withdrawn": true } },
         });
-    // The account's only precondition here: not withdrawn yet.
+    // The account's only precondition here: not withdrawn yet (by this key, racing, or another).
     let receipt = match state.ledger.apply(request).await {
-        Err(LedgerError::Precondition(_)) => return Err(StakeError::AlreadyWithdrawn),
+        Err(LedgerError::Precondition(_)) => {
+            return match state.ledger.replay(&key).await? {
+                Some(first) => withdrawn_before(&state, &caller.wallet, &address, first, epoch).await,
+                None => Err(StakeError::AlreadyWithdrawn),
+            };
+        }
         applied => applied?,
     };
     let stored = find_own(&state.accounts, &caller.wallet, &address).await?;
     let status = if receipt.replayed { StatusCode::OK } else { StatusCode::CREATED };
     Ok((status, axum::Json(view(&stored, epoch))))
+}
+
+/// The answer to a withdrawal whose key was used before: the account, when it was this
+/// account's withdrawal; an idempotency conflict when it was another account's.
+async fn withdrawn_before(
+    state: &StakingState,
+    wallet: &WalletAddress,
+    address: &str,
+    first: Receipt,
+    epoch: i64,
+) -> Result<(StatusCode, axum::Json<StakeAccount>), StakeError> {
+    let target = first.details.as_ref().and_then(|details| details.get_str("stake_account").ok());
+    if target != Some(address) {
+        return Err(StakeError::Ledger(LedgerError::IdempotencyConflict(first.reference.to_string())));
+    }
+    let stored = find_own(&state.accounts, wallet, address).await?;
+    Ok((StatusCode::OK, axum::Json(view(&stored, epoch))))
 }

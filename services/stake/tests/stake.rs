@@ -46,8 +46,27 @@ impl TestApp {
     }
 
     async fn stake(&self, wallet: &WalletAddress, validator: &str, amount: &str) -> (StatusCode, Value) {
-        self.post(wallet, "/v1/stakes", json!({ "validator": validator, "amount": amount, "idempotency_key": key() }))
+        self.stake_with_key(wallet, validator, amount, &key()).await
+    }
+
+    async fn stake_with_key(
+        &self,
+        wallet: &WalletAddress,
+        validator: &str,
+        amount: &str,
+        key: &str,
+    ) -> (StatusCode, Value) {
+        self.post(wallet, "/v1/stakes", json!({ "validator": validator, "amount": amount, "idempotency_key": key }))
             .await
+    }
+
+    async fn withdraw(&self, wallet: &WalletAddress, address: &str, key: &str) -> (StatusCode, Value) {
+        self.post(wallet, &format!("/v1/stakes/{address}/withdraw"), json!({ "idempotency_key": key })).await
+    }
+
+    async fn accounts(&self, wallet: &WalletAddress) -> Vec<Value> {
+        let (_, overview) = signed("GET", &format!("{}/v1/stakes", self.base), wallet, None).await;
+        overview["accounts"].as_array().unwrap().clone()
     }
 
     async fn account(&self, wallet: &WalletAddress, address: &str) -> Value {
@@ -207,5 +226,57 @@ async fn two_replicas_pay_each_reward_exactly_once() {
         assert_eq!(account["amount"].as_u64().unwrap(), compounded(90 * SOL, apy, commission, records));
     }
     let _ = second;
+    assert_books_balance(&app.ledger).await;
+}
+
+/// A stake's idempotency key stands for that stake: with another validator it is refused, not
+/// answered with the first stake as if it were the one asked for.
+#[tokio::test]
+async fn a_stake_key_reused_for_another_validator_is_refused_and_moves_nothing() {
+    let app = spawn_app().await;
+    let alice = app.user(10 * SOL).await;
+    let reused = key();
+    let (status, first) = app.stake_with_key(&alice, "solstice", "1", &reused).await;
+    assert_eq!(status, StatusCode::CREATED, "{first}");
+    let (status, error) = app.stake_with_key(&alice, "aurora", "1", &reused).await;
+    assert_eq!((status, error["code"].as_str()), (StatusCode::CONFLICT, Some("idempotency_conflict")), "{error}");
+    assert_eq!(error["message"], "This request was already submitted with different details. Start a new one.");
+    // A true retry still gets the first stake account.
+    let (status, again) = app.stake_with_key(&alice, "solstice", "1", &reused).await;
+    assert_eq!((status, &again["address"]), (StatusCode::OK, &first["address"]));
+    assert_eq!(app.accounts(&alice).await.len(), 1);
+    assert_eq!(app.sol(&AccountId::wallet(&alice)).await, 9 * SOL);
+    assert_books_balance(&app.ledger).await;
+}
+
+/// Withdrawing stake account #2 with the key of #1's withdrawal is refused and withdraws
+/// nothing (it used to answer 200 with #2 untouched); #2 can still be withdrawn with its own key.
+#[tokio::test]
+async fn a_withdrawal_key_reused_for_another_stake_account_is_refused_and_moves_nothing() {
+    let app = spawn_app().await;
+    let alice = app.user(10 * SOL).await;
+    let wallet = AccountId::wallet(&alice);
+    let mut addresses = Vec::new();
+    for _ in 0..2 {
+        let (_, staked) = app.stake(&alice, "meridian", "1").await;
+        let address = staked["address"].as_str().unwrap().to_owned();
+        let (status, unstaked) = app.post(&alice, &format!("/v1/stakes/{address}/unstake"), json!({})).await;
+        assert_eq!(status, StatusCode::OK, "{unstaked}");
+        addresses.push((address, unstaked["deactivation_epoch"].as_i64().unwrap()));
+    }
+    app.wait_for_epoch(&alice, addresses.iter().map(|(_, e)| *e).max().unwrap()).await;
+    let reused = key();
+    let (status, first) = app.withdraw(&alice, &addresses[0].0, &reused).await;
+    assert_eq!(status, StatusCode::CREATED, "{first}");
+    assert_eq!(app.sol(&wallet).await, 9 * SOL);
+    let (status, error) = app.withdraw(&alice, &addresses[1].0, &reused).await;
+    assert_eq!((status, error["code"].as_str()), (StatusCode::CONFLICT, Some("idempotency_conflict")), "{error}");
+    assert_eq!(app.sol(&wallet).await, 9 * SOL, "nothing moved");
+    assert_eq!(app.account(&alice, &addresses[1].0).await["state"], "inactive");
+    // A true retry still answers with the first withdrawal; the other account has its own key.
+    let (status, again) = app.withdraw(&alice, &addresses[0].0, &reused).await;
+    assert_eq!((status, &again["address"], &again["state"]), (StatusCode::OK, &first["address"], &json!("withdrawn")));
+    assert_eq!(app.withdraw(&alice, &addresses[1].0, &key()).await.0, StatusCode::CREATED);
+    assert_eq!(app.sol(&wallet).await, 10 * SOL);
     assert_books_balance(&app.ledger).await;
 }

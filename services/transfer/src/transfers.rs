@@ -65,12 +65,14 @@ pub(crate) async fn send(
     if !is_user(&state.users, &checked.to).await? {
         return Err(TransferError::UnknownRecipient);
     }
+    let mut request = TransactionRequest::new(ReferenceKind::Transfer, checked.key, vec![checked.leg]);
     let mut details = doc! {};
-    if let Some(memo) = &checked.memo {
-        details.insert("memo", memo);
+    if let Some(memo) = checked.memo {
+        details.insert("memo", &memo);
+        // The memo is part of what the key stands for: resent with another memo, it is refused.
+        request = request.acting_on("memo", memo);
     }
-    let request =
-        TransactionRequest::new(ReferenceKind::Transfer, checked.key, vec![checked.leg]).with_details(details);
+    let request = request.with_details(details);
     let receipt = state.ledger.apply(request).await?;
     let status = if receipt.replayed { StatusCode::OK } else { StatusCode::CREATED };
     Ok((status, axum::Json(transfer_view(&caller.wallet, receipt)?)))
