@@ -112,6 +112,26 @@ async fn every_bad_request_is_refused_clearly_and_moves_nothing() {
     assert_eq!(history["transfers"], json!([]));
 }
 
+/// A memo that reverses or hides text (U+202E shows "rent" as "tner") would mislead whoever
+/// reads it: refused with a sentence that says why, and nothing moves.
+#[tokio::test]
+async fn a_memo_with_invisible_or_direction_changing_characters_is_refused_and_moves_nothing() {
+    let app = spawn_app().await;
+    let alice = app.user(&[(Token::Sol, SOL)]).await;
+    let bob = app.user(&[]).await;
+    for memo in ["refund \u{202E}tner", "pay\u{200B}ment", "\u{2066}isolated\u{2069}", "\u{FEFF}bom", "rlm\u{200F}"] {
+        let mut body = transfer(&bob, "SOL", "0.1");
+        body["memo"] = json!(memo);
+        let (status, error) = app.send(&alice, body).await;
+        assert_eq!((status, error["code"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_input")), "{memo:?}");
+        assert_eq!(error["message"], "The memo contains invisible or direction-changing characters.");
+    }
+    assert_eq!(app.balance(&alice, Token::Sol).await, SOL);
+    assert_eq!(app.balance(&bob, Token::Sol).await, 0);
+    let (_, history) = app.get(&alice, "/v1/transfers").await;
+    assert_eq!(history["transfers"], json!([]));
+}
+
 #[tokio::test]
 async fn a_retried_send_moves_money_once_and_returns_the_first_transfer() {
     let app = spawn_app().await;
