@@ -83,7 +83,12 @@ pub async fn build(config: Config) -> Result<Service, StartError> {
     let ledger = Ledger::new(client, &database);
     ledger.init().await.map_err(StartError::setup)?;
     let accounts: Collection<StakeDoc> = database.collection(STAKE_ACCOUNTS);
-    for keys in [doc! { "wallet": 1, "created_at": -1 }, doc! { "withdrawn": 1, "last_rewarded_epoch": 1 }] {
+    for keys in [
+        doc! { "wallet": 1, "created_at": -1 },
+        doc! { "withdrawn": 1, "last_rewarded_epoch": 1 },
+        // A retried unstake finds the account its key unstaked.
+        doc! { "unstake_key": 1 },
+    ] {
         accounts.create_index(IndexModel::builder().keys(keys).build()).await?;
     }
     if config.epoch_seconds == 0 {

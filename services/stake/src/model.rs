@@ -34,6 +34,9 @@ pub struct StakeDoc {
     pub withdrawn: bool,
     pub created_at: DateTime,
     pub reference: Option<String>,
+    /// The idempotency key of the unstake that deactivated it, when the caller sent one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unstake_key: Option<String>,
 }
 
 impl StakeDoc {

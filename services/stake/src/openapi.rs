@@ -40,9 +40,13 @@ pub fn document() -> Value {
                     } }
             },
             "/v1/stakes/{address}/unstake": { "post": { "summary": "Unstake: the account stops earning at the end of the epoch.",
+                "description": "With an idempotency key, a retry (the same key for the same account) returns the account (200) instead of 'already unstaked'; the key of another account's unstake is refused (409 idempotency_conflict).",
                 "parameters": with_address.clone(),
-                "responses": { "200": body("Deactivating.", "StakeAccount"), "401": error("Missing or invalid service credentials."),
-                    "404": error("The caller has no such stake account."), "409": error("Already unstaked or withdrawn."),
+                "requestBody": { "required": true, "content": { "application/json": { "schema": { "$ref": "#/components/schemas/UnstakeRequest" } } } },
+                "responses": { "200": body("Deactivating (or unstaked before with this key).", "StakeAccount"),
+                    "400": error("Invalid key."), "401": error("Missing or invalid service credentials."),
+                    "404": error("The caller has no such stake account."),
+                    "409": error("Already unstaked or withdrawn, or the idempotency key was used for another stake account."),
                     "500": error("A fault of ours.") } } },
             "/v1/stakes/{address}/withdraw": { "post": { "summary": "Withdraw an inactive stake account to the wallet.",
                 "description": "Pays the account's principal and rewards back to the wallet. A retry with the same idempotency key for the same account returns it (200); the key of another account's withdrawal is refused (409).",
@@ -74,6 +78,9 @@ pub fn document() -> Value {
                 "validator": { "type": "string", "enum": validator_ids, "description": "The id of one of the listed validators." },
                 "amount": amount_input_schema(),
                 "idempotency_key": idempotency_key_schema() } },
+            "UnstakeRequest": { "type": "object", "properties": {
+                "idempotency_key": { "anyOf": [idempotency_key_schema(), { "type": "null" }],
+                    "description": "Makes the unstake safe to retry. Optional for callers that send none yet: without it, a retry of an unstake that went through is answered 409 already unstaked." } } },
             "WithdrawRequest": { "type": "object", "required": ["idempotency_key"], "properties": {
                 "idempotency_key": idempotency_key_schema() } },
             "StakeOverview": { "type": "object", "required": ["epoch", "validators", "accounts"], "properties": {

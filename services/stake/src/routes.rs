@@ -12,7 +12,9 @@ use solstice_ledger::{
 };
 use solstice_types::{
     Token, WalletAddress,
-    stake::{MIN_STAKE_LAMPORTS, StakeAccount, StakeOverview, StakeRequest, StakeState, WithdrawRequest},
+    stake::{
+        MIN_STAKE_LAMPORTS, StakeAccount, StakeOverview, StakeRequest, StakeState, UnstakeRequest, WithdrawRequest,
+    },
 };
 
 use crate::{
@@ -62,6 +64,7 @@ pub(crate) async fn stake(
         withdrawn: false,
         created_at: DateTime::now(),
         reference: None,
+        unstake_key: None,
     };
     let document = mongodb::bson::to_document(&record)?;
     let leg = Leg {
@@ -97,31 +100,60 @@ pub(crate) async fn stake(
 }
 
 /// `POST /v1/stakes/{address}/unstake`: stops an activating or active stake at the end of
-/// the current epoch.
+/// the current epoch. With an idempotency key, a retry gets the first unstake's account.
 pub(crate) async fn unstake(
     State(state): State<StakingState>,
     Extension(caller): Extension<Caller>,
     Path(address): Path<String>,
+    Json(request): Json<UnstakeRequest>,
 ) -> Result<axum::Json<StakeAccount>, StakeError> {
-    let current = find_own(&state.accounts, &caller.wallet, &address).await?;
+    let key = match request.idempotency_key.as_deref() {
+        Some(client_key) => Some(IdempotencyKey::scoped("uns", &caller.wallet, input::idempotency_key(client_key)?)),
+        None => None,
+    };
     let (epoch, _) = state.epoch_now();
+    if let Some(key) = &key
+        && let Some(first) = state.accounts.find_one(doc! { "unstake_key": key.as_str() }).await?
+    {
+        return unstaked_before(first, &address, epoch);
+    }
+    let current = find_own(&state.accounts, &caller.wallet, &address).await?;
     match current.state(epoch) {
         StakeState::Activating | StakeState::Active => {}
         StakeState::Deactivating | StakeState::Inactive => return Err(StakeError::AlreadyUnstaked),
         StakeState::Withdrawn => return Err(StakeError::AlreadyWithdrawn),
     }
+    let mut set = doc! { "deactivation_epoch": epoch + 1 };
+    if let Some(key) = &key {
+        set.insert("unstake_key", key.as_str());
+    }
     let updated = state
         .accounts
         .update_one(
             doc! { "_id": &address, "wallet": caller.wallet.as_str(), "deactivation_epoch": null, "withdrawn": false },
-            doc! { "$set": { "deactivation_epoch": epoch + 1 } },
+            doc! { "$set": set },
         )
         .await?;
-    if updated.matched_count == 0 {
-        return Err(StakeError::AlreadyUnstaked);
-    }
     let stored = find_own(&state.accounts, &caller.wallet, &address).await?;
+    if updated.matched_count == 0 {
+        // Another request unstaked it first: this one's own first attempt (sent again before
+        // it answered), or a different unstake.
+        return match (&key, &stored.unstake_key) {
+            (Some(key), Some(first)) if key.as_str() == first => Ok(axum::Json(view(&stored, epoch))),
+            _ => Err(StakeError::AlreadyUnstaked),
+        };
+    }
     Ok(axum::Json(view(&stored, epoch)))
+}
+
+/// The answer to an unstake whose key was used before: the account as it is now, when that was
+/// this account's unstake; an idempotency conflict when it was another account's. The key is
+/// scoped by the wallet, so the account found is always the caller's.
+fn unstaked_before(first: StakeDoc, address: &str, epoch: i64) -> Result<axum::Json<StakeAccount>, StakeError> {
+    if first.address != address {
+        return Err(StakeError::Ledger(LedgerError::IdempotencyConflict(first.address)));
+    }
+    Ok(axum::Json(view(&first, epoch)))
 }
 
 /// `POST /v1/stakes/{address}/withdraw`: pays an inactive stake account (principal and

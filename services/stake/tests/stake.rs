@@ -280,3 +280,33 @@ async fn a_withdrawal_key_reused_for_another_stake_account_is_refused_and_moves_
     assert_eq!(app.sol(&wallet).await, 10 * SOL);
     assert_books_balance(&app.ledger).await;
 }
+
+/// The host retries an unstake whose answer was cut off with the same key: the retry gets the
+/// first answer instead of "already unstaked"; another key still gets that clear error, and the
+/// key of one account's unstake cannot unstake another.
+#[tokio::test]
+async fn a_retried_unstake_returns_the_first_result_and_another_key_is_refused() {
+    let app = spawn_app().await;
+    let alice = app.user(10 * SOL).await;
+    let (_, first) = app.stake(&alice, "solstice", "1").await;
+    let (_, second) = app.stake(&alice, "solstice", "1").await;
+    let unstake = |address: &Value| format!("/v1/stakes/{}/unstake", address["address"].as_str().unwrap());
+    let retried = key();
+    let (status, unstaked) = app.post(&alice, &unstake(&first), json!({ "idempotency_key": retried })).await;
+    assert_eq!((status, &unstaked["state"]), (StatusCode::OK, &json!("deactivating")), "{unstaked}");
+    let (status, again) = app.post(&alice, &unstake(&first), json!({ "idempotency_key": retried })).await;
+    assert_eq!(status, StatusCode::OK, "{again}");
+    assert_eq!(
+        (&again["address"], &again["deactivation_epoch"]),
+        (&unstaked["address"], &unstaked["deactivation_epoch"])
+    );
+    let (status, error) = app.post(&alice, &unstake(&first), json!({ "idempotency_key": key() })).await;
+    assert_eq!((status, error["message"].as_str()), (StatusCode::CONFLICT, Some("This stake is already unstaked.")));
+    let (status, error) = app.post(&alice, &unstake(&second), json!({ "idempotency_key": retried })).await;
+    assert_eq!((status, error["code"].as_str()), (StatusCode::CONFLICT, Some("idempotency_conflict")), "{error}");
+    let untouched = app.account(&alice, second["address"].as_str().unwrap()).await;
+    assert!(untouched["deactivation_epoch"].is_null(), "{untouched}");
+    // A caller that sends no key can still unstake, once.
+    assert_eq!(app.post(&alice, &unstake(&second), json!({})).await.0, StatusCode::OK);
+    assert_eq!(app.post(&alice, &unstake(&second), json!({})).await.0, StatusCode::CONFLICT);
+}

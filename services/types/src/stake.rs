@@ -83,6 +83,16 @@ pub struct StakeRequest {
     pub idempotency_key: String,
 }
 
+/// A request to unstake a stake account.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UnstakeRequest {
+    /// Makes the unstake safe to retry: the same key answers with the first unstake. Optional
+    /// only so that callers that send none yet keep working; without one, a retry of an unstake
+    /// that went through is told the stake is already unstaked.
+    #[serde(default)]
+    pub idempotency_key: Option<String>,
+}
+
 /// A request to withdraw an inactive stake account.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WithdrawRequest {
