@@ -10,6 +10,11 @@
 //! names the account and the epoch, applied together with advancing the account's
 //! `last_rewarded_epoch` from the epoch before. So however many replicas pay rewards, and
 //! however often they restart, every reward is paid exactly once and in order.
+//!
+//! The principal always comes back: a withdrawal does not wait for the rewards pool. When the
+//! pool cannot pay what the account earned, the account is withdrawn with those rewards owed
+//! (shown as `rewards_owed`), and the reward payer pays them straight to the wallet, in the
+//! same per-epoch transactions, once the pool is funded again.
 
 mod epoch;
 mod error;
@@ -88,6 +93,8 @@ pub async fn build(config: Config) -> Result<Service, StartError> {
         doc! { "withdrawn": 1, "last_rewarded_epoch": 1 },
         // A retried unstake finds the account its key unstaked.
         doc! { "unstake_key": 1 },
+        // The reward payer finds withdrawn accounts still owed rewards.
+        doc! { "rewards_owed": 1 },
     ] {
         accounts.create_index(IndexModel::builder().keys(keys).build()).await?;
     }
@@ -118,6 +125,11 @@ impl StakingState {
     pub fn epoch_now(&self) -> (i64, i64) {
         let now = DateTime::now().timestamp_millis();
         (self.clock.epoch_at(now), now)
+    }
+
+    /// The length of an epoch in whole seconds, as rewards are computed.
+    pub fn epoch_seconds(&self) -> u64 {
+        (self.clock.length_ms / 1_000).max(1) as u64
     }
 
     pub fn epoch_info(&self) -> EpochInfo {

@@ -49,7 +49,7 @@ pub fn document() -> Value {
                     "409": error("Already unstaked or withdrawn, or the idempotency key was used for another stake account."),
                     "500": error("A fault of ours.") } } },
             "/v1/stakes/{address}/withdraw": { "post": { "summary": "Withdraw an inactive stake account to the wallet.",
-                "description": "Pays the account's principal and rewards back to the wallet. A retry with the same idempotency key for the same account returns it (200); the key of another account's withdrawal is refused (409).",
+                "description": "Pays the account's principal and rewards back to the wallet. The principal always comes back: rewards the rewards pool cannot pay at that moment stay owed (rewards_owed) and are paid to the wallet once it can. A retry with the same idempotency key for the same account returns it (200); the key of another account's withdrawal is refused (409).",
                 "parameters": with_address,
                 "requestBody": { "required": true, "content": { "application/json": { "schema": { "$ref": "#/components/schemas/WithdrawRequest" } } } },
                 "responses": { "201": body("Withdrawn.", "StakeAccount"), "200": body("Withdrawn before with this key.", "StakeAccount"),
@@ -66,12 +66,13 @@ pub fn document() -> Value {
                 "epoch": { "type": "integer" }, "started_at_ms": { "type": "integer" }, "ends_at_ms": { "type": "integer" },
                 "length_ms": { "type": "integer" }, "now_ms": { "type": "integer" } } },
             "StakeAccount": { "type": "object",
-                "required": ["address", "validator", "state", "principal", "rewards", "amount", "activation_epoch", "deactivation_epoch", "created_at_ms", "reference"],
+                "required": ["address", "validator", "state", "principal", "rewards", "amount", "rewards_owed", "activation_epoch", "deactivation_epoch", "created_at_ms", "reference"],
                 "properties": {
                     "address": address_schema(), "validator": { "$ref": "#/components/schemas/Validator" },
                     "state": { "type": "string", "enum": ["activating", "active", "deactivating", "inactive", "withdrawn"] },
                     "principal": lamports("Staked, in lamports."), "rewards": lamports("Rewards earned, in lamports."),
                     "amount": lamports("Principal plus rewards, in lamports."),
+                    "rewards_owed": lamports("Rewards earned but not yet paid because the rewards pool could not pay them at withdrawal, in lamports; paid to the wallet as soon as it can."),
                     "activation_epoch": { "type": "integer" }, "deactivation_epoch": { "type": ["integer", "null"] },
                     "created_at_ms": { "type": "integer" }, "reference": { "anyOf": [reference_schema(), { "type": "null" }] } } },
             "StakeRequest": { "type": "object", "required": ["validator", "amount", "idempotency_key"], "properties": {

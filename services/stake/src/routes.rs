@@ -21,9 +21,12 @@ use crate::{
     StakingState,
     error::StakeError,
     model::{STAKE_ACCOUNTS, StakeDoc, find_own, lamports, own_accounts, view},
-    rewards::pay_due,
+    rewards::{pay_due, unpaid_rewards},
     validators::{validator, validators},
 };
+
+/// Attempts at a withdrawal whose account keeps changing under it before answering "busy".
+const WITHDRAW_ATTEMPTS: usize = 3;
 
 /// `GET /v1/stakes`: the epoch, the validators and the caller's stake accounts.
 pub(crate) async fn overview(
@@ -62,6 +65,7 @@ pub(crate) async fn stake(
         deactivation_epoch: None,
         last_rewarded_epoch: epoch,
         withdrawn: false,
+        rewards_owed: 0,
         created_at: DateTime::now(),
         reference: None,
         unstake_key: None,
@@ -172,45 +176,69 @@ pub(crate) async fn withdraw(
     if let Some(first) = state.ledger.replay(&key).await? {
         return withdrawn_before(&state, &caller.wallet, &address, first, epoch).await;
     }
-    let mut current = find_own(&state.accounts, &caller.wallet, &address).await?;
+    let current = find_own(&state.accounts, &caller.wallet, &address).await?;
     match current.state(epoch) {
         StakeState::Activating | StakeState::Active => return Err(StakeError::StillActive),
         StakeState::Deactivating => return Err(StakeError::StillDeactivating),
-        StakeState::Withdrawn => return Err(StakeError::AlreadyWithdrawn),
-        StakeState::Inactive => {}
+        // Answered below: by this key's own withdrawal (committed since the look-up above),
+        // or "already withdrawn".
+        StakeState::Inactive | StakeState::Withdrawn => {}
     }
     // Rewards still due (the last active epoch may have just ended) are paid first, so the
-    // withdrawal takes everything the account earned.
-    pay_due(&state, &current, epoch).await?;
-    current = find_own(&state.accounts, &caller.wallet, &address).await?;
-    let amount = lamports(current.amount);
-    let leg = Leg {
-        from: AccountId::System(SystemAccount::StakePool),
-        to: AccountId::wallet(&caller.wallet),
-        token: Token::Sol,
-        amount,
-    };
-    let request = TransactionRequest::new(solstice_types::ReferenceKind::Stake, key.clone(), vec![leg])
-        .acting_on("stake_account", &address)
-        .with_details(doc! { "action": "withdraw", "stake_account": &address })
-        .with_side_write(SideWrite::Update {
-            collection: STAKE_ACCOUNTS.to_owned(),
-            filter: doc! { "_id": &address, "withdrawn": false, "last_rewarded_epoch": current.last_rewarded_epoch },
-            update: doc! { "$set": { "withdrawn": true } },
-        });
-    // The account's only precondition here: not withdrawn yet (by this key, racing, or another).
-    let receipt = match state.ledger.apply(request).await {
-        Err(LedgerError::Precondition(_)) => {
-            return match state.ledger.replay(&key).await? {
-                Some(first) => withdrawn_before(&state, &caller.wallet, &address, first, epoch).await,
-                None => Err(StakeError::AlreadyWithdrawn),
-            };
+    // withdrawal takes everything the account earned. When the rewards pool cannot pay them
+    // (it ran dry), the principal comes back all the same, as a careful exchange must: the
+    // unpaid rewards stay owed on the account and the reward payer pays them to the wallet
+    // once the pool is funded again.
+    if !current.withdrawn {
+        match pay_due(&state, &current, epoch).await {
+            Ok(()) => {}
+            Err(LedgerError::InsufficientFunds { account: AccountId::System(SystemAccount::StakeRewards), .. }) => {
+                tracing::warn!(stake_account = %address, "the rewards pool cannot pay; withdrawing with rewards owed");
+            }
+            Err(error) => return Err(error.into()),
         }
-        applied => applied?,
-    };
-    let stored = find_own(&state.accounts, &caller.wallet, &address).await?;
-    let status = if receipt.replayed { StatusCode::OK } else { StatusCode::CREATED };
-    Ok((status, axum::Json(view(&stored, epoch))))
+    }
+    // The account can change between reading it and withdrawing it (the reward payer paid an
+    // epoch): then the withdrawal, which must take exactly what the pool holds for it, is
+    // worked out again.
+    for _ in 0..WITHDRAW_ATTEMPTS {
+        let current = find_own(&state.accounts, &caller.wallet, &address).await?;
+        if current.withdrawn {
+            break;
+        }
+        let owed = unpaid_rewards(&current, epoch, state.epoch_seconds())?;
+        let leg = Leg {
+            from: AccountId::System(SystemAccount::StakePool),
+            to: AccountId::wallet(&caller.wallet),
+            token: Token::Sol,
+            amount: lamports(current.amount),
+        };
+        let request = TransactionRequest::new(solstice_types::ReferenceKind::Stake, key.clone(), vec![leg])
+            .acting_on("stake_account", &address)
+            .with_details(doc! { "action": "withdraw", "stake_account": &address })
+            .with_side_write(SideWrite::Update {
+                collection: STAKE_ACCOUNTS.to_owned(),
+                filter: doc! { "_id": &address, "withdrawn": false, "last_rewarded_epoch": current.last_rewarded_epoch },
+                update: doc! { "$set": { "withdrawn": true, "rewards_owed": owed.as_i64() } },
+            });
+        match state.ledger.apply(request).await {
+            Ok(receipt) => {
+                let stored = find_own(&state.accounts, &caller.wallet, &address).await?;
+                let status = if receipt.replayed { StatusCode::OK } else { StatusCode::CREATED };
+                return Ok((status, axum::Json(view(&stored, epoch))));
+            }
+            Err(LedgerError::Precondition(_)) => {}
+            Err(error) => return Err(error.into()),
+        }
+    }
+    // Withdrawn meanwhile: by this request sent again before it answered, or by another.
+    match state.ledger.replay(&key).await? {
+        Some(first) => withdrawn_before(&state, &caller.wallet, &address, first, epoch).await,
+        None if find_own(&state.accounts, &caller.wallet, &address).await?.withdrawn => {
+            Err(StakeError::AlreadyWithdrawn)
+        }
+        None => Err(LedgerError::Busy.into()),
+    }
 }
 
 /// The answer to a withdrawal whose key was used before: the account, when it was this

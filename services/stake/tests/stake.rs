@@ -5,10 +5,10 @@ use std::time::Duration;
 use mongodb::{Database, bson::doc};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use solstice_ledger::{AccountId, Ledger, SystemAccount};
+use solstice_ledger::{AccountId, IdempotencyKey, Ledger, Leg, SystemAccount, TransactionRequest};
 use solstice_stake::epoch_reward;
 use solstice_testkit::{assert_books_balance, new_user, signed};
-use solstice_types::{Amount, Token, WalletAddress};
+use solstice_types::{Amount, ReferenceKind, Token, WalletAddress};
 
 const SOL: u64 = 1_000_000_000;
 
@@ -309,4 +309,54 @@ async fn a_retried_unstake_returns_the_first_result_and_another_key_is_refused()
     // A caller that sends no key can still unstake, once.
     assert_eq!(app.post(&alice, &unstake(&second), json!({})).await.0, StatusCode::OK);
     assert_eq!(app.post(&alice, &unstake(&second), json!({})).await.0, StatusCode::CONFLICT);
+}
+
+/// Moves all of one system account's SOL to another, as a test's stand-in for a pool that ran
+/// dry (or was refilled).
+async fn move_all(ledger: &Ledger, from: SystemAccount, to: SystemAccount) -> u64 {
+    let (from, to) = (AccountId::System(from), AccountId::System(to));
+    let amount = ledger.balance(&from, Token::Sol).await.unwrap();
+    let key = IdempotencyKey::new(format!("test-move-{:016x}", rand::random::<u64>())).unwrap();
+    let leg = Leg { from, to, token: Token::Sol, amount };
+    ledger.apply(TransactionRequest::new(ReferenceKind::Transfer, key, vec![leg])).await.unwrap();
+    amount.base_units()
+}
+
+/// With the rewards pool empty, a withdrawal still pays the principal back at once; the
+/// rewards the account earned stay owed on it and reach the wallet once the pool can pay.
+#[tokio::test]
+async fn a_withdrawal_returns_the_principal_when_the_rewards_pool_is_empty_and_the_rewards_follow() {
+    let app = spawn_app().await;
+    let alice = app.user(10 * SOL).await;
+    let wallet = AccountId::wallet(&alice);
+    let (_, staked) = app.stake(&alice, "meridian", "5").await;
+    let address = staked["address"].as_str().unwrap().to_owned();
+    move_all(&app.ledger, SystemAccount::StakeRewards, SystemAccount::Treasury).await;
+    let activation = staked["activation_epoch"].as_i64().unwrap();
+    app.wait_for_epoch(&alice, activation + 2).await;
+    let (status, unstaked) = app.post(&alice, &format!("/v1/stakes/{address}/unstake"), json!({})).await;
+    assert_eq!(status, StatusCode::OK, "{unstaked}");
+    let deactivation = unstaked["deactivation_epoch"].as_i64().unwrap();
+    app.wait_for_epoch(&alice, deactivation).await;
+
+    let (status, withdrawn) = app.withdraw(&alice, &address, &key()).await;
+    assert_eq!(status, StatusCode::CREATED, "{withdrawn}");
+    assert_eq!(withdrawn["state"], "withdrawn");
+    assert_eq!(app.sol(&wallet).await, 10 * SOL, "the principal is back");
+    let expected = compounded(5 * SOL, 650, 0, deactivation - activation);
+    assert_eq!(withdrawn["rewards_owed"].as_u64().unwrap(), expected - 5 * SOL, "{withdrawn}");
+    assert_eq!(app.sol(&AccountId::System(SystemAccount::StakePool)).await, 0);
+    assert_books_balance(&app.ledger).await;
+
+    // The pool is funded again: the owed rewards are paid to the wallet, each epoch's once.
+    move_all(&app.ledger, SystemAccount::Treasury, SystemAccount::StakeRewards).await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while app.account(&alice, &address).await["rewards_owed"] != 0 {
+        assert!(std::time::Instant::now() < deadline, "the owed rewards were not paid");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let paid = app.account(&alice, &address).await;
+    assert_eq!((paid["state"].as_str(), paid["amount"].as_u64()), (Some("withdrawn"), Some(expected)), "{paid}");
+    assert_eq!(app.sol(&wallet).await, 5 * SOL + expected);
+    assert_books_balance(&app.ledger).await;
 }

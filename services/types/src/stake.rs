@@ -65,6 +65,11 @@ pub struct StakeAccount {
     pub rewards: Amount,
     /// Principal plus rewards: what a withdrawal pays back.
     pub amount: Amount,
+    /// Rewards earned but not paid yet because the rewards pool could not pay them when the
+    /// account was withdrawn: they are paid to the wallet as soon as it can (and then counted
+    /// in `rewards` and `amount`).
+    #[serde(default)]
+    pub rewards_owed: Amount,
     /// The first epoch in which the stake earns.
     pub activation_epoch: i64,
     /// The epoch from which it no longer earns, once unstaked.
