@@ -28,6 +28,7 @@ pub fn document() -> Value {
                     "400": error("Unknown token, same token twice, invalid amount or slippage."),
                     "401": error("Missing or invalid service credentials."),
                     "422": error("Too large for the exchange."),
+                    "429": error("The wallet holds as many open (unused, unexpired) quotes as it may (SWAP_MAX_OPEN_QUOTES, default 20): use one or let them expire first."),
                     "500": error("A fault of ours."),
                     "503": error("Prices are stale, or the database is unavailable.")
                 }
