@@ -68,6 +68,15 @@ pub struct Config {
     /// How often each replica looks for rewards that are due, in milliseconds.
     #[arg(long, env = "STAKE_REWARD_POLL_MS", default_value_t = 1_000)]
     pub reward_poll_ms: u64,
+    /// How many due stake accounts the reward payer reads at a time: it pays them page by page,
+    /// so its memory and each query stay bounded however many accounts there are.
+    #[arg(long, env = "STAKE_REWARD_BATCH", default_value_t = 500)]
+    pub reward_batch: u32,
+    /// Most stake accounts not yet withdrawn that one wallet may hold; the next stake is
+    /// refused (409) until one is withdrawn. Every such account is rewarded every epoch, so
+    /// this bounds the work one wallet can make the reward payer do.
+    #[arg(long, env = "STAKE_MAX_OPEN_ACCOUNTS", default_value_t = 100)]
+    pub max_open_accounts: u32,
 }
 
 impl Config {
@@ -78,6 +87,8 @@ impl Config {
             common: CommonConfig::for_tests(mongodb_uri, database),
             epoch_seconds: 2,
             reward_poll_ms: 100,
+            reward_batch: 500,
+            max_open_accounts: 100,
         }
     }
 }
@@ -95,14 +106,28 @@ pub async fn build(config: Config) -> Result<Service, StartError> {
         doc! { "unstake_key": 1 },
         // The reward payer finds withdrawn accounts still owed rewards.
         doc! { "rewards_owed": 1 },
+        // A wallet's open stake accounts are counted before each new stake.
+        doc! { "wallet": 1, "withdrawn": 1 },
     ] {
         accounts.create_index(IndexModel::builder().keys(keys).build()).await?;
     }
-    if config.epoch_seconds == 0 {
-        return Err(StartError::Config("STAKE_EPOCH_SECONDS must be at least 1".to_owned()));
+    for (value, name) in [
+        (config.epoch_seconds, "STAKE_EPOCH_SECONDS"),
+        (u64::from(config.reward_batch), "STAKE_REWARD_BATCH"),
+        (u64::from(config.max_open_accounts), "STAKE_MAX_OPEN_ACCOUNTS"),
+    ] {
+        if value == 0 {
+            return Err(StartError::Config(format!("{name} must be at least 1")));
+        }
     }
     let clock = EpochClock { origin_ms: 0, length_ms: config.epoch_seconds as i64 * 1_000 };
-    let state = StakingState { ledger, accounts, clock };
+    let state = StakingState {
+        ledger,
+        accounts,
+        clock,
+        reward_batch: config.reward_batch,
+        max_open_accounts: config.max_open_accounts,
+    };
     let router = with_operations(api(state.clone(), secret), "stake", database, openapi::document());
     let service = config.common.bind(config.addr, router).await?;
     tokio::spawn(rewards::pay_rewards(
@@ -119,6 +144,8 @@ pub(crate) struct StakingState {
     pub ledger: Ledger,
     pub accounts: Collection<StakeDoc>,
     pub clock: EpochClock,
+    pub reward_batch: u32,
+    pub max_open_accounts: u32,
 }
 
 impl StakingState {

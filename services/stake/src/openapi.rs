@@ -35,7 +35,7 @@ pub fn document() -> Value {
                         "201": body("Staked.", "StakeAccount"), "200": body("Staked before with this key.", "StakeAccount"),
                         "400": error("Unknown validator, invalid amount or below the minimum, invalid key."),
                         "401": error("Missing or invalid service credentials."),
-                        "409": error("The idempotency key was used for a different stake: another validator or amount (idempotency_conflict; nothing moved)."),
+                        "409": error("The wallet holds as many stake accounts not yet withdrawn as it may (STAKE_MAX_OPEN_ACCOUNTS, default 100; conflict: withdraw some first), or the idempotency key was used for a different stake: another validator or amount (idempotency_conflict). Nothing moved."),
                         "422": error("Insufficient SOL."), "500": error("A fault of ours."), "503": error("Unavailable; retry with the same key.")
                     } }
             },

@@ -52,6 +52,14 @@ pub(crate) async fn stake(
     }
     let client_key = input::idempotency_key(&request.idempotency_key)?;
     let key = IdempotencyKey::scoped("stk", &caller.wallet, client_key);
+    // Counted, then created: stakes of one wallet racing each other can pass the limit by as
+    // many as are in flight at once, which the host's per-client limits keep small; the bound
+    // is on the work one wallet can make the reward payer do, not an exact quota. A retry of a
+    // stake that was accepted is still answered (by the ledger, below).
+    let open = state.accounts.count_documents(doc! { "wallet": caller.wallet.as_str(), "withdrawn": false }).await?;
+    if open >= u64::from(state.max_open_accounts) && state.ledger.replay(&key).await?.is_none() {
+        return Err(StakeError::TooManyAccounts(state.max_open_accounts));
+    }
     let (epoch, _) = state.epoch_now();
     let address = WalletAddress::from_public_key(&rand::random::<[u8; 32]>()).to_string();
     let record = StakeDoc {

@@ -19,7 +19,12 @@ struct TestApp {
 }
 
 async fn start(database: &Database) -> String {
-    let config = solstice_stake::Config::for_tests(solstice_testkit::mongodb_uri(), database.name().to_owned());
+    start_configured(database, |_| {}).await
+}
+
+async fn start_configured(database: &Database, configure: impl FnOnce(&mut solstice_stake::Config)) -> String {
+    let mut config = solstice_stake::Config::for_tests(solstice_testkit::mongodb_uri(), database.name().to_owned());
+    configure(&mut config);
     let app = solstice_stake::build(config).await.unwrap();
     let base = format!("http://{}", app.local_addr());
     tokio::spawn(app.run_until_stopped(std::future::pending()));
@@ -358,5 +363,38 @@ async fn a_withdrawal_returns_the_principal_when_the_rewards_pool_is_empty_and_t
     let paid = app.account(&alice, &address).await;
     assert_eq!((paid["state"].as_str(), paid["amount"].as_u64()), (Some("withdrawn"), Some(expected)), "{paid}");
     assert_eq!(app.sol(&wallet).await, 5 * SOL + expected);
+    assert_books_balance(&app.ledger).await;
+}
+
+/// A wallet holds at most 100 stake accounts not yet withdrawn: the next stake is refused with
+/// a sentence that says what to do and moves nothing; a retry of an accepted stake is still
+/// answered, and withdrawing one makes room again.
+#[tokio::test]
+async fn a_stake_past_the_open_account_limit_is_refused_and_moves_nothing() {
+    let app = spawn_app().await;
+    let alice = app.user(2 * SOL).await;
+    let wallet = AccountId::wallet(&alice);
+    let mut last = (key(), Value::Null);
+    for _ in 0..100 {
+        let key = key();
+        let (status, staked) = app.stake_with_key(&alice, "meridian", "0.01", &key).await;
+        assert_eq!(status, StatusCode::CREATED, "{staked}");
+        last = (key, staked);
+    }
+    assert_eq!(app.sol(&wallet).await, SOL);
+    let (status, error) = app.stake(&alice, "meridian", "0.01").await;
+    assert_eq!((status, error["code"].as_str()), (StatusCode::CONFLICT, Some("conflict")), "{error}");
+    assert_eq!(error["message"], "You have 100 open stake accounts. Withdraw some before opening more.");
+    assert_eq!(app.sol(&wallet).await, SOL, "nothing moved");
+    assert_eq!(app.accounts(&alice).await.len(), 100);
+    // The last accepted stake, sent again, is answered as before.
+    let (status, again) = app.stake_with_key(&alice, "meridian", "0.01", &last.0).await;
+    assert_eq!((status, &again["address"]), (StatusCode::OK, &last.1["address"]));
+
+    let address = last.1["address"].as_str().unwrap();
+    let (_, unstaked) = app.post(&alice, &format!("/v1/stakes/{address}/unstake"), json!({})).await;
+    app.wait_for_epoch(&alice, unstaked["deactivation_epoch"].as_i64().unwrap()).await;
+    assert_eq!(app.withdraw(&alice, address, &key()).await.0, StatusCode::CREATED);
+    assert_eq!(app.stake(&alice, "meridian", "0.01").await.0, StatusCode::CREATED);
     assert_books_balance(&app.ledger).await;
 }
