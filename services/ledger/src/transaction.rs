@@ -68,9 +68,14 @@ pub struct TransactionRequest {
     pub idempotency_key: IdempotencyKey,
     pub legs: Vec<Leg>,
     pub side_writes: Vec<SideWrite>,
+    /// What the request acts on besides its legs (a stake account, a validator, a memo, a
+    /// quote), by name: part of the fingerprint, so that the same key sent for another target
+    /// or with other details is refused instead of being answered with the first receipt.
+    pub terms: BTreeMap<String, String>,
     /// Stored with the record and returned in receipts and history. Not part of the
-    /// fingerprint: a retry may carry details computed afresh (a timestamp, say) and is still
-    /// the same movement of money.
+    /// fingerprint: a retry may carry details computed afresh (a timestamp, a new stake
+    /// account's address) and is still the same request; whatever tells two requests apart
+    /// goes in `terms`.
     pub details: Option<Document>,
 }
 
@@ -89,7 +94,20 @@ pub struct Receipt {
 
 impl TransactionRequest {
     pub fn new(kind: ReferenceKind, idempotency_key: IdempotencyKey, legs: Vec<Leg>) -> TransactionRequest {
-        TransactionRequest { kind, idempotency_key, legs, side_writes: Vec::new(), details: None }
+        TransactionRequest {
+            kind,
+            idempotency_key,
+            legs,
+            side_writes: Vec::new(),
+            terms: BTreeMap::new(),
+            details: None,
+        }
+    }
+
+    /// Names something the request acts on besides its legs (see [`TransactionRequest::terms`]).
+    pub fn acting_on(mut self, name: &str, value: impl Into<String>) -> TransactionRequest {
+        self.terms.insert(name.to_owned(), value.into());
+        self
     }
 
     pub fn with_details(mut self, details: Document) -> TransactionRequest {
@@ -102,12 +120,19 @@ impl TransactionRequest {
         self
     }
 
-    /// A digest of what the request moves, so that reusing its key for anything else is caught.
+    /// A digest of what the request moves and acts on, so that reusing its key for anything
+    /// else is caught. A request without terms digests as before terms existed, so a retry of a
+    /// record made before then is still recognised.
     pub(crate) fn fingerprint(&self) -> String {
         let mut hasher = Sha256::new();
         hasher.update(self.kind.prefix());
         for leg in &self.legs {
             hasher.update(format!("|{}>{}:{}:{}", leg.from, leg.to, leg.token, leg.amount.base_units()));
+        }
+        // Lengths first, so that no name or value (a memo may hold any character) can be read
+        // as the end of one term and the start of another.
+        for (name, value) in &self.terms {
+            hasher.update(format!("|{}:{}:{name}={value}", name.len(), value.len()));
         }
         hasher.finalize().iter().map(|b| format!("{b:02x}")).collect()
     }
@@ -220,6 +245,29 @@ mod tests {
         let b = TransactionRequest::new(ReferenceKind::Transfer, key, vec![leg(wallet(1), wallet(2), Token::Sol, 6)]);
         assert_eq!(a.fingerprint(), a.clone().fingerprint());
         assert_ne!(a.fingerprint(), b.fingerprint());
+    }
+
+    #[test]
+    fn the_fingerprint_covers_what_the_request_acts_on() {
+        let request = || {
+            TransactionRequest::new(
+                ReferenceKind::Stake,
+                IdempotencyKey::new("k").unwrap(),
+                vec![leg(wallet(1), wallet(2), Token::Sol, 5)],
+            )
+        };
+        let on = |name: &str, value: &str| request().acting_on(name, value).fingerprint();
+        assert_eq!(on("stake_account", "A"), on("stake_account", "A"));
+        assert_ne!(on("stake_account", "A"), on("stake_account", "B"));
+        assert_ne!(on("stake_account", "A"), request().fingerprint());
+        assert_ne!(on("memo", "a"), on("memo", "b"));
+        // A value cannot pass for a name and a value.
+        assert_ne!(
+            request().acting_on("a", "b").acting_on("c", "d").fingerprint(),
+            request().acting_on("a", "b|1:1:c=d").fingerprint()
+        );
+        // The details (which may be computed afresh on a retry) are not part of it.
+        assert_eq!(request().with_details(mongodb::bson::doc! { "at": 1 }).fingerprint(), request().fingerprint());
     }
 
     #[test]

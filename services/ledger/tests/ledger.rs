@@ -116,6 +116,23 @@ async fn a_retried_request_returns_the_first_receipt_and_moves_nothing_twice() {
     assert_eq!(ledger.balance(&alice, Token::Sol).await.unwrap(), sol(700));
 }
 
+/// The same key and legs acting on something else (another stake account, another memo) is a
+/// different request: refused, and nothing moves.
+#[tokio::test]
+async fn a_key_reused_for_another_target_is_refused_even_when_the_legs_match() {
+    let ledger = ledger().await;
+    let alice = new_wallet();
+    let key = key("withdraw");
+    let on = |target: &str| pay(&faucet(), &alice, 1_000, key.clone()).acting_on("stake_account", target);
+    let first = ledger.apply(on("A")).await.unwrap();
+    let other = ledger.apply(on("B")).await.unwrap_err();
+    assert!(matches!(other, LedgerError::IdempotencyConflict(_)), "{other:?}");
+    assert_eq!(ledger.balance(&alice, Token::Sol).await.unwrap(), sol(1_000));
+    let again = ledger.apply(on("A")).await.unwrap();
+    assert_eq!((again.reference, again.replayed), (first.reference, true));
+    assert_sound(&ledger).await;
+}
+
 #[tokio::test]
 async fn concurrent_retries_of_one_request_apply_it_once() {
     let ledger = Arc::new(ledger().await);

@@ -17,6 +17,9 @@ pub enum StakeError {
     /// The wallet is short of what it asked to stake.
     #[error("Your SOL balance is too low to stake this much.")]
     InsufficientFunds,
+    /// The wallet holds as many stake accounts not yet withdrawn as it may (the limit).
+    #[error("You have {0} open stake accounts. Withdraw some before opening more.")]
+    TooManyAccounts(u32),
     #[error("You have no stake account with this address.")]
     NotFound,
     #[error("This stake is already unstaked.")]
@@ -50,6 +53,7 @@ impl ToApiError for StakeError {
             StakeError::InsufficientFunds => ErrorCode::InsufficientFunds,
             StakeError::NotFound => ErrorCode::NotFound,
             StakeError::AlreadyUnstaked
+            | StakeError::TooManyAccounts(_)
             | StakeError::AlreadyWithdrawn
             | StakeError::StillActive
             | StakeError::StillDeactivating => ErrorCode::Conflict,

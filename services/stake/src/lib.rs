@@ -10,6 +10,11 @@
 //! names the account and the epoch, applied together with advancing the account's
 //! `last_rewarded_epoch` from the epoch before. So however many replicas pay rewards, and
 //! however often they restart, every reward is paid exactly once and in order.
+//!
+//! The principal always comes back: a withdrawal does not wait for the rewards pool. When the
+//! pool cannot pay what the account earned, the account is withdrawn with those rewards owed
+//! (shown as `rewards_owed`), and the reward payer pays them straight to the wallet, in the
+//! same per-epoch transactions, once the pool is funded again.
 
 mod epoch;
 mod error;
@@ -63,6 +68,15 @@ pub struct Config {
     /// How often each replica looks for rewards that are due, in milliseconds.
     #[arg(long, env = "STAKE_REWARD_POLL_MS", default_value_t = 1_000)]
     pub reward_poll_ms: u64,
+    /// How many due stake accounts the reward payer reads at a time: it pays them page by page,
+    /// so its memory and each query stay bounded however many accounts there are.
+    #[arg(long, env = "STAKE_REWARD_BATCH", default_value_t = 500)]
+    pub reward_batch: u32,
+    /// Most stake accounts not yet withdrawn that one wallet may hold; the next stake is
+    /// refused (409) until one is withdrawn. Every such account is rewarded every epoch, so
+    /// this bounds the work one wallet can make the reward payer do.
+    #[arg(long, env = "STAKE_MAX_OPEN_ACCOUNTS", default_value_t = 100)]
+    pub max_open_accounts: u32,
 }
 
 impl Config {
@@ -73,6 +87,8 @@ impl Config {
             common: CommonConfig::for_tests(mongodb_uri, database),
             epoch_seconds: 2,
             reward_poll_ms: 100,
+            reward_batch: 500,
+            max_open_accounts: 100,
         }
     }
 }
@@ -83,14 +99,35 @@ pub async fn build(config: Config) -> Result<Service, StartError> {
     let ledger = Ledger::new(client, &database);
     ledger.init().await.map_err(StartError::setup)?;
     let accounts: Collection<StakeDoc> = database.collection(STAKE_ACCOUNTS);
-    for keys in [doc! { "wallet": 1, "created_at": -1 }, doc! { "withdrawn": 1, "last_rewarded_epoch": 1 }] {
+    for keys in [
+        doc! { "wallet": 1, "created_at": -1 },
+        doc! { "withdrawn": 1, "last_rewarded_epoch": 1 },
+        // A retried unstake finds the account its key unstaked.
+        doc! { "unstake_key": 1 },
+        // The reward payer finds withdrawn accounts still owed rewards.
+        doc! { "rewards_owed": 1 },
+        // A wallet's open stake accounts are counted before each new stake.
+        doc! { "wallet": 1, "withdrawn": 1 },
+    ] {
         accounts.create_index(IndexModel::builder().keys(keys).build()).await?;
     }
-    if config.epoch_seconds == 0 {
-        return Err(StartError::Config("STAKE_EPOCH_SECONDS must be at least 1".to_owned()));
+    for (value, name) in [
+        (config.epoch_seconds, "STAKE_EPOCH_SECONDS"),
+        (u64::from(config.reward_batch), "STAKE_REWARD_BATCH"),
+        (u64::from(config.max_open_accounts), "STAKE_MAX_OPEN_ACCOUNTS"),
+    ] {
+        if value == 0 {
+            return Err(StartError::Config(format!("{name} must be at least 1")));
+        }
     }
     let clock = EpochClock { origin_ms: 0, length_ms: config.epoch_seconds as i64 * 1_000 };
-    let state = StakingState { ledger, accounts, clock };
+    let state = StakingState {
+        ledger,
+        accounts,
+        clock,
+        reward_batch: config.reward_batch,
+        max_open_accounts: config.max_open_accounts,
+    };
     let router = with_operations(api(state.clone(), verifier), "stake", database, openapi::document());
     let service = config.common.bind(config.addr, router).await?;
     tokio::spawn(rewards::pay_rewards(
@@ -107,12 +144,19 @@ pub(crate) struct StakingState {
     pub ledger: Ledger,
     pub accounts: Collection<StakeDoc>,
     pub clock: EpochClock,
+    pub reward_batch: u32,
+    pub max_open_accounts: u32,
 }
 
 impl StakingState {
     pub fn epoch_now(&self) -> (i64, i64) {
         let now = DateTime::now().timestamp_millis();
         (self.clock.epoch_at(now), now)
+    }
+
+    /// The length of an epoch in whole seconds, as rewards are computed.
+    pub fn epoch_seconds(&self) -> u64 {
+        (self.clock.length_ms / 1_000).max(1) as u64
     }
 
     pub fn epoch_info(&self) -> EpochInfo {

@@ -32,8 +32,15 @@ pub struct StakeDoc {
     /// Every epoch up to this one has been rewarded (or had nothing to reward).
     pub last_rewarded_epoch: i64,
     pub withdrawn: bool,
+    /// Rewards a withdrawn account earned that the rewards pool could not pay when it was
+    /// withdrawn, in lamports: paid to the wallet, epoch by epoch, as soon as the pool can.
+    #[serde(default)]
+    pub rewards_owed: i64,
     pub created_at: DateTime,
     pub reference: Option<String>,
+    /// The idempotency key of the unstake that deactivated it, when the caller sent one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unstake_key: Option<String>,
 }
 
 impl StakeDoc {
@@ -98,6 +105,7 @@ pub(crate) fn view(doc: &StakeDoc, epoch: i64) -> StakeAccount {
         principal: lamports(doc.principal),
         rewards: lamports(doc.rewards),
         amount: lamports(doc.amount),
+        rewards_owed: lamports(doc.rewards_owed),
         activation_epoch: doc.activation_epoch,
         deactivation_epoch: doc.deactivation_epoch,
         created_at_ms: doc.created_at.timestamp_millis(),

@@ -5,10 +5,10 @@ use std::time::Duration;
 use mongodb::{Database, bson::doc};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use solstice_ledger::{AccountId, Ledger, SystemAccount};
+use solstice_ledger::{AccountId, IdempotencyKey, Ledger, Leg, SystemAccount, TransactionRequest};
 use solstice_stake::epoch_reward;
 use solstice_testkit::{assert_books_balance, new_user, signed};
-use solstice_types::{Amount, Token, WalletAddress};
+use solstice_types::{Amount, ReferenceKind, Token, WalletAddress};
 
 const SOL: u64 = 1_000_000_000;
 
@@ -19,7 +19,12 @@ struct TestApp {
 }
 
 async fn start(database: &Database) -> String {
-    let config = solstice_stake::Config::for_tests(solstice_testkit::mongodb_uri(), database.name().to_owned());
+    start_configured(database, |_| {}).await
+}
+
+async fn start_configured(database: &Database, configure: impl FnOnce(&mut solstice_stake::Config)) -> String {
+    let mut config = solstice_stake::Config::for_tests(solstice_testkit::mongodb_uri(), database.name().to_owned());
+    configure(&mut config);
     let app = solstice_stake::build(config).await.unwrap();
     let base = format!("http://{}", app.local_addr());
     tokio::spawn(app.run_until_stopped(std::future::pending()));
@@ -46,8 +51,27 @@ impl TestApp {
     }
 
     async fn stake(&self, wallet: &WalletAddress, validator: &str, amount: &str) -> (StatusCode, Value) {
-        self.post(wallet, "/v1/stakes", json!({ "validator": validator, "amount": amount, "idempotency_key": key() }))
+        self.stake_with_key(wallet, validator, amount, &key()).await
+    }
+
+    async fn stake_with_key(
+        &self,
+        wallet: &WalletAddress,
+        validator: &str,
+        amount: &str,
+        key: &str,
+    ) -> (StatusCode, Value) {
+        self.post(wallet, "/v1/stakes", json!({ "validator": validator, "amount": amount, "idempotency_key": key }))
             .await
+    }
+
+    async fn withdraw(&self, wallet: &WalletAddress, address: &str, key: &str) -> (StatusCode, Value) {
+        self.post(wallet, &format!("/v1/stakes/{address}/withdraw"), json!({ "idempotency_key": key })).await
+    }
+
+    async fn accounts(&self, wallet: &WalletAddress) -> Vec<Value> {
+        let (_, overview) = signed("GET", &format!("{}/v1/stakes", self.base), wallet, None).await;
+        overview["accounts"].as_array().unwrap().clone()
     }
 
     async fn account(&self, wallet: &WalletAddress, address: &str) -> Value {
@@ -207,5 +231,170 @@ async fn two_replicas_pay_each_reward_exactly_once() {
         assert_eq!(account["amount"].as_u64().unwrap(), compounded(90 * SOL, apy, commission, records));
     }
     let _ = second;
+    assert_books_balance(&app.ledger).await;
+}
+
+/// A stake's idempotency key stands for that stake: with another validator it is refused, not
+/// answered with the first stake as if it were the one asked for.
+#[tokio::test]
+async fn a_stake_key_reused_for_another_validator_is_refused_and_moves_nothing() {
+    let app = spawn_app().await;
+    let alice = app.user(10 * SOL).await;
+    let reused = key();
+    let (status, first) = app.stake_with_key(&alice, "solstice", "1", &reused).await;
+    assert_eq!(status, StatusCode::CREATED, "{first}");
+    let (status, error) = app.stake_with_key(&alice, "aurora", "1", &reused).await;
+    assert_eq!((status, error["code"].as_str()), (StatusCode::CONFLICT, Some("idempotency_conflict")), "{error}");
+    assert_eq!(error["message"], "This request was already submitted with different details. Start a new one.");
+    // A true retry still gets the first stake account.
+    let (status, again) = app.stake_with_key(&alice, "solstice", "1", &reused).await;
+    assert_eq!((status, &again["address"]), (StatusCode::OK, &first["address"]));
+    assert_eq!(app.accounts(&alice).await.len(), 1);
+    assert_eq!(app.sol(&AccountId::wallet(&alice)).await, 9 * SOL);
+    assert_books_balance(&app.ledger).await;
+}
+
+/// Withdrawing stake account #2 with the key of #1's withdrawal is refused and withdraws
+/// nothing (it used to answer 200 with #2 untouched); #2 can still be withdrawn with its own key.
+#[tokio::test]
+async fn a_withdrawal_key_reused_for_another_stake_account_is_refused_and_moves_nothing() {
+    let app = spawn_app().await;
+    let alice = app.user(10 * SOL).await;
+    let wallet = AccountId::wallet(&alice);
+    let mut addresses = Vec::new();
+    for _ in 0..2 {
+        let (_, staked) = app.stake(&alice, "meridian", "1").await;
+        let address = staked["address"].as_str().unwrap().to_owned();
+        let (status, unstaked) = app.post(&alice, &format!("/v1/stakes/{address}/unstake"), json!({})).await;
+        assert_eq!(status, StatusCode::OK, "{unstaked}");
+        addresses.push((address, unstaked["deactivation_epoch"].as_i64().unwrap()));
+    }
+    app.wait_for_epoch(&alice, addresses.iter().map(|(_, e)| *e).max().unwrap()).await;
+    let reused = key();
+    let (status, first) = app.withdraw(&alice, &addresses[0].0, &reused).await;
+    assert_eq!(status, StatusCode::CREATED, "{first}");
+    assert_eq!(app.sol(&wallet).await, 9 * SOL);
+    let (status, error) = app.withdraw(&alice, &addresses[1].0, &reused).await;
+    assert_eq!((status, error["code"].as_str()), (StatusCode::CONFLICT, Some("idempotency_conflict")), "{error}");
+    assert_eq!(app.sol(&wallet).await, 9 * SOL, "nothing moved");
+    assert_eq!(app.account(&alice, &addresses[1].0).await["state"], "inactive");
+    // A true retry still answers with the first withdrawal; the other account has its own key.
+    let (status, again) = app.withdraw(&alice, &addresses[0].0, &reused).await;
+    assert_eq!((status, &again["address"], &again["state"]), (StatusCode::OK, &first["address"], &json!("withdrawn")));
+    assert_eq!(app.withdraw(&alice, &addresses[1].0, &key()).await.0, StatusCode::CREATED);
+    assert_eq!(app.sol(&wallet).await, 10 * SOL);
+    assert_books_balance(&app.ledger).await;
+}
+
+/// The host retries an unstake whose answer was cut off with the same key: the retry gets the
+/// first answer instead of "already unstaked"; another key still gets that clear error, and the
+/// key of one account's unstake cannot unstake another.
+#[tokio::test]
+async fn a_retried_unstake_returns_the_first_result_and_another_key_is_refused() {
+    let app = spawn_app().await;
+    let alice = app.user(10 * SOL).await;
+    let (_, first) = app.stake(&alice, "solstice", "1").await;
+    let (_, second) = app.stake(&alice, "solstice", "1").await;
+    let unstake = |address: &Value| format!("/v1/stakes/{}/unstake", address["address"].as_str().unwrap());
+    let retried = key();
+    let (status, unstaked) = app.post(&alice, &unstake(&first), json!({ "idempotency_key": retried })).await;
+    assert_eq!((status, &unstaked["state"]), (StatusCode::OK, &json!("deactivating")), "{unstaked}");
+    let (status, again) = app.post(&alice, &unstake(&first), json!({ "idempotency_key": retried })).await;
+    assert_eq!(status, StatusCode::OK, "{again}");
+    assert_eq!(
+        (&again["address"], &again["deactivation_epoch"]),
+        (&unstaked["address"], &unstaked["deactivation_epoch"])
+    );
+    let (status, error) = app.post(&alice, &unstake(&first), json!({ "idempotency_key": key() })).await;
+    assert_eq!((status, error["message"].as_str()), (StatusCode::CONFLICT, Some("This stake is already unstaked.")));
+    let (status, error) = app.post(&alice, &unstake(&second), json!({ "idempotency_key": retried })).await;
+    assert_eq!((status, error["code"].as_str()), (StatusCode::CONFLICT, Some("idempotency_conflict")), "{error}");
+    let untouched = app.account(&alice, second["address"].as_str().unwrap()).await;
+    assert!(untouched["deactivation_epoch"].is_null(), "{untouched}");
+    // A caller that sends no key can still unstake, once.
+    assert_eq!(app.post(&alice, &unstake(&second), json!({})).await.0, StatusCode::OK);
+    assert_eq!(app.post(&alice, &unstake(&second), json!({})).await.0, StatusCode::CONFLICT);
+}
+
+/// Moves all of one system account's SOL to another, as a test's stand-in for a pool that ran
+/// dry (or was refilled).
+async fn move_all(ledger: &Ledger, from: SystemAccount, to: SystemAccount) -> u64 {
+    let (from, to) = (AccountId::System(from), AccountId::System(to));
+    let amount = ledger.balance(&from, Token::Sol).await.unwrap();
+    let key = IdempotencyKey::new(format!("test-move-{:016x}", rand::random::<u64>())).unwrap();
+    let leg = Leg { from, to, token: Token::Sol, amount };
+    ledger.apply(TransactionRequest::new(ReferenceKind::Transfer, key, vec![leg])).await.unwrap();
+    amount.base_units()
+}
+
+/// With the rewards pool empty, a withdrawal still pays the principal back at once; the
+/// rewards the account earned stay owed on it and reach the wallet once the pool can pay.
+#[tokio::test]
+async fn a_withdrawal_returns_the_principal_when_the_rewards_pool_is_empty_and_the_rewards_follow() {
+    let app = spawn_app().await;
+    let alice = app.user(10 * SOL).await;
+    let wallet = AccountId::wallet(&alice);
+    let (_, staked) = app.stake(&alice, "meridian", "5").await;
+    let address = staked["address"].as_str().unwrap().to_owned();
+    move_all(&app.ledger, SystemAccount::StakeRewards, SystemAccount::Treasury).await;
+    let activation = staked["activation_epoch"].as_i64().unwrap();
+    app.wait_for_epoch(&alice, activation + 2).await;
+    let (status, unstaked) = app.post(&alice, &format!("/v1/stakes/{address}/unstake"), json!({})).await;
+    assert_eq!(status, StatusCode::OK, "{unstaked}");
+    let deactivation = unstaked["deactivation_epoch"].as_i64().unwrap();
+    app.wait_for_epoch(&alice, deactivation).await;
+
+    let (status, withdrawn) = app.withdraw(&alice, &address, &key()).await;
+    assert_eq!(status, StatusCode::CREATED, "{withdrawn}");
+    assert_eq!(withdrawn["state"], "withdrawn");
+    assert_eq!(app.sol(&wallet).await, 10 * SOL, "the principal is back");
+    let expected = compounded(5 * SOL, 650, 0, deactivation - activation);
+    assert_eq!(withdrawn["rewards_owed"].as_u64().unwrap(), expected - 5 * SOL, "{withdrawn}");
+    assert_eq!(app.sol(&AccountId::System(SystemAccount::StakePool)).await, 0);
+    assert_books_balance(&app.ledger).await;
+
+    // The pool is funded again: the owed rewards are paid to the wallet, each epoch's once.
+    move_all(&app.ledger, SystemAccount::Treasury, SystemAccount::StakeRewards).await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while app.account(&alice, &address).await["rewards_owed"] != 0 {
+        assert!(std::time::Instant::now() < deadline, "the owed rewards were not paid");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let paid = app.account(&alice, &address).await;
+    assert_eq!((paid["state"].as_str(), paid["amount"].as_u64()), (Some("withdrawn"), Some(expected)), "{paid}");
+    assert_eq!(app.sol(&wallet).await, 5 * SOL + expected);
+    assert_books_balance(&app.ledger).await;
+}
+
+/// A wallet holds at most 100 stake accounts not yet withdrawn: the next stake is refused with
+/// a sentence that says what to do and moves nothing; a retry of an accepted stake is still
+/// answered, and withdrawing one makes room again.
+#[tokio::test]
+async fn a_stake_past_the_open_account_limit_is_refused_and_moves_nothing() {
+    let app = spawn_app().await;
+    let alice = app.user(2 * SOL).await;
+    let wallet = AccountId::wallet(&alice);
+    let mut last = (key(), Value::Null);
+    for _ in 0..100 {
+        let key = key();
+        let (status, staked) = app.stake_with_key(&alice, "meridian", "0.01", &key).await;
+        assert_eq!(status, StatusCode::CREATED, "{staked}");
+        last = (key, staked);
+    }
+    assert_eq!(app.sol(&wallet).await, SOL);
+    let (status, error) = app.stake(&alice, "meridian", "0.01").await;
+    assert_eq!((status, error["code"].as_str()), (StatusCode::CONFLICT, Some("conflict")), "{error}");
+    assert_eq!(error["message"], "You have 100 open stake accounts. Withdraw some before opening more.");
+    assert_eq!(app.sol(&wallet).await, SOL, "nothing moved");
+    assert_eq!(app.accounts(&alice).await.len(), 100);
+    // The last accepted stake, sent again, is answered as before.
+    let (status, again) = app.stake_with_key(&alice, "meridian", "0.01", &last.0).await;
+    assert_eq!((status, &again["address"]), (StatusCode::OK, &last.1["address"]));
+
+    let address = last.1["address"].as_str().unwrap();
+    let (_, unstaked) = app.post(&alice, &format!("/v1/stakes/{address}/unstake"), json!({})).await;
+    app.wait_for_epoch(&alice, unstaked["deactivation_epoch"].as_i64().unwrap()).await;
+    assert_eq!(app.withdraw(&alice, address, &key()).await.0, StatusCode::CREATED);
+    assert_eq!(app.stake(&alice, "meridian", "0.01").await.0, StatusCode::CREATED);
     assert_books_balance(&app.ledger).await;
 }

@@ -28,6 +28,9 @@ pub enum SwapError {
     TooSmall,
     #[error("That amount is too large for the exchange right now.")]
     TooLarge,
+    /// The wallet holds as many open quotes as it may (the limit, the quote lifetime in seconds).
+    #[error("You have {0} open quotes. Use one or let them expire (after {1} seconds) before asking for more.")]
+    TooManyQuotes(u32, u64),
     #[error("This quote does not exist. Get a new quote.")]
     QuoteNotFound,
     #[error("This quote expired. Get a new quote to swap at the live price.")]
@@ -92,6 +95,7 @@ impl ToApiError for SwapError {
             SwapError::TooLarge | SwapError::InsufficientLiquidity(_) => ErrorCode::InsufficientLiquidity,
             SwapError::QuoteNotFound | SwapError::NotFound(_) => ErrorCode::NotFound,
             SwapError::QuoteExpired => ErrorCode::QuoteExpired,
+            SwapError::TooManyQuotes(..) => ErrorCode::RateLimited,
             SwapError::QuoteUsed => ErrorCode::Conflict,
             SwapError::PriceMoved(_) => ErrorCode::PriceMoved,
             SwapError::InsufficientFunds(_) => ErrorCode::InsufficientFunds,

@@ -51,6 +51,11 @@ pub struct Config {
     /// How long a quote can be executed, in seconds.
     #[arg(long, env = "SWAP_QUOTE_TTL_SECONDS", default_value_t = 30)]
     pub quote_ttl_seconds: u32,
+    /// Most open (unused, unexpired) quotes one wallet may hold; the next is refused (429)
+    /// until one is used or expires. Each quote is a stored record, so this bounds what one
+    /// wallet can make the exchange store; a person comparing swaps needs a handful.
+    #[arg(long, env = "SWAP_MAX_OPEN_QUOTES", default_value_t = 20)]
+    pub max_open_quotes: u32,
 }
 
 impl Config {
@@ -61,6 +66,7 @@ impl Config {
             common: CommonConfig::for_tests(mongodb_uri, database),
             freshness_seconds: 10,
             quote_ttl_seconds: 30,
+            max_open_quotes: 20,
         }
     }
 }
@@ -75,8 +81,13 @@ pub async fn build(config: Config) -> Result<Service, StartError> {
     // Quotes are kept a day after they expire (to tell "expired" from "unknown"), then purged.
     let purge = IndexOptions::builder().expire_after(Duration::from_secs(86_400)).name("purge".to_owned()).build();
     quotes.create_index(IndexModel::builder().keys(doc! { "expires_at": 1 }).options(purge).build()).await?;
+    // A wallet's open quotes are counted before each new one.
+    quotes.create_index(IndexModel::builder().keys(doc! { "wallet": 1, "expires_at": 1 }).build()).await?;
+    if config.max_open_quotes == 0 {
+        return Err(StartError::Config("SWAP_MAX_OPEN_QUOTES must be at least 1".to_owned()));
+    }
     let ttl = Duration::from_secs(u64::from(config.quote_ttl_seconds.max(1)));
-    let state = SwapState { ledger, quotes, ticks, quote_ttl: ttl };
+    let state = SwapState { ledger, quotes, ticks, quote_ttl: ttl, max_open_quotes: config.max_open_quotes };
     let router = with_operations(api(state, verifier), "swap", database, openapi::document());
     config.common.bind(config.addr, router).await
 }
@@ -88,6 +99,7 @@ pub(crate) struct SwapState {
     pub quotes: Collection<QuoteDoc>,
     pub ticks: Ticks,
     pub quote_ttl: Duration,
+    pub max_open_quotes: u32,
 }
 
 fn api(state: SwapState, verifier: Verifier) -> Router {

@@ -28,6 +28,7 @@ pub fn document() -> Value {
                     "400": error("Unknown token, same token twice, invalid amount or slippage."),
                     "401": error("Missing or invalid service credentials."),
                     "422": error("Too large for the exchange."),
+                    "429": error("The wallet holds as many open (unused, unexpired) quotes as it may (SWAP_MAX_OPEN_QUOTES, default 20): use one or let them expire first."),
                     "500": error("A fault of ours."),
                     "503": error("Prices are stale, or the database is unavailable.")
                 }
@@ -35,7 +36,7 @@ pub fn document() -> Value {
             "/v1/swaps": {
                 "post": {
                     "summary": "Execute a quote.",
-                    "description": "Prices the swap again on the latest tick and fills at that live price within the quote's bound, in one ledger transaction, or fails and moves nothing. A retry with the same idempotency key returns the first swap (200).",
+                    "description": "Prices the swap again on the latest tick and fills at that live price within the quote's bound, in one ledger transaction, or fails and moves nothing. A retry with the same idempotency key and quote returns the first swap (200); the key with another quote is refused (409).",
                     "parameters": signed,
                     "requestBody": { "required": true, "content": { "application/json": { "schema": { "$ref": "#/components/schemas/ExecuteSwap" } } } },
                     "responses": {
@@ -44,7 +45,7 @@ pub fn document() -> Value {
                         "400": error("Invalid idempotency key."),
                         "401": error("Missing or invalid service credentials."),
                         "404": error("The caller has no such quote."),
-                        "409": error("The quote expired, was used already, or the price moved past the tolerance."),
+                        "409": error("The quote expired, was used already, or the price moved past the tolerance; or the idempotency key was used for another quote (idempotency_conflict; nothing moved)."),
                         "422": error("Insufficient funds or liquidity."),
                         "500": error("A fault of ours."),
                         "503": error("Prices are stale, or the database is unavailable.")

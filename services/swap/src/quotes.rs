@@ -2,7 +2,7 @@
 //! lifetime.
 
 use axum::{Extension, extract::State, http::StatusCode};
-use mongodb::bson::DateTime;
+use mongodb::bson::{DateTime, doc};
 use solstice_kit::{auth::Caller, extract::Json, input};
 use solstice_market::{Unpriced, store::Ticks};
 use solstice_types::{
@@ -57,6 +57,16 @@ pub(crate) async fn quote(
         return Err(SwapError::SlippageOutOfRange);
     }
     let now = DateTime::now();
+    // Counted, then inserted: requests of one wallet racing each other can pass the limit by
+    // as many as are in flight at once, which the host's per-client limits keep small; the
+    // bound is on what one wallet can make the exchange store, not an exact quota.
+    let open = state
+        .quotes
+        .count_documents(doc! { "wallet": caller.wallet.as_str(), "expires_at": { "$gt": now }, "used": false })
+        .await?;
+    if open >= u64::from(state.max_open_quotes) {
+        return Err(SwapError::TooManyQuotes(state.max_open_quotes, state.quote_ttl.as_secs()));
+    }
     let (prices, tick) = live_prices(&state.ticks, from, to, now)?;
     let terms = fill(&prices, request.side, amount)?;
     let (min_received, max_sold) = match request.side {

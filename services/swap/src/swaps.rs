@@ -111,6 +111,7 @@ pub(crate) async fn execute(
         price_out: price_i64(live.price_out)?,
     };
     let request = TransactionRequest::new(ReferenceKind::Swap, key.clone(), legs)
+        .acting_on("quote", &quote.id)
         .with_details(bson::to_document(&details)?)
         .with_side_write(SideWrite::Update {
             collection: QUOTES.to_owned(),

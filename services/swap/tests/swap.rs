@@ -91,12 +91,16 @@ struct TestApp {
 }
 
 async fn spawn_app_with(ttl_seconds: u32) -> TestApp {
+    spawn_app_configured(|config| config.quote_ttl_seconds = ttl_seconds).await
+}
+
+async fn spawn_app_configured(configure: impl FnOnce(&mut solstice_swap::Config)) -> TestApp {
     let (client, database) = solstice_testkit::fresh_database().await;
     let market = Arc::new(TestMarket::default());
     tokio::spawn(market.clone().run(MarketStore::new(&database)));
     let mut config = solstice_swap::Config::for_tests(solstice_testkit::mongodb_uri(), database.name().to_owned());
-    config.quote_ttl_seconds = ttl_seconds;
     config.freshness_seconds = 1;
+    configure(&mut config);
     let app = solstice_swap::build(config).await.unwrap();
     let base = format!("http://{}", app.local_addr());
     tokio::spawn(app.run_until_stopped(std::future::pending()));
@@ -398,6 +402,44 @@ async fn a_key_reused_for_another_quote_is_refused_and_that_quote_stays_usable()
     assert_eq!(app.balance(&AccountId::wallet(&alice), Token::Sol).await, 7 * SOL);
 }
 
+/// Quotes cost the exchange a record each: a wallet holds at most 20 open (unused, unexpired)
+/// ones. The next is refused with a sentence that says what to do, moves nothing, and other
+/// wallets are not affected; using one makes room again.
+#[tokio::test]
+async fn a_quote_past_the_open_quote_limit_is_refused_until_one_is_used() {
+    let app = spawn_app_with(600).await;
+    let alice = app.user(&[(Token::Sol, 10 * SOL)]).await;
+    let bob = app.user(&[(Token::Sol, SOL)]).await;
+    let mut quotes = Vec::new();
+    for _ in 0..20 {
+        quotes.push(app.quote(&alice, sell("SOL", "USDC", "0.1")).await);
+    }
+    let (status, error) = app.post(&alice, "/v1/quotes", sell("SOL", "USDC", "0.1")).await;
+    assert_eq!((status, error["code"].as_str()), (StatusCode::TOO_MANY_REQUESTS, Some("rate_limited")), "{error}");
+    assert_eq!(
+        error["message"],
+        "You have 20 open quotes. Use one or let them expire (after 600 seconds) before asking for more."
+    );
+    assert_eq!(app.balance(&AccountId::wallet(&alice), Token::Sol).await, 10 * SOL);
+    app.quote(&bob, sell("SOL", "USDC", "0.1")).await;
+    assert_eq!(app.execute(&alice, &quotes[0], &key()).await.0, StatusCode::CREATED);
+    app.quote(&alice, sell("SOL", "USDC", "0.1")).await;
+    assert_eq!(app.post(&alice, "/v1/quotes", sell("SOL", "USDC", "0.1")).await.0, StatusCode::TOO_MANY_REQUESTS);
+}
+
+/// Expired quotes do not count against the limit.
+#[tokio::test]
+async fn expired_quotes_do_not_count_against_the_open_quote_limit() {
+    let app = spawn_app_with(3).await;
+    let alice = app.user(&[(Token::Sol, 10 * SOL)]).await;
+    for _ in 0..20 {
+        app.quote(&alice, sell("SOL", "USDC", "0.1")).await;
+    }
+    assert_eq!(app.post(&alice, "/v1/quotes", sell("SOL", "USDC", "0.1")).await.0, StatusCode::TOO_MANY_REQUESTS);
+    tokio::time::sleep(Duration::from_millis(3_100)).await;
+    app.quote(&alice, sell("SOL", "USDC", "0.1")).await;
+}
+
 #[tokio::test]
 async fn nobody_uses_someone_elses_quote_or_sees_their_swaps() {
     let app = spawn_app().await;
@@ -452,7 +494,8 @@ async fn history_filters_by_token_and_date_and_pages() {
 /// click): every quote fills at most once, the books balance, nothing goes negative.
 #[tokio::test]
 async fn concurrent_swaps_with_retries_conserve_every_token() {
-    let app = spawn_app().await;
+    // Each wallet holds 40 quotes before any is executed.
+    let app = spawn_app_configured(|config| config.max_open_quotes = 40).await;
     let mut wallets = Vec::new();
     for _ in 0..4 {
         wallets.push(app.user(&[(Token::Sol, 8 * SOL), (Token::Usdc, 1_500 * USDC)]).await);

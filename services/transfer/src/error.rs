@@ -3,7 +3,7 @@
 use axum::response::{IntoResponse, Response};
 use solstice_kit::error::ErrorResponse;
 use solstice_ledger::{LedgerError, database_error};
-use solstice_types::{AddressError, ApiError, ErrorCode, Reference, ToApiError, Token, transfer::MAX_MEMO_CHARS};
+use solstice_types::{AddressError, ApiError, ErrorCode, Reference, ToApiError, Token, transfer::MemoError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum TransferError {
@@ -14,10 +14,8 @@ pub enum TransferError {
     InvalidAddress(#[from] AddressError),
     #[error("You cannot send to your own wallet.")]
     ToSelf,
-    #[error("Keep the memo to {MAX_MEMO_CHARS} characters.")]
-    MemoTooLong,
-    #[error("The memo cannot contain line breaks or control characters.")]
-    MemoControlCharacters,
+    #[error(transparent)]
+    Memo(#[from] MemoError),
     /// Sending to an address that is no Solstice wallet.
     #[error("No Solstice wallet has this address. Check it with the recipient.")]
     UnknownRecipient,
@@ -52,9 +50,7 @@ impl ToApiError for TransferError {
             TransferError::Ledger(error) => return error.to_api_error(),
             TransferError::Store(error) => return database_error(error),
             TransferError::InvalidAddress(_) => ErrorCode::InvalidAddress,
-            TransferError::ToSelf | TransferError::MemoTooLong | TransferError::MemoControlCharacters => {
-                ErrorCode::InvalidInput
-            }
+            TransferError::ToSelf | TransferError::Memo(_) => ErrorCode::InvalidInput,
             TransferError::UnknownRecipient => ErrorCode::UnknownRecipient,
             TransferError::NoSuchWallet | TransferError::NotFound(_) => ErrorCode::NotFound,
             TransferError::InsufficientFunds(_) => ErrorCode::InsufficientFunds,

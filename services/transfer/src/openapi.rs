@@ -19,15 +19,15 @@ pub fn document() -> Value {
             "/v1/transfers": {
                 "post": {
                     "summary": "Send tokens from the calling wallet.",
-                    "description": "Moves the amount to the recipient in one ledger transaction. A retry with the same idempotency key returns the first transfer (200) and moves nothing again.",
+                    "description": "Moves the amount to the recipient in one ledger transaction. A retry with the same idempotency key and the same recipient, token, amount and memo returns the first transfer (200) and moves nothing again; the key with any of them changed is refused (409).",
                     "parameters": signed,
                     "requestBody": { "required": true, "content": { "application/json": { "schema": { "$ref": "#/components/schemas/SendTransfer" } } } },
                     "responses": {
                         "201": body("Sent.", "Transfer"),
                         "200": body("Sent before with this idempotency key: the first transfer.", "Transfer"),
-                        "400": error("A field is invalid: address, token, amount, memo or key."),
+                        "400": error("A field is invalid: address, token, amount, memo (too long, a line break, or invisible or direction-changing characters) or key."),
                         "401": error("Missing or invalid service credentials."),
-                        "409": error("The idempotency key was used for a different transfer."),
+                        "409": error("The idempotency key was used for a different transfer: another recipient, token, amount or memo (idempotency_conflict; nothing moved)."),
                         "422": error("Insufficient funds, or the recipient is not a Solstice wallet."),
                         "500": error("A fault of ours."),
                         "503": error("The database is unavailable; retry with the same key.")
@@ -77,7 +77,8 @@ pub fn document() -> Value {
                     "to": address_schema(),
                     "token": token_schema(),
                     "amount": amount_input_schema(),
-                    "memo": { "type": ["string", "null"], "maxLength": 140 },
+                    "memo": { "type": ["string", "null"], "maxLength": 140,
+                        "description": "Trimmed; at most 140 characters on one line, without control, invisible (zero-width) or direction-changing (bidi) characters." },
                     "idempotency_key": idempotency_key_schema() } },
             "Transfer": { "type": "object",
                 "required": ["reference", "direction", "from", "to", "token", "amount", "memo", "created_at_ms"],

@@ -15,7 +15,7 @@ use solstice_kit::{
 use solstice_ledger::{AccountId, HistoryQuery, IdempotencyKey, Leg, Receipt, TransactionRequest};
 use solstice_types::{
     ReferenceKind, WalletAddress,
-    transfer::{Direction, MAX_MEMO_CHARS, Recipient, SendTransfer, Transfer, TransferPage},
+    transfer::{Direction, Memo, Recipient, SendTransfer, Transfer, TransferPage},
 };
 
 use crate::{TransferState, error::TransferError};
@@ -43,16 +43,9 @@ fn check(sender: &WalletAddress, request: &SendTransfer) -> Result<Checked, Tran
     Ok(Checked { to, leg, memo, key })
 }
 
-/// An optional note of at most [`MAX_MEMO_CHARS`] characters, without control characters.
+/// An optional note, checked by the one rule every entry point shares ([`Memo::parse`]).
 fn check_memo(memo: Option<&str>) -> Result<Option<String>, TransferError> {
-    let Some(memo) = memo.map(str::trim).filter(|memo| !memo.is_empty()) else { return Ok(None) };
-    if memo.chars().count() > MAX_MEMO_CHARS {
-        return Err(TransferError::MemoTooLong);
-    }
-    if memo.chars().any(char::is_control) {
-        return Err(TransferError::MemoControlCharacters);
-    }
-    Ok(Some(memo.to_owned()))
+    Ok(memo.map(Memo::parse).transpose()?.flatten().map(String::from))
 }
 
 /// `POST /v1/transfers`: sends tokens from the calling wallet.
@@ -65,12 +58,14 @@ pub(crate) async fn send(
     if !is_user(&state.users, &checked.to).await? {
         return Err(TransferError::UnknownRecipient);
     }
+    let mut request = TransactionRequest::new(ReferenceKind::Transfer, checked.key, vec![checked.leg]);
     let mut details = doc! {};
-    if let Some(memo) = &checked.memo {
-        details.insert("memo", memo);
+    if let Some(memo) = checked.memo {
+        details.insert("memo", &memo);
+        // The memo is part of what the key stands for: resent with another memo, it is refused.
+        request = request.acting_on("memo", memo);
     }
-    let request =
-        TransactionRequest::new(ReferenceKind::Transfer, checked.key, vec![checked.leg]).with_details(details);
+    let request = request.with_details(details);
     let receipt = state.ledger.apply(request).await?;
     let status = if receipt.replayed { StatusCode::OK } else { StatusCode::CREATED };
     Ok((status, axum::Json(transfer_view(&caller.wallet, receipt)?)))
@@ -129,7 +124,13 @@ fn transfer_view(viewer: &WalletAddress, record: Receipt) -> Result<Transfer, Tr
     let corrupt = || TransferError::Corrupt(record.reference.clone());
     let [leg] = record.legs.as_slice() else { return Err(corrupt()) };
     let (AccountId::Wallet(from), AccountId::Wallet(to)) = (&leg.from, &leg.to) else { return Err(corrupt()) };
-    let memo = record.details.as_ref().and_then(|details| details.get_str("memo").ok()).map(str::to_owned);
+    // Shown as the rules allow now, whenever it was written.
+    let memo = record
+        .details
+        .as_ref()
+        .and_then(|details| details.get_str("memo").ok())
+        .map(Memo::shown)
+        .filter(|memo| !memo.is_empty());
     Ok(Transfer {
         reference: record.reference.clone(),
         direction: if from == viewer { Direction::Sent } else { Direction::Received },
@@ -144,7 +145,7 @@ fn transfer_view(viewer: &WalletAddress, record: Receipt) -> Result<Transfer, Tr
 
 #[cfg(test)]
 mod tests {
-    use solstice_types::{ErrorCode, ToApiError};
+    use solstice_types::{ErrorCode, ToApiError, transfer::MAX_MEMO_CHARS};
 
     use super::*;
 
@@ -188,5 +189,14 @@ mod tests {
         assert!(check_memo(Some(&"é".repeat(MAX_MEMO_CHARS))).is_ok());
         assert!(check_memo(Some(&"é".repeat(MAX_MEMO_CHARS + 1))).is_err());
         assert!(check_memo(Some("two\nlines")).is_err());
+    }
+
+    #[test]
+    fn memos_that_hide_or_reverse_text_are_refused() {
+        for memo in ["abc\u{202E}def", "a\u{200B}b", "a\u{2067}b", "a\u{061C}b", "a\u{FEFF}b", "a\u{200D}b"] {
+            let error = check_memo(Some(memo)).unwrap_err().to_api_error();
+            assert_eq!(error.code, ErrorCode::InvalidInput, "{memo:?}");
+            assert_eq!(error.message, "The memo contains invisible or direction-changing characters.", "{memo:?}");
+        }
     }
 }

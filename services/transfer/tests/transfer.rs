@@ -112,6 +112,26 @@ async fn every_bad_request_is_refused_clearly_and_moves_nothing() {
     assert_eq!(history["transfers"], json!([]));
 }
 
+/// A memo that reverses or hides text (U+202E shows "rent" as "tner") would mislead whoever
+/// reads it: refused with a sentence that says why, and nothing moves.
+#[tokio::test]
+async fn a_memo_with_invisible_or_direction_changing_characters_is_refused_and_moves_nothing() {
+    let app = spawn_app().await;
+    let alice = app.user(&[(Token::Sol, SOL)]).await;
+    let bob = app.user(&[]).await;
+    for memo in ["refund \u{202E}tner", "pay\u{200B}ment", "\u{2066}isolated\u{2069}", "\u{FEFF}bom", "rlm\u{200F}"] {
+        let mut body = transfer(&bob, "SOL", "0.1");
+        body["memo"] = json!(memo);
+        let (status, error) = app.send(&alice, body).await;
+        assert_eq!((status, error["code"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_input")), "{memo:?}");
+        assert_eq!(error["message"], "The memo contains invisible or direction-changing characters.");
+    }
+    assert_eq!(app.balance(&alice, Token::Sol).await, SOL);
+    assert_eq!(app.balance(&bob, Token::Sol).await, 0);
+    let (_, history) = app.get(&alice, "/v1/transfers").await;
+    assert_eq!(history["transfers"], json!([]));
+}
+
 #[tokio::test]
 async fn a_retried_send_moves_money_once_and_returns_the_first_transfer() {
     let app = spawn_app().await;
@@ -130,6 +150,40 @@ async fn a_retried_send_moves_money_once_and_returns_the_first_transfer() {
     assert_eq!(status, StatusCode::CONFLICT);
     assert_eq!(error["code"], "idempotency_conflict");
     assert_eq!(app.balance(&bob, Token::Sol).await, SOL);
+}
+
+/// An idempotency key stands for one whole transfer: resent with another memo or recipient it
+/// is refused (not answered with the first transfer as if it were the one asked for).
+#[tokio::test]
+async fn a_key_reused_with_another_memo_or_recipient_is_refused_and_moves_nothing() {
+    let app = spawn_app().await;
+    let alice = app.user(&[(Token::Sol, 10 * SOL)]).await;
+    let bob = app.user(&[]).await;
+    let carol = app.user(&[]).await;
+    let mut body = transfer(&bob, "SOL", "1");
+    body["memo"] = json!("rent");
+    let (status, first) = app.send(&alice, body.clone()).await;
+    assert_eq!(status, StatusCode::CREATED, "{first}");
+    let mut other_memo = body.clone();
+    other_memo["memo"] = json!("dinner");
+    let mut no_memo = body.clone();
+    no_memo["memo"] = json!(null);
+    let mut other_recipient = body.clone();
+    other_recipient["to"] = json!(carol.to_string());
+    for changed in [other_memo, no_memo, other_recipient] {
+        let (status, error) = app.send(&alice, changed.clone()).await;
+        assert_eq!((status, error["code"].as_str()), (StatusCode::CONFLICT, Some("idempotency_conflict")), "{changed}");
+        assert_eq!(error["message"], "This request was already submitted with different details. Start a new one.");
+    }
+    // A true retry still gets the first transfer.
+    let (status, again) = app.send(&alice, body).await;
+    assert_eq!((status, &again), (StatusCode::OK, &first));
+    assert_eq!(app.balance(&alice, Token::Sol).await, 9 * SOL);
+    assert_eq!(app.balance(&bob, Token::Sol).await, SOL);
+    assert_eq!(app.balance(&carol, Token::Sol).await, 0);
+    let (_, history) = app.get(&alice, "/v1/transfers").await;
+    let memos: Vec<&Value> = history["transfers"].as_array().unwrap().iter().map(|t| &t["memo"]).collect();
+    assert_eq!(memos, [&json!("rent")]);
 }
 
 #[tokio::test]

@@ -65,6 +65,11 @@ pub struct StakeAccount {
     pub rewards: Amount,
     /// Principal plus rewards: what a withdrawal pays back.
     pub amount: Amount,
+    /// Rewards earned but not paid yet because the rewards pool could not pay them when the
+    /// account was withdrawn: they are paid to the wallet as soon as it can (and then counted
+    /// in `rewards` and `amount`).
+    #[serde(default)]
+    pub rewards_owed: Amount,
     /// The first epoch in which the stake earns.
     pub activation_epoch: i64,
     /// The epoch from which it no longer earns, once unstaked.
@@ -81,6 +86,16 @@ pub struct StakeRequest {
     /// Decimal SOL, such as `"2.5"`.
     pub amount: String,
     pub idempotency_key: String,
+}
+
+/// A request to unstake a stake account.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UnstakeRequest {
+    /// Makes the unstake safe to retry: the same key answers with the first unstake. Optional
+    /// only so that callers that send none yet keep working; without one, a retry of an unstake
+    /// that went through is told the stake is already unstaked.
+    #[serde(default)]
+    pub idempotency_key: Option<String>,
 }
 
 /// A request to withdraw an inactive stake account.
