@@ -26,14 +26,18 @@ pub async fn stake_sol(validator: String, amount: String, idempotency_key: Strin
     Ok(state.services.stake.stake(&wallet, &request).await?)
 }
 
-/// Unstakes a stake account: it stops earning when the current epoch ends.
+/// Unstakes a stake account: it stops earning when the current epoch ends. `idempotency_key`
+/// is chosen by the browser per account shown, so that a retry unstakes once.
 #[server(endpoint = "unstake")]
-pub async fn unstake(address: String) -> Result<StakeAccount, AppError> {
+pub async fn unstake(address: String, idempotency_key: String) -> Result<StakeAccount, AppError> {
+    use solstice_types::stake::UnstakeRequest;
+
     use crate::backend;
     let state = backend::state()?;
     let wallet = backend::session::require_wallet().await?;
     let address = stake_address(&address)?;
-    Ok(state.services.stake.unstake(&wallet, &address).await?)
+    let request = UnstakeRequest { idempotency_key: Some(idempotency_key) };
+    Ok(state.services.stake.unstake(&wallet, &address, &request).await?)
 }
 
 /// Withdraws an inactive stake account to the wallet.

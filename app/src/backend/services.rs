@@ -8,7 +8,7 @@ use solstice_kit::{auth::SigningKey, client::ServiceClient, start::StartError};
 use solstice_types::{
     ApiError, Reference, WalletAddress,
     portfolio::Portfolio,
-    stake::{StakeAccount, StakeOverview, StakeRequest, WithdrawRequest},
+    stake::{StakeAccount, StakeOverview, StakeRequest, UnstakeRequest, WithdrawRequest},
     swap::{ExecuteSwap, Quote, QuoteRequest, Swap, SwapPage},
     transfer::{Recipient, SendTransfer, Transfer, TransferPage},
 };
@@ -133,8 +133,13 @@ impl StakeClient {
         self.0.post("/v1/stakes", wallet, request).await
     }
 
-    pub async fn unstake(&self, wallet: &WalletAddress, account: &WalletAddress) -> Result<StakeAccount, ApiError> {
-        self.0.post(&format!("/v1/stakes/{account}/unstake"), wallet, &serde_json::json!({})).await
+    pub async fn unstake(
+        &self,
+        wallet: &WalletAddress,
+        account: &WalletAddress,
+        request: &UnstakeRequest,
+    ) -> Result<StakeAccount, ApiError> {
+        self.0.post(&format!("/v1/stakes/{account}/unstake"), wallet, request).await
     }
 
     pub async fn withdraw(

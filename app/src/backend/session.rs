@@ -50,7 +50,9 @@ pub async fn current_wallet() -> Result<Option<WalletAddress>, HostError> {
     let wallet = session.get::<WalletAddress>(WALLET).await?;
     if wallet.is_some() {
         let now = chrono::Utc::now().timestamp();
-        let lifetime = i64::try_from(super::state()?.config.session_lifetime.as_secs()).unwrap_or(i64::MAX);
+        // Without the host's settings (never, in a running host) the session is treated as over.
+        let lifetime = leptos::prelude::use_context::<super::HostState>()
+            .map_or(0, |state| i64::try_from(state.config.session_lifetime.as_secs()).unwrap_or(i64::MAX));
         match session.get::<i64>(LOGGED_IN_AT).await? {
             Some(logged_in_at) if now.saturating_sub(logged_in_at) >= lifetime => {
                 session.flush().await?;

@@ -279,6 +279,8 @@ fn StakeRow(
         match account.state {
             StakeState::Activating | StakeState::Active => {
                 let address = address.clone();
+                // One key per account shown: a click retried (or a double click) unstakes once.
+                let key = new_key();
                 Some(
                     view! {
                         <button
@@ -286,7 +288,7 @@ fn StakeRow(
                             class="btn btn-small"
                             disabled=move || unstake.pending().get()
                             on:click=move |_| {
-                                unstake.dispatch(Unstake { address: address.clone() });
+                                unstake.dispatch(Unstake { address: address.clone(), idempotency_key: key.clone() });
                             }
                         >
                             "Unstake"

@@ -226,7 +226,10 @@ async fn a_user_can_never_read_or_move_another_users_funds_or_records() {
             bob.call("execute_swap", &[("quote_id", executed_quote.as_str()), ("idempotency_key", "alice-swap-0001")])
                 .await,
         ),
-        ("unstaking Alice's stake", bob.call("unstake", &[("address", stake_address.as_str())]).await),
+        (
+            "unstaking Alice's stake",
+            bob.call("unstake", &[("address", stake_address.as_str()), ("idempotency_key", "bob-uns-0001")]).await,
+        ),
         (
             "withdrawing Alice's stake",
             bob.call(

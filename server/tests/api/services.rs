@@ -175,13 +175,21 @@ async fn staking_through_the_host_shows_in_the_portfolio_and_only_for_its_owner(
     assert_eq!(portfolio["staked"]["amount"], 4_000_000_000u64);
 
     let address = staked["address"].as_str().unwrap();
-    let (status, _) = eve.call("unstake", &[("address", address)]).await;
+    let (status, _) = eve.call("unstake", &[("address", address), ("idempotency_key", "browser-uns-0001")]).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     let (status, _) =
         eve.call("withdraw_stake", &[("address", address), ("idempotency_key", "browser-wdr-0001")]).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
-    let (status, unstaked) = alice.call("unstake", &[("address", address)]).await;
+    let unstake = [("address", address), ("idempotency_key", "browser-uns-0002")];
+    let (status, unstaked) = alice.call("unstake", &unstake).await;
     assert_eq!((status, unstaked["state"].as_str()), (StatusCode::OK, Some("deactivating")));
-    let (status, error) = alice.call("unstake", &[("address", "not an address")]).await;
+    // The browser's retry (same key) gets the same answer, not "already unstaked".
+    let (status, again) = alice.call("unstake", &unstake).await;
+    assert_eq!((status, &again), (StatusCode::OK, &unstaked));
+    let other_key = [("address", address), ("idempotency_key", "browser-uns-0003")];
+    let (status, error) = alice.call("unstake", &other_key).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{error}");
+    let (status, error) =
+        alice.call("unstake", &[("address", "not an address"), ("idempotency_key", "browser-uns-0004")]).await;
     assert_eq!((status, error["code"].as_str()), (StatusCode::NOT_FOUND, Some("not_found")));
 }

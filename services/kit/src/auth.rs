@@ -71,7 +71,10 @@ impl SigningKey {
         if !valid_caller_name(caller) {
             return Err(StartError::Config(format!("{caller:?} is not a valid caller name")));
         }
-        Ok(SigningKey { caller: caller.into(), key: Secret::new(Arc::new(ed25519_dalek::SigningKey::from_bytes(&seed))) })
+        Ok(SigningKey {
+            caller: caller.into(),
+            key: Secret::new(Arc::new(ed25519_dalek::SigningKey::from_bytes(&seed))),
+        })
     }
 
     pub fn caller(&self) -> &str {
@@ -156,7 +159,8 @@ impl Verifier {
     async fn first_use(&self, caller: &str, nonce: &str, timestamp_ms: i64) -> Result<bool, mongodb::error::Error> {
         self.indexed
             .get_or_try_init(|| async {
-                let ttl = IndexOptions::builder().expire_after(Duration::ZERO).name("expires_at_ttl".to_owned()).build();
+                let ttl =
+                    IndexOptions::builder().expire_after(Duration::ZERO).name("expires_at_ttl".to_owned()).build();
                 let index = IndexModel::builder().keys(doc! { "expires_at": 1 }).options(ttl).build();
                 self.nonces.create_index(index).await.map(|_| ())
             })
@@ -180,7 +184,15 @@ fn is_duplicate_key(error: &mongodb::error::Error) -> bool {
     }
 }
 
-fn message(method: &str, path: &str, wallet: &str, timestamp_ms: i64, caller: &str, nonce: &str, body: &[u8]) -> Vec<u8> {
+fn message(
+    method: &str,
+    path: &str,
+    wallet: &str,
+    timestamp_ms: i64,
+    caller: &str,
+    nonce: &str,
+    body: &[u8],
+) -> Vec<u8> {
     let mut message = Vec::with_capacity(256);
     for part in [method, path, wallet, &timestamp_ms.to_string(), caller, nonce] {
         message.extend_from_slice(part.as_bytes());
@@ -350,8 +362,8 @@ mod tests {
         }
     }
 
-    #[test]
-    fn trusted_callers_are_parsed_strictly() {
+    #[tokio::test]
+    async fn trusted_callers_are_parsed_strictly() {
         let key = SigningKey::from_hex("host", SEED).unwrap();
         let client = mongodb::Client::with_options(mongodb::options::ClientOptions::default()).unwrap();
         let database = client.database("unused");

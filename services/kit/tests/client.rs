@@ -241,7 +241,8 @@ async fn what_a_service_holds_cannot_sign_for_the_host() {
     let (base, calls) = flaky_service(0).await;
     let wallet = WalletAddress::from_public_key(&[5; 32]);
     let public = key().public_key_hex();
-    for forged in [SigningKey::from_hex("host", &public).unwrap(), SigningKey::from_hex("host", &"cd".repeat(32)).unwrap()]
+    for forged in
+        [SigningKey::from_hex("host", &public).unwrap(), SigningKey::from_hex("host", &"cd".repeat(32)).unwrap()]
     {
         let client = ServiceClient::new("test", &base, forged, std::time::Duration::from_secs(2)).unwrap();
         let error = client.post::<_, Value>("/v1/echo", &wallet, &json!({})).await.unwrap_err();

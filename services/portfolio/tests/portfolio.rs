@@ -11,7 +11,6 @@ use solstice_market::{MarketKind, MarketTick, TickPrice, store::MarketStore};
 use solstice_portfolio::Config;
 use solstice_types::{Amount, ReferenceKind, Token, UsdPrice, WalletAddress, portfolio::Portfolio};
 
-
 struct TestService {
     base: String,
     database: Database,
@@ -68,7 +67,12 @@ async fn fund(service: &TestService, to: &WalletAddress, token: Token, amount: &
     service.ledger.apply(TransactionRequest::new(ReferenceKind::Transfer, key, vec![leg])).await.unwrap();
 }
 
-async fn get_signed(service: &TestService, as_wallet: &WalletAddress, key: SigningKey, skew_ms: i64) -> reqwest::Response {
+async fn get_signed(
+    service: &TestService,
+    as_wallet: &WalletAddress,
+    key: SigningKey,
+    skew_ms: i64,
+) -> reqwest::Response {
     let now = mongodb::bson::DateTime::now().timestamp_millis() + skew_ms;
     let mut request = reqwest::Client::new().get(format!("{}/v1/portfolio", service.base));
     for (name, value) in sign(&key, "GET", "/v1/portfolio", as_wallet, now, b"") {
