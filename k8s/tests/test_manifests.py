@@ -7,7 +7,8 @@ the market recorder's settings.
 
 The rendered YAML is read from $SOLSTICE_K8S_RENDERED/<overlay>.yaml when that variable is set
 (scripts/check-k8s sets it); otherwise each overlay is rendered here with k8s/render.py.
-Run: python k8s/tests/test_manifests.py  (PyYAML needed). Last line: "N passed, N failed".
+Run: python k8s/tests/test_manifests.py  (PyYAML and cryptography needed, as pinned in
+k8s/requirements.txt). Last line: "N passed, N failed".
 """
 
 import os
@@ -17,6 +18,8 @@ import unittest
 from urllib.parse import urlsplit
 
 import yaml
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 K8S = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, K8S)
@@ -32,20 +35,33 @@ RECORDER_PORT = 3105
 RECORDER_REPLICAS = 2
 APPS = {HOST, *SERVICES, RECORDER}
 # Settings that are secrets: only ever from a Secret, never in a ConfigMap or a literal.
-SECRET_ENV = {"MONGODB_URI", "SOLSTICE_INTERNAL_SECRET", "SOLSTICE_SIMULATION_SEED"}
+SECRET_ENV = {"MONGODB_URI", "SOLSTICE_SIGNING_KEY", "SOLSTICE_SIMULATION_SEED"}
 # The Secret keys every deployment needs; the simulation seed is optional (unset: random).
-REQUIRED_SECRETS = {"MONGODB_URI", "SOLSTICE_INTERNAL_SECRET"}
-# The secrets each binary gets, by secretKeyRef to the Secret `solstice-secrets` (least
-# privilege: the recorder signs no internal call, so it does not get the internal secret).
+REQUIRED_SECRETS = {"MONGODB_URI", "SOLSTICE_SIGNING_KEY"}
+# The secrets each binary gets, by secretKeyRef to the Secret `solstice-secrets`. Least
+# privilege: only the host signs calls to the services, so only the host gets the signing key;
+# the services get the callers' public keys (SOLSTICE_TRUSTED_CALLERS, from the ConfigMap), so
+# none of them, the read-only portfolio service included, holds a key that can move money.
 SECRETS_OF = {
-    **{name: REQUIRED_SECRETS for name in (HOST, *SERVICES)},
+    HOST: REQUIRED_SECRETS,
+    **{name: {"MONGODB_URI"} for name in SERVICES},
     RECORDER: {"MONGODB_URI", "SOLSTICE_SIMULATION_SEED"},
 }
+# The callers the services trust (services/kit/src/auth.rs): `name=public key`, comma-separated,
+# a name of letters, digits and '-' (at most 32), a key of 64 hex digits (Ed25519; the signing
+# key, its seed, is 64 hex digits too).
+CALLER_NAME = re.compile(r"^[A-Za-z0-9-]{1,32}$")
+HEX_KEY = re.compile(r"^[0-9A-Fa-f]{64}$")
+# What the base and the prod overlay ship until the operator sets the host's public key: not 64
+# hex digits, so the services refuse to start rather than trust a key nobody holds.
+UNSET_PUBLIC_KEY = "REPLACE_WITH_THE_HOST_PUBLIC_KEY"
+DEV_SECRET = os.path.join(K8S, "overlays", "dev", "secret.yaml")
 # Binaries that read SOLSTICE_PRICE_FRESHNESS_SECONDS (server/src/config.rs,
 # services/{portfolio,swap,recorder}): they must agree on when a price is stale.
 FRESHNESS_READERS = {HOST, "portfolio", "swap", RECORDER}
-# Settings that no longer exist (prices come from the recorder's ticks in MongoDB now).
-REMOVED_ENV = {"SOLSTICE_MARKET_SEED", "SOLSTICE_PRICE_TICK_MS"}
+# Settings that no longer exist: prices come from the recorder's ticks in MongoDB now, and the
+# shared HMAC secret gave way to the host's Ed25519 key and the services' trusted callers.
+REMOVED_ENV = {"SOLSTICE_MARKET_SEED", "SOLSTICE_PRICE_TICK_MS", "SOLSTICE_INTERNAL_SECRET"}
 MARKETS = {"live", "simulated", "auto"}
 PRICE_SOURCES = {"kraken", "coinbase"}
 PRIVATE_RANGES = {"10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"}
@@ -54,24 +70,36 @@ PRIVATE_RANGES = {"10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"}
 MONGO_CLIENTS = {HOST, *SERVICES, RECORDER, "mongo", "mongo-init"}
 NAME = "app.kubernetes.io/name"
 # The environment variables each binary reads (its clap Config: server/src/config.rs,
-# services/kit/src/start.rs and services/*/src/lib.rs), plus RUST_LOG. A variable set on a
-# container that its binary does not read is a typo or a leftover, silently ignored.
-COMMON_ENV = {"MONGODB_URI", "SOLSTICE_DATABASE", "SOLSTICE_INTERNAL_SECRET", "SOLSTICE_SHUTDOWN_DELAY_SECONDS", "RUST_LOG"}
+# services/kit/src/start.rs, services/kit/src/serve.rs and services/*/src/lib.rs), plus
+# RUST_LOG. A variable set on a container that its binary does not read is a typo or a
+# leftover, silently ignored.
+# Every process's time and connection limits (services/kit/src/serve.rs, ConnectionLimits).
+CONNECTION_LIMITS_ENV = {"SOLSTICE_HEADER_TIMEOUT_SECONDS", "SOLSTICE_REQUEST_TIMEOUT_SECONDS", "SOLSTICE_MAX_CONNECTIONS"}
+COMMON_ENV = {"MONGODB_URI", "SOLSTICE_DATABASE", "SOLSTICE_SHUTDOWN_DELAY_SECONDS", "RUST_LOG"} | CONNECTION_LIMITS_ENV
+# The services' CommonConfig (services/kit/src/start.rs) adds the callers they trust.
+SERVICE_ENV = COMMON_ENV | {"SOLSTICE_TRUSTED_CALLERS"}
 READS = {
     HOST: COMMON_ENV | {
         "SOLSTICE_ADDR", "SOLSTICE_SITE_ROOT", "SOLSTICE_COOKIE_SECURE", "SOLSTICE_SESSION_IDLE_MINUTES",
-        "SOLSTICE_TRUSTED_PROXY_HOPS", "SOLSTICE_MAX_INITIAL_SOL", "SOLSTICE_LOGIN_FAILURES_PER_ADDRESS",
-        "SOLSTICE_LOGIN_FAILURES_PER_CLIENT", "SOLSTICE_SIGNUPS_PER_CLIENT", "SOLSTICE_RATE_LIMIT_WINDOW_SECONDS",
+        "SOLSTICE_SESSION_MAX_HOURS", "SOLSTICE_TRUSTED_PROXY_HOPS", "SOLSTICE_MAX_INITIAL_SOL",
+        "SOLSTICE_LOGIN_FAILURES_PER_ADDRESS_AND_CLIENT", "SOLSTICE_LOGIN_FAILURES_PER_ADDRESS",
+        "SOLSTICE_LOGIN_SLOWED_SECONDS", "SOLSTICE_LOGIN_FAILURES_PER_CLIENT", "SOLSTICE_SIGNUPS_PER_CLIENT",
+        "SOLSTICE_FAUCET_SOL_PER_CLIENT_PER_DAY", "SOLSTICE_RATE_LIMIT_WINDOW_SECONDS",
         "SOLSTICE_PRICE_FRESHNESS_SECONDS", "SOLSTICE_PORTFOLIO_URL", "SOLSTICE_TRANSFER_URL", "SOLSTICE_SWAP_URL",
-        "SOLSTICE_STAKE_URL", "SOLSTICE_SERVICE_TIMEOUT_MS", "SOLSTICE_LOG_FORMAT",
+        "SOLSTICE_STAKE_URL", "SOLSTICE_SIGNING_KEY", "SOLSTICE_SERVICE_TIMEOUT_MS", "SOLSTICE_WS_PER_CLIENT",
+        "SOLSTICE_WS_MAX_CONNECTIONS", "SOLSTICE_ALLOWED_ORIGINS", "SOLSTICE_LOG_FORMAT",
     },
-    "portfolio": COMMON_ENV | {"PORTFOLIO_ADDR", "SOLSTICE_PRICE_FRESHNESS_SECONDS"},
-    "transfer": COMMON_ENV | {"TRANSFER_ADDR"},
-    "swap": COMMON_ENV | {"SWAP_ADDR", "SOLSTICE_PRICE_FRESHNESS_SECONDS", "SWAP_QUOTE_TTL_SECONDS"},
-    "stake": COMMON_ENV | {"STAKE_ADDR", "STAKE_EPOCH_SECONDS", "STAKE_REWARD_POLL_MS"},
-    # services/recorder/src/lib.rs, without the internal secret (it has none) and without the
-    # hidden RECORDER_TICK_MS, which only tests change.
-    RECORDER: (COMMON_ENV - {"SOLSTICE_INTERNAL_SECRET"}) | {
+    "portfolio": SERVICE_ENV | {"PORTFOLIO_ADDR", "SOLSTICE_PRICE_FRESHNESS_SECONDS"},
+    "transfer": SERVICE_ENV | {"TRANSFER_ADDR"},
+    "swap": SERVICE_ENV | {
+        "SWAP_ADDR", "SOLSTICE_PRICE_FRESHNESS_SECONDS", "SWAP_QUOTE_TTL_SECONDS", "SWAP_MAX_OPEN_QUOTES",
+    },
+    "stake": SERVICE_ENV | {
+        "STAKE_ADDR", "STAKE_EPOCH_SECONDS", "STAKE_REWARD_POLL_MS", "STAKE_REWARD_BATCH", "STAKE_MAX_OPEN_ACCOUNTS",
+    },
+    # services/recorder/src/lib.rs: no signing key and no trusted callers (it makes and serves
+    # no signed call), and not the hidden RECORDER_TICK_MS, which only tests change.
+    RECORDER: COMMON_ENV | {
         "RECORDER_ADDR", "SOLSTICE_MARKET", "SOLSTICE_PRICE_SOURCES", "SOLSTICE_SIMULATION_SEED",
         "SOLSTICE_PRICE_FRESHNESS_SECONDS", "SOLSTICE_PRICE_DISAGREEMENT_BPS", "RECORDER_LEASE_SECONDS",
         "SOLSTICE_PRICE_BACKFILL", "KRAKEN_WS_URL", "KRAKEN_REST_URL", "COINBASE_WS_URL",
@@ -81,9 +109,11 @@ READS = {
 # back-fill and the sources' URLs keep the binary's defaults (the public endpoints).
 RECORDER_SETS = {
     "RECORDER_ADDR", "MONGODB_URI", "SOLSTICE_SIMULATION_SEED", "SOLSTICE_DATABASE", "SOLSTICE_SHUTDOWN_DELAY_SECONDS",
-    "RUST_LOG", "SOLSTICE_MARKET", "SOLSTICE_PRICE_SOURCES", "SOLSTICE_PRICE_FRESHNESS_SECONDS",
-    "SOLSTICE_PRICE_DISAGREEMENT_BPS", "RECORDER_LEASE_SECONDS",
+    "SOLSTICE_REQUEST_TIMEOUT_SECONDS", "RUST_LOG", "SOLSTICE_MARKET", "SOLSTICE_PRICE_SOURCES",
+    "SOLSTICE_PRICE_FRESHNESS_SECONDS", "SOLSTICE_PRICE_DISAGREEMENT_BPS", "RECORDER_LEASE_SECONDS",
 }
+# The host makes up to three attempts at a service call (services/kit/src/client.rs).
+SERVICE_CALL_ATTEMPTS = 3
 SECRET_LOOKING_KEY = re.compile(r"SECRET|PASSWORD|PASSWD|TOKEN|KEY|CREDENTIAL|SEED", re.I)
 URI_WITH_CREDENTIALS = re.compile(r"^[a-z][a-z0-9+.-]*://[^/@\s]+:[^/@\s]*@", re.I)
 
@@ -96,6 +126,25 @@ def load(overlay):
     import render
 
     return render.render(os.path.join(K8S, "overlays", overlay))
+
+
+def public_key(signing_key):
+    """The Ed25519 public key, in hex, of a signing key given as its 32-byte seed in hex: what
+    `solstice public-key` prints after `host=`."""
+    private = Ed25519PrivateKey.from_private_bytes(bytes.fromhex(signing_key))
+    return private.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw).hex()
+
+
+def trusted_callers(value):
+    """SOLSTICE_TRUSTED_CALLERS as a list of (name, public key), in order."""
+    entries = [entry.strip() for entry in value.split(",") if entry.strip()]
+    return [tuple(part.strip() for part in entry.split("=", 1)) if "=" in entry else (entry, None) for entry in entries]
+
+
+def dev_signing_key():
+    """The dev overlay's SOLSTICE_SIGNING_KEY (public in the repository)."""
+    with open(DEV_SECRET, encoding="utf-8") as f:
+        return yaml.safe_load(f)["stringData"]["SOLSTICE_SIGNING_KEY"]
 
 
 def quantity(value):
@@ -416,12 +465,74 @@ class Manifests:
                     # Only the simulation seed may be missing from the Secret.
                     self.assertEqual(ref.get("optional", False), variable not in REQUIRED_SECRETS, variable)
 
-    def test_recorder_does_not_get_the_internal_secret(self):
-        # Least privilege: the recorder signs no internal call and serves none.
+    def secrets_mounted(self, template):
+        """The names of the Secrets a pod template mounts as volumes (plain or projected)."""
+        names = set()
+        for volume in template["spec"].get("volumes", []):
+            if "secret" in volume:
+                names.add(volume["secret"].get("secretName"))
+            for source in volume.get("projected", {}).get("sources", []):
+                if "secret" in source:
+                    names.add(source["secret"].get("name"))
+        return names
+
+    def test_only_the_host_gets_the_signing_key(self):
+        # The key that signs the calls which move money is in the host's container and nowhere
+        # else: no service (the read-only portfolio service included), recorder, database or Job
+        # gets it, by a variable, a whole Secret as variables or a mounted Secret.
+        holders = set()
+        for owner, _, c in self.containers():
+            where = owner["metadata"]["name"] + "/" + c["name"]
+            with self.subTest(where):
+                if "SOLSTICE_SIGNING_KEY" in self.env_of(c):
+                    holders.add(where)
+                for source in c.get("envFrom", []):
+                    self.assertNotIn("secretRef", source, "no whole Secret as variables")
+        self.assertEqual(holders, {f"{HOST}/{HOST}"})
+        for owner, template in self.workloads():
+            with self.subTest(owner["metadata"]["name"] + " volumes"):
+                self.assertNotIn("solstice-secrets", self.secrets_mounted(template))
+        host = self.env_of(self.named("Deployment", HOST)["spec"]["template"]["spec"]["containers"][0])
+        ref = host["SOLSTICE_SIGNING_KEY"].get("valueFrom", {}).get("secretKeyRef")
+        self.assertIsNotNone(ref, "from the Secret, never a literal")
+        self.assertEqual((ref["name"], ref["key"]), ("solstice-secrets", "SOLSTICE_SIGNING_KEY"))
+        self.assertFalse(ref.get("optional", False), "the host does not start without it")
+
+    def test_services_trust_the_host_through_the_config_map(self):
+        # Public keys: from the ConfigMap (never a Secret, never a literal that could drift
+        # between services), one key for all four services, naming the host.
+        for d in self.app_deployments():
+            name = d["metadata"]["name"]
+            env = self.env_of(d["spec"]["template"]["spec"]["containers"][0])
+            with self.subTest(name):
+                if name not in SERVICES:
+                    self.assertNotIn("SOLSTICE_TRUSTED_CALLERS", env, "only the services check signatures")
+                    continue
+                ref = env["SOLSTICE_TRUSTED_CALLERS"].get("valueFrom", {}).get("configMapKeyRef")
+                self.assertIsNotNone(ref, "from the ConfigMap")
+                self.assertEqual((ref["name"], ref["key"]), ("solstice-config", "SOLSTICE_TRUSTED_CALLERS"))
+        for secret in self.of("Secret"):
+            keys = set(secret.get("stringData") or {}) | set(secret.get("data") or {})
+            self.assertNotIn("SOLSTICE_TRUSTED_CALLERS", keys, "not a secret")
+        callers = trusted_callers(self.named("ConfigMap", "solstice-config")["data"]["SOLSTICE_TRUSTED_CALLERS"])
+        names = [name for name, _ in callers]
+        self.assertIn("host", names)
+        # A name listed twice (old and new key, during a rotation) must not list one key twice.
+        self.assertEqual(len(callers), len(set(callers)), "no entry twice")
+        for name, key in callers:
+            with self.subTest(name):
+                self.assertRegex(name, CALLER_NAME)
+                self.assertIsNotNone(key, "name=public key")
+                if key != UNSET_PUBLIC_KEY:
+                    self.assertRegex(key, HEX_KEY)
+
+    def test_recorder_gets_no_signing_key_and_trusts_no_caller(self):
+        # Least privilege: the recorder makes no signed call and serves none.
         for owner, _, c in self.containers():
             if owner["spec"]["template"]["metadata"]["labels"].get(NAME) == RECORDER:
                 with self.subTest(c["name"]):
-                    self.assertNotIn("SOLSTICE_INTERNAL_SECRET", self.env_of(c))
+                    self.assertNotIn("SOLSTICE_SIGNING_KEY", self.env_of(c))
+                    self.assertNotIn("SOLSTICE_TRUSTED_CALLERS", self.env_of(c))
                     self.assertFalse(c.get("envFrom"), "no whole Secret or ConfigMap")
 
     def test_simulation_seed_comes_only_from_the_secret(self):
@@ -523,14 +634,28 @@ class Manifests:
                 with self.subTest(where + "/" + name):
                     self.assertNotIn(name, text)
 
-    def test_shutdown_delay_fits_in_the_grace_period(self):
+    def test_shutdown_delay_and_request_timeout_fit_in_the_grace_period(self):
         for d in self.app_deployments():
             with self.subTest(d["metadata"]["name"]):
                 spec = d["spec"]["template"]["spec"]
-                delay = int(self.config_value(self.env_of(spec["containers"][0])["SOLSTICE_SHUTDOWN_DELAY_SECONDS"]))
+                env = self.env_of(spec["containers"][0])
+                delay = int(self.config_value(env["SOLSTICE_SHUTDOWN_DELAY_SECONDS"]))
+                ref = env["SOLSTICE_REQUEST_TIMEOUT_SECONDS"].get("valueFrom", {}).get("configMapKeyRef")
+                self.assertEqual((ref["name"], ref["key"]), ("solstice-config", "SOLSTICE_REQUEST_TIMEOUT_SECONDS"))
+                timeout = int(self.config_value(env["SOLSTICE_REQUEST_TIMEOUT_SECONDS"]))
                 self.assertGreaterEqual(delay, 1)
-                # Delay, then draining in-flight requests: at least 10 seconds more.
-                self.assertGreaterEqual(spec["terminationGracePeriodSeconds"], delay + 10)
+                self.assertGreaterEqual(timeout, 1)
+                # The delay, then every request in flight finishes or gets its 503 at the
+                # timeout, with 5 s to spare before the SIGKILL.
+                self.assertGreaterEqual(spec["terminationGracePeriodSeconds"], delay + timeout + 5)
+
+    def test_host_gives_up_on_a_service_within_its_own_request_timeout(self):
+        # All attempts at a service call fit in the host's request time limit, so a user whose
+        # service is down is told it is unavailable rather than cut off with a bare 503.
+        env = self.env_of(self.named("Deployment", HOST)["spec"]["template"]["spec"]["containers"][0])
+        attempt_ms = int(self.config_value(env["SOLSTICE_SERVICE_TIMEOUT_MS"]))
+        timeout = int(self.config_value(env["SOLSTICE_REQUEST_TIMEOUT_SECONDS"]))
+        self.assertLess(SERVICE_CALL_ATTEMPTS * attempt_ms / 1000 + 1, timeout)
 
     # Network policies --------------------------------------------------------------------------
 
@@ -720,8 +845,16 @@ class DevManifests(Manifests, unittest.TestCase):
         # No simulation seed: a public one would make the simulated prices predictable; the
         # recorder draws one per deployment instead.
         self.assertEqual(set(data), REQUIRED_SECRETS)
-        self.assertGreaterEqual(len(data["SOLSTICE_INTERNAL_SECRET"]), 32)
+        # An Ed25519 seed, as the host reads it: 64 hex digits.
+        self.assertRegex(data["SOLSTICE_SIGNING_KEY"], HEX_KEY)
         self.assertIn("replicaSet=rs0", data["MONGODB_URI"])
+
+    def test_dev_services_trust_the_dev_signing_key(self):
+        # The services of a dev cluster accept the dev host's calls: the trusted key is the
+        # public half of the dev Secret's signing key, and the host the only caller.
+        seed = self.named("Secret", "solstice-secrets")["stringData"]["SOLSTICE_SIGNING_KEY"]
+        callers = trusted_callers(self.named("ConfigMap", "solstice-config")["data"]["SOLSTICE_TRUSTED_CALLERS"])
+        self.assertEqual([(name, key.lower()) for name, key in callers], [("host", public_key(seed))])
 
     def test_dev_records_real_prices_or_the_simulation(self):
         recorder = self.env_of(self.named("Deployment", RECORDER)["spec"]["template"]["spec"]["containers"][0])
@@ -733,6 +866,7 @@ class ProdManifests(Manifests, unittest.TestCase):
 
     def test_prod_settings(self):
         data = self.named("ConfigMap", "solstice-config")["data"]
+        # Secure cookies, and with them Strict-Transport-Security.
         self.assertEqual(data["SOLSTICE_COOKIE_SECURE"], "true")
         self.assertEqual(data["SOLSTICE_TRUSTED_PROXY_HOPS"], "1")
         self.assertEqual(data["STAKE_EPOCH_SECONDS"], "172800")
@@ -746,9 +880,25 @@ class ProdManifests(Manifests, unittest.TestCase):
         recorder = self.env_of(self.named("Deployment", RECORDER)["spec"]["template"]["spec"]["containers"][0])
         self.assertEqual(self.config_value(recorder["SOLSTICE_MARKET"]), "live")
 
+    def test_prod_never_trusts_the_dev_signing_key(self):
+        # The dev key is public in the repository: whoever reads it could sign as the host.
+        trusted = self.named("ConfigMap", "solstice-config")["data"]["SOLSTICE_TRUSTED_CALLERS"]
+        self.assertNotIn(public_key(dev_signing_key()), trusted.lower())
+
     def test_prod_secret_is_never_applied_from_the_repository(self):
         # Created once by the operator; an apply must not overwrite it with repository values.
         self.assertEqual(self.of("Secret"), [])
+
+
+class PublicKeyDerivation(unittest.TestCase):
+    def test_public_key_follows_rfc_8032(self):
+        # RFC 8032, section 7.1, test 1: the derivation the dev overlay's check relies on.
+        seed = "9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60"
+        self.assertEqual(public_key(seed), "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a")
+
+    def test_trusted_callers_parse_as_the_services_do(self):
+        self.assertEqual(trusted_callers(" host=AB , other=cd,"), [("host", "AB"), ("other", "cd")])
+        self.assertEqual(trusted_callers("host"), [("host", None)])
 
 
 def main():

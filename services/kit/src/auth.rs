@@ -108,7 +108,8 @@ pub struct Caller {
 /// nonces already used.
 #[derive(Clone)]
 pub struct Verifier {
-    callers: Arc<HashMap<String, VerifyingKey>>,
+    /// Each caller's keys: usually one; two while its key is being rotated.
+    callers: Arc<HashMap<String, Vec<VerifyingKey>>>,
     nonces: Collection<NonceDoc>,
     /// The nonce index is created on the first request that needs it, so that a service that
     /// only serves reads never writes to the database.
@@ -131,8 +132,9 @@ struct NonceDoc {
 }
 
 impl Verifier {
-    /// Parses `trusted` (`name=64 hex digits of its public key`, comma-separated); nonces are
-    /// recorded in `database`.
+    /// Parses `trusted` (`name=64 hex digits of its public key`, comma-separated; a name may
+    /// appear twice while its key is rotated: either key is accepted); nonces are recorded in
+    /// `database`.
     pub fn new(trusted: &str, database: &Database) -> Result<Verifier, StartError> {
         let mut callers = HashMap::new();
         for entry in trusted.split(',').map(str::trim).filter(|entry| !entry.is_empty()) {
@@ -147,7 +149,7 @@ impl Verifier {
             if !valid_caller_name(name.trim()) {
                 return Err(StartError::Config(format!("{name:?} is not a valid caller name")));
             }
-            callers.insert(name.trim().to_owned(), key);
+            callers.entry(name.trim().to_owned()).or_insert_with(Vec::new).push(key);
         }
         if callers.is_empty() {
             return Err(StartError::Config("no trusted caller is configured (SOLSTICE_TRUSTED_CALLERS)".to_owned()));
@@ -278,7 +280,7 @@ pub async fn require_signature(State(verifier): State<Verifier>, request: Reques
     ) else {
         return unauthorized();
     };
-    let (Ok(timestamp_ms), Some(signature), Ok(wallet), Some(key)) = (
+    let (Ok(timestamp_ms), Some(signature), Ok(wallet), Some(keys)) = (
         timestamp.parse::<i64>(),
         unhex(signature).and_then(|bytes| Signature::from_slice(&bytes).ok()),
         WalletAddress::parse(wallet),
@@ -295,7 +297,7 @@ pub async fn require_signature(State(verifier): State<Verifier>, request: Reques
     }
     let path = parts.uri.path_and_query().map_or_else(|| parts.uri.path(), |p| p.as_str());
     let message = message(parts.method.as_str(), path, wallet.as_str(), timestamp_ms, caller, nonce, &body);
-    if key.verify_strict(&message, &signature).is_err() {
+    if !keys.iter().any(|key| key.verify_strict(&message, &signature).is_ok()) {
         return unauthorized();
     }
     if !matches!(parts.method, Method::GET | Method::HEAD) {
@@ -369,6 +371,10 @@ mod tests {
         let database = client.database("unused");
         assert!(Verifier::new(&key.trusted_entry(), &database).is_ok());
         assert!(Verifier::new(&format!(" {} , ", key.trusted_entry()), &database).is_ok());
+        // During a rotation, the old key and the new one.
+        let next = SigningKey::from_hex("host", &"02".repeat(32)).unwrap();
+        let both = Verifier::new(&format!("{},{}", key.trusted_entry(), next.trusted_entry()), &database).unwrap();
+        assert_eq!(both.callers["host"].len(), 2);
         for bad in ["", "host", "host=abc", &format!("bad name={}", key.public_key_hex())] {
             assert!(Verifier::new(bad, &database).is_err(), "{bad:?} was accepted");
         }

@@ -71,6 +71,9 @@ impl ServiceClient {
     ) -> Result<ServiceClient, StartError> {
         let http = reqwest::Client::builder()
             .timeout(timeout)
+            // Services close idle connections after their header timeout (10 s by default):
+            // reusing one they are closing would fail a call, so idle ones are dropped sooner.
+            .pool_idle_timeout(Duration::from_secs(5))
             .connect_timeout(timeout.min(Duration::from_secs(2)))
             .build()
             .expect("an HTTP client with timeouts builds");
