@@ -11,11 +11,12 @@ Run: python k8s/tests/test_manifests.py  (PyYAML and cryptography needed, as pin
 k8s/requirements.txt). Last line: "N passed, N failed".
 """
 
+import json
 import os
 import re
 import sys
 import unittest
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 import yaml
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -34,19 +35,52 @@ RECORDER = "recorder"
 RECORDER_PORT = 3105
 RECORDER_REPLICAS = 2
 APPS = {HOST, *SERVICES, RECORDER}
+# Each workload connects to MongoDB as a user of its own: its container's MONGODB_URI comes
+# from its own key of the Secret `solstice-secrets`. The portfolio service only reads: its key
+# holds the URI of a user with nothing but the `read` role, and no other workload gets it.
+READONLY_URI_KEY = "MONGODB_URI_READONLY"
+URI_KEY_OF = {
+    HOST: "MONGODB_URI_HOST",
+    "portfolio": READONLY_URI_KEY,
+    "transfer": "MONGODB_URI_TRANSFER",
+    "swap": "MONGODB_URI_SWAP",
+    "stake": "MONGODB_URI_STAKE",
+    RECORDER: "MONGODB_URI_RECORDER",
+}
+# The role the Job mongo-init gives each key's user on the database: `read` for the portfolio
+# service, `readWrite` for the host and the services that move money, and for the recorder a
+# role that writes the price collections only.
+ROLE_OF_KEY = {
+    READONLY_URI_KEY: "read",
+    **{URI_KEY_OF[name]: "readWrite" for name in (HOST, "transfer", "swap", "stake")},
+    URI_KEY_OF[RECORDER]: "priceWriter",
+}
+# What the recorder writes (services/market/src/store.rs: TICKS, CANDLES;
+# services/recorder/src/lease.rs: RECORDER).
+PRICE_COLLECTIONS = {"price_ticks", "price_candles", "market_recorder"}
+# MongoDB's administration: the members' keyfile and the root user. Only the MongoDB pods and
+# the init Job get this Secret; no container of the host, the services or the recorder does.
+MONGO_ADMIN = "mongo-admin"
+MONGO_ADMIN_KEYS = {"MONGO_ROOT_USERNAME", "MONGO_ROOT_PASSWORD", "keyfile"}
+ADMIN_PODS = {"mongo", "mongo-init"}
 # Settings that are secrets: only ever from a Secret, never in a ConfigMap or a literal.
-SECRET_ENV = {"MONGODB_URI", "SOLSTICE_SIGNING_KEY", "SOLSTICE_SIMULATION_SEED"}
-# The Secret keys every deployment needs; the simulation seed is optional (unset: random).
-REQUIRED_SECRETS = {"MONGODB_URI", "SOLSTICE_SIGNING_KEY"}
-# The secrets each binary gets, by secretKeyRef to the Secret `solstice-secrets`. Least
+SECRET_ENV = {"MONGODB_URI", "SOLSTICE_SIGNING_KEY", "SOLSTICE_SIMULATION_SEED", "MONGO_ROOT_USERNAME",
+              "MONGO_ROOT_PASSWORD", *URI_KEY_OF.values()}
+# The keys of `solstice-secrets` every deployment needs; the simulation seed is optional
+# (unset: random).
+REQUIRED_SECRETS = {*URI_KEY_OF.values(), "SOLSTICE_SIGNING_KEY"}
+# The secrets each binary gets, as {variable: key of the Secret `solstice-secrets`}. Least
 # privilege: only the host signs calls to the services, so only the host gets the signing key;
 # the services get the callers' public keys (SOLSTICE_TRUSTED_CALLERS, from the ConfigMap), so
-# none of them, the read-only portfolio service included, holds a key that can move money.
+# none of them, the read-only portfolio service included, holds a key that can move money; and
+# each gets the database user of its own role.
 SECRETS_OF = {
-    HOST: REQUIRED_SECRETS,
-    **{name: {"MONGODB_URI"} for name in SERVICES},
-    RECORDER: {"MONGODB_URI", "SOLSTICE_SIMULATION_SEED"},
+    HOST: {"MONGODB_URI": URI_KEY_OF[HOST], "SOLSTICE_SIGNING_KEY": "SOLSTICE_SIGNING_KEY"},
+    **{name: {"MONGODB_URI": URI_KEY_OF[name]} for name in SERVICES},
+    RECORDER: {"MONGODB_URI": URI_KEY_OF[RECORDER], "SOLSTICE_SIMULATION_SEED": "SOLSTICE_SIMULATION_SEED"},
 }
+# A MongoDB connection string with a user and a password: (user, password, hosts, options).
+MONGODB_URI = re.compile(r"^mongodb://([^:@/]+):([^@/]+)@([^/?]+)/?(?:\?(.*))?$")
 # The callers the services trust (services/kit/src/auth.rs): `name=public key`, comma-separated,
 # a name of letters, digits and '-' (at most 32), a key of 64 hex digits (Ed25519; the signing
 # key, its seed, is 64 hex digits too).
@@ -56,6 +90,7 @@ HEX_KEY = re.compile(r"^[0-9A-Fa-f]{64}$")
 # hex digits, so the services refuse to start rather than trust a key nobody holds.
 UNSET_PUBLIC_KEY = "REPLACE_WITH_THE_HOST_PUBLIC_KEY"
 DEV_SECRET = os.path.join(K8S, "overlays", "dev", "secret.yaml")
+MEMBERS = [f"mongo-{i}.mongo:27017" for i in range(3)]
 # Binaries that read SOLSTICE_PRICE_FRESHNESS_SECONDS (server/src/config.rs,
 # services/{portfolio,swap,recorder}): they must agree on when a price is stale.
 FRESHNESS_READERS = {HOST, "portfolio", "swap", RECORDER}
@@ -84,7 +119,7 @@ READS = {
         "SOLSTICE_SESSION_MAX_HOURS", "SOLSTICE_TRUSTED_PROXY_HOPS", "SOLSTICE_MAX_INITIAL_SOL",
         "SOLSTICE_LOGIN_FAILURES_PER_ADDRESS_AND_CLIENT", "SOLSTICE_LOGIN_FAILURES_PER_ADDRESS",
         "SOLSTICE_LOGIN_SLOWED_SECONDS", "SOLSTICE_LOGIN_FAILURES_PER_CLIENT", "SOLSTICE_SIGNUPS_PER_CLIENT",
-        "SOLSTICE_FAUCET_SOL_PER_CLIENT_PER_DAY", "SOLSTICE_RATE_LIMIT_WINDOW_SECONDS",
+        "SOLSTICE_FAUCET_SOL_PER_CLIENT_PER_DAY", "SOLSTICE_FAUCET_SOL_PER_DAY", "SOLSTICE_RATE_LIMIT_WINDOW_SECONDS",
         "SOLSTICE_PRICE_FRESHNESS_SECONDS", "SOLSTICE_PORTFOLIO_URL", "SOLSTICE_TRANSFER_URL", "SOLSTICE_SWAP_URL",
         "SOLSTICE_STAKE_URL", "SOLSTICE_SIGNING_KEY", "SOLSTICE_SERVICE_TIMEOUT_MS", "SOLSTICE_WS_PER_CLIENT",
         "SOLSTICE_WS_MAX_CONNECTIONS", "SOLSTICE_ALLOWED_ORIGINS", "SOLSTICE_LOG_FORMAT",
@@ -295,7 +330,7 @@ class Manifests:
         self.assertIn("--setParameter=transactionLifetimeLimitSeconds=15", command)
         job = self.named("Job", "mongo-init")
         members = self.env_of(job["spec"]["template"]["spec"]["containers"][0])["MEMBERS"]["value"].split()
-        self.assertEqual(members, [f"mongo-{i}.mongo:27017" for i in range(3)])
+        self.assertEqual(members, MEMBERS)
 
     # Services ----------------------------------------------------------------------------------
 
@@ -457,13 +492,149 @@ class Manifests:
             c = d["spec"]["template"]["spec"]["containers"][0]
             name = d["metadata"]["name"]
             with self.subTest(name):
-                from_secrets = {e["name"] for e in c.get("env", []) if "secretKeyRef" in e.get("valueFrom", {})}
-                self.assertEqual(from_secrets, SECRETS_OF[name])
-                for variable in from_secrets:
-                    ref = self.env_of(c)[variable]["valueFrom"]["secretKeyRef"]
-                    self.assertEqual((ref["name"], ref["key"]), ("solstice-secrets", variable))
+                refs = {e["name"]: e["valueFrom"]["secretKeyRef"] for e in c.get("env", [])
+                        if "secretKeyRef" in e.get("valueFrom", {})}
+                self.assertEqual({variable: ref["key"] for variable, ref in refs.items()}, SECRETS_OF[name])
+                for variable, ref in refs.items():
+                    self.assertEqual(ref["name"], "solstice-secrets", variable)
                     # Only the simulation seed may be missing from the Secret.
-                    self.assertEqual(ref.get("optional", False), variable not in REQUIRED_SECRETS, variable)
+                    self.assertEqual(ref.get("optional", False), ref["key"] not in REQUIRED_SECRETS, variable)
+
+    # MongoDB's users -------------------------------------------------------------------------
+
+    def secret_refs(self, container):
+        """(variable, Secret name, key, optional) of every variable a container takes from a Secret."""
+        return [(e["name"], ref["name"], ref["key"], ref.get("optional", False)) for e in container.get("env", [])
+                for ref in [e.get("valueFrom", {}).get("secretKeyRef")] if ref]
+
+    def pod_name_of(self, owner):
+        return owner["spec"]["template"]["metadata"]["labels"][NAME]
+
+    def init_job_container(self):
+        return self.named("Job", "mongo-init")["spec"]["template"]["spec"]["containers"][0]
+
+    def test_mongo_requires_authentication(self):
+        # The members run with a keyfile, which turns authorization on: no client reaches the
+        # data without a user. The keyfile comes from the Secret mongo-admin, copied with mode
+        # 0400 (mongod refuses a group-readable one) by an init container.
+        spec = self.named("StatefulSet", "mongo")["spec"]["template"]["spec"]
+        mongod = spec["containers"][0]
+        self.assertEqual(mongod["name"], "mongod")
+        keyfiles = [a.split("=", 1)[1] for a in mongod["command"] if a.startswith("--keyFile=")]
+        self.assertEqual(len(keyfiles), 1, "--keyFile=PATH in the command (every overlay's)")
+        for flag in ("--noauth", "--transitionToAuth"):
+            self.assertFalse([a for a in mongod["command"] if a.startswith(flag)], flag)
+        volumes = {v["name"]: v for v in spec["volumes"]}
+        mounts = [m for m in mongod["volumeMounts"] if keyfiles[0].startswith(m["mountPath"].rstrip("/") + "/")]
+        self.assertEqual(len(mounts), 1, "the keyfile is on a volume of its own")
+        self.assertIn("emptyDir", volumes[mounts[0]["name"]])
+        copiers = [c for c in spec.get("initContainers", []) if c.get("restartPolicy") != "Always"
+                   and mounts[0]["name"] in {m["name"] for m in c.get("volumeMounts", [])}]
+        self.assertEqual(len(copiers), 1, "an init container fills it")
+        self.assertIn("install -m 0400", " ".join(copiers[0]["command"] + copiers[0].get("args", [])))
+        sources = [volumes[m["name"]]["secret"] for m in copiers[0]["volumeMounts"] if "secret" in volumes[m["name"]]]
+        self.assertEqual([(s["secretName"], [i["key"] for i in s.get("items", [])]) for s in sources],
+                         [(MONGO_ADMIN, ["keyfile"])], "only the keyfile of mongo-admin")
+        self.assertFalse(sources[0].get("optional", False))
+
+    def test_mongo_bootstrap_creates_the_root_user_from_the_admin_secret(self):
+        # Once auth is on, only a client on the member's own 127.0.0.1 (the localhost exception)
+        # can initiate the set and create the first user: a sidecar of each member does both.
+        spec = self.named("StatefulSet", "mongo")["spec"]["template"]["spec"]
+        sidecars = [c for c in spec.get("initContainers", []) if c.get("restartPolicy") == "Always"]
+        self.assertEqual([c["name"] for c in sidecars], ["bootstrap"])
+        bootstrap = sidecars[0]
+        self.assertEqual({(v, s, k) for v, s, k, optional in self.secret_refs(bootstrap) if not optional},
+                         {("MONGO_ROOT_USERNAME", MONGO_ADMIN, "MONGO_ROOT_USERNAME"),
+                          ("MONGO_ROOT_PASSWORD", MONGO_ADMIN, "MONGO_ROOT_PASSWORD")})
+        self.assertEqual(len(self.secret_refs(bootstrap)), 2)
+        script = " ".join(bootstrap["command"] + bootstrap.get("args", []))
+        for needed in ("rs.initiate(", "createUser(", 'role: "root"', "127.0.0.1"):
+            self.assertIn(needed, script)
+        self.assertNotRegex(script, r"\$\{?MONGO_ROOT_PASSWORD", "read by mongosh from the environment, never on a command line")
+        members = self.env_of(bootstrap)["MEMBERS"]["value"].split()
+        self.assertEqual(members, self.env_of(self.init_job_container())["MEMBERS"]["value"].split())
+
+    def test_portfolio_connects_as_the_read_only_user(self):
+        c = self.named("Deployment", "portfolio")["spec"]["template"]["spec"]["containers"][0]
+        ref = self.env_of(c)["MONGODB_URI"]["valueFrom"]["secretKeyRef"]
+        self.assertEqual((ref["name"], ref["key"]), ("solstice-secrets", READONLY_URI_KEY))
+        self.assertFalse(ref.get("optional", False), "the service does not start without its user")
+
+    def test_no_other_workload_gets_the_read_only_uri(self):
+        # The portfolio service and the Job that creates its user (which holds root anyway).
+        # Whole Secrets as variables or volumes are excluded by test_only_the_host_gets_the_signing_key.
+        holders = set()
+        for owner, _, c in self.containers():
+            for variable, secret, key, _ in self.secret_refs(c):
+                if key == READONLY_URI_KEY:
+                    holders.add((self.pod_name_of(owner), c["name"], variable))
+        self.assertEqual(holders, {("portfolio", "portfolio", "MONGODB_URI"),
+                                   ("mongo-init", "create-users", READONLY_URI_KEY)})
+
+    def test_every_app_connects_as_a_user_of_its_own(self):
+        keys = {}
+        for d in self.app_deployments():
+            c = d["spec"]["template"]["spec"]["containers"][0]
+            keys[d["metadata"]["name"]] = self.env_of(c)["MONGODB_URI"]["valueFrom"]["secretKeyRef"]["key"]
+        self.assertEqual(keys, URI_KEY_OF)
+        self.assertEqual(len(set(keys.values())), len(keys), "no two workloads share a key")
+
+    def test_no_app_container_gets_the_database_admin_credentials(self):
+        # The keyfile and root's credentials reach MongoDB's pods and the init Job only; there,
+        # root's reach the bootstrap sidecar and the Job, and the keyfile the copying init
+        # container. Never a container of the host, a service or the recorder.
+        for owner, template in self.workloads():
+            pod = self.pod_name_of(owner)
+            spec = template["spec"]
+            for c in spec.get("containers", []) + spec.get("initContainers", []):
+                with self.subTest(f"{pod}/{c['name']}"):
+                    admin = [(v, k, optional) for v, s, k, optional in self.secret_refs(c) if s == MONGO_ADMIN]
+                    named_root = {v for v in self.env_of(c) if v.startswith("MONGO_ROOT_")}
+                    if pod in ADMIN_PODS and c["name"] in ("bootstrap", "create-users"):
+                        self.assertEqual(sorted(admin), [("MONGO_ROOT_PASSWORD", "MONGO_ROOT_PASSWORD", False),
+                                                         ("MONGO_ROOT_USERNAME", "MONGO_ROOT_USERNAME", False)])
+                    else:
+                        self.assertEqual(admin, [])
+                        self.assertEqual(named_root, set())
+                    if pod not in ADMIN_PODS:
+                        for variable, secret, key, _ in self.secret_refs(c):
+                            self.assertNotIn(key, MONGO_ADMIN_KEYS, variable)
+            with self.subTest(f"{pod} volumes"):
+                mounted = self.secrets_mounted(template)
+                if pod == "mongo":
+                    self.assertEqual(mounted, {MONGO_ADMIN})
+                else:
+                    self.assertNotIn(MONGO_ADMIN, mounted)
+
+    def test_init_job_creates_each_user_with_the_least_role(self):
+        job = self.init_job_container()
+        env = self.env_of(job)
+        users = json.loads(env["USERS"]["value"])
+        # The portfolio service's user can read and nothing else; every app's key is created.
+        self.assertEqual(users[READONLY_URI_KEY], "read")
+        self.assertEqual(users, ROLE_OF_KEY)
+        self.assertEqual(set(users), set(URI_KEY_OF.values()))
+        self.assertEqual(set(env["PRICE_WRITER_COLLECTIONS"]["value"].split()), PRICE_COLLECTIONS)
+        # Names and passwords from the app's own keys (the Secret is the one source of truth);
+        # root's from mongo-admin; the database from the ConfigMap the apps read.
+        refs = {v: (s, k, optional) for v, s, k, optional in self.secret_refs(job)}
+        for key in users:
+            self.assertEqual(refs[key], ("solstice-secrets", key, False), key)
+        for key in ("MONGO_ROOT_USERNAME", "MONGO_ROOT_PASSWORD"):
+            self.assertEqual(refs[key], (MONGO_ADMIN, key, False), key)
+        self.assertEqual(set(refs), set(users) | {"MONGO_ROOT_USERNAME", "MONGO_ROOT_PASSWORD"})
+        ref = env["SOLSTICE_DATABASE"]["valueFrom"]["configMapKeyRef"]
+        self.assertEqual((ref["name"], ref["key"]), ("solstice-config", "SOLSTICE_DATABASE"))
+        script = " ".join(job["command"] + job.get("args", []))
+        # Roles come from USERS only: the script names no built-in role of its own.
+        self.assertIn("JSON.parse(env.USERS)", script)
+        self.assertNotRegex(script, r"\$\{?(MONGO_ROOT_PASSWORD|MONGODB_URI)", "credentials never on a command line")
+        for role in ("readWrite", "dbOwner", "root", "readWriteAnyDatabase", "dbAdmin"):
+            self.assertNotRegex(script, rf"role:\s*\"{role}\"", role)
+        # The recorder's role writes its collections and nothing else.
+        self.assertIn("env.PRICE_WRITER_COLLECTIONS.split", script)
+        self.assertNotIn("dropDatabase", script)
 
     def secrets_mounted(self, template):
         """The names of the Secrets a pod template mounts as volumes (plain or projected)."""
@@ -847,7 +1018,31 @@ class DevManifests(Manifests, unittest.TestCase):
         self.assertEqual(set(data), REQUIRED_SECRETS)
         # An Ed25519 seed, as the host reads it: 64 hex digits.
         self.assertRegex(data["SOLSTICE_SIGNING_KEY"], HEX_KEY)
-        self.assertIn("replicaSet=rs0", data["MONGODB_URI"])
+
+    def test_dev_database_users_are_distinct_and_dev_only(self):
+        # What the Job creates, from the dev Secrets: one user per key, none of them root,
+        # each password labelled dev-only, every URI on the three members with the users'
+        # authentication database.
+        data = self.named("Secret", "solstice-secrets")["stringData"]
+        admin = self.named("Secret", MONGO_ADMIN)["stringData"]
+        self.assertEqual(set(admin), MONGO_ADMIN_KEYS)
+        self.assertIn("dev-only", admin["MONGO_ROOT_PASSWORD"])
+        # A keyfile: 6 to 1024 base64 characters.
+        self.assertRegex(admin["keyfile"], r"^[A-Za-z0-9+/=]{6,1024}$")
+        users = {}
+        for key in URI_KEY_OF.values():
+            with self.subTest(key):
+                match = MONGODB_URI.match(data[key])
+                self.assertIsNotNone(match, "mongodb://USER:PASSWORD@HOSTS/?OPTIONS")
+                user, password, hosts, options = match.groups()
+                self.assertIn("dev-only", unquote(password))
+                self.assertEqual(hosts.split(","), MEMBERS)
+                options = parse_qs(options or "")
+                self.assertEqual(options.get("replicaSet"), ["rs0"])
+                self.assertEqual(options.get("authSource"), ["admin"])
+                users[key] = unquote(user)
+        self.assertEqual(len(set(users.values())), len(users), "a user of its own per key")
+        self.assertNotIn(admin["MONGO_ROOT_USERNAME"], users.values())
 
     def test_dev_services_trust_the_dev_signing_key(self):
         # The services of a dev cluster accept the dev host's calls: the trusted key is the

@@ -78,6 +78,10 @@ pub struct Config {
     #[arg(long, env = "SOLSTICE_FAUCET_SOL_PER_CLIENT_PER_DAY", default_value_t = 2_000)]
     pub faucet_sol_per_client_per_day: u64,
 
+    /// SOL the faucet gives new wallets per day in all, in whole SOL.
+    #[arg(long, env = "SOLSTICE_FAUCET_SOL_PER_DAY", default_value_t = 1_000_000)]
+    pub faucet_sol_per_day: u64,
+
     /// Length of the rate-limit window, in seconds.
     #[arg(long, env = "SOLSTICE_RATE_LIMIT_WINDOW_SECONDS", default_value_t = 900)]
     pub rate_limit_window_seconds: u64,
@@ -159,6 +163,8 @@ impl Config {
                     Token::Sol.decimals(),
                 )
                 .ok_or_else(|| "SOLSTICE_FAUCET_SOL_PER_CLIENT_PER_DAY is too large".to_owned())?,
+                faucet_per_day: Amount::from_whole(self.faucet_sol_per_day, Token::Sol.decimals())
+                    .ok_or_else(|| "SOLSTICE_FAUCET_SOL_PER_DAY is too large".to_owned())?,
                 window: Duration::from_secs(self.rate_limit_window_seconds),
             },
             session_lifetime: Duration::from_secs(u64::from(self.session_max_hours.max(1)) * 3600),

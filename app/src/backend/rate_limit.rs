@@ -58,6 +58,8 @@ pub struct Limits {
     pub signup_per_client: u32,
     /// SOL the faucet gives per client per day, in base units.
     pub faucet_per_client_per_day: Amount,
+    /// SOL the faucet gives everyone together per day, in base units.
+    pub faucet_per_day: Amount,
     pub window: Duration,
 }
 
@@ -70,8 +72,27 @@ impl Default for Limits {
             login_per_client: 30,
             signup_per_client: 10,
             faucet_per_client_per_day: Amount::from_whole(2_000, Token::Sol.decimals()).expect("in range"),
+            faucet_per_day: Amount::from_whole(1_000_000, Token::Sol.decimals()).expect("in range"),
             window: Duration::from_secs(15 * 60),
         }
+    }
+}
+
+/// Whose faucet budget ran out.
+#[derive(Debug, Clone, Copy)]
+enum FaucetScope {
+    Network,
+    Everyone,
+}
+
+/// The /48 of an IPv6 client (a site); `None` for IPv4.
+fn site_key(ip: IpAddr) -> Option<String> {
+    match ip {
+        IpAddr::V6(v6) if v6.to_ipv4_mapped().is_none() => {
+            let prefix = u128::from(v6) & !((1_u128 << 80) - 1);
+            Some(format!("{}/48", Ipv6Addr::from(prefix)))
+        }
+        _ => None,
     }
 }
 
@@ -136,30 +157,44 @@ impl RateLimiter {
         self.counters.clone_with_type()
     }
 
-    /// Counts a log-in attempt; refuses it when its client is past a limit, or when the address
-    /// is being slowed down and this attempt's turn has not come.
+    /// Counts a log-in attempt; refuses it when the address is being slowed down and this
+    /// attempt's turn has not come, or when its client is past a limit.
     pub async fn log_in_attempt(&self, address: &WalletAddress, client: Option<IpAddr>) -> Result<Counted, HostError> {
         let client = client.map(client_key);
-        let mut keys = Vec::new();
-        if let Some(client) = &client {
-            keys.push((format!("login-pair:{address}:{client}"), self.limits.login_per_address_and_client));
-            keys.push((format!("login-client:{client}"), self.limits.login_per_client));
-        }
-        let mut ids = self.count(keys, "Too many failed log-in attempts.").await?;
+        // The address first. An attempt refused because the address is slowed down checks no
+        // password, so it is not counted against its client: an owner retrying while strangers
+        // guess must not run into the limit of their own network.
         let address_id = format!("login-address:{address}");
         let failures = self.bump(&address_id, self.limits.window).await?;
-        ids.push(address_id);
-        let counted = Counted { ids, known: client.clone() };
-        let slowed = failures.count > i64::from(self.limits.login_per_address)
-            && !self.is_known(address, client.as_deref()).await?;
-        if slowed && let Err(wait_ms) = self.take_turn(address).await? {
+        // Slowed down past the budget, and for as long as turns keep being taken (each extends
+        // the slowing by a window), so that a steady guesser does not get a fresh budget every
+        // window.
+        let over_budget =
+            failures.count > i64::from(self.limits.login_per_address) || self.is_slowed_down(address).await?;
+        if over_budget
+            && !self.is_known(address, client.as_deref()).await?
+            && let Err(wait_ms) = self.take_turn(address).await?
+        {
             let message = format!(
                 "This wallet has had many failed log-in attempts, so log-ins to it are slowed down. Try again in {}.",
                 minutes_or_seconds(wait_ms)
             );
             return Err(ApiError::new(ErrorCode::RateLimited, message).into());
         }
-        Ok(counted)
+        let mut keys = Vec::new();
+        if let Some(client) = &client {
+            keys.push((format!("login-pair:{address}:{client}"), self.limits.login_per_address_and_client));
+            keys.push((format!("login-client:{client}"), self.limits.login_per_client));
+        }
+        let mut ids = self.count(keys, "Too many failed log-in attempts.").await?;
+        ids.push(address_id);
+        Ok(Counted { ids, known: client })
+    }
+
+    /// Whether log-ins to `address` are being slowed down (a turn was taken within a window).
+    async fn is_slowed_down(&self, address: &WalletAddress) -> Result<bool, HostError> {
+        let id = format!("login-turn:{address}");
+        Ok(self.documents().find_one(doc! { "_id": id, "expires_at": { "$gt": DateTime::now() } }).await?.is_some())
     }
 
     /// Whether the owner logged in to `address` from `client` lately.
@@ -211,74 +246,110 @@ impl RateLimiter {
         Ok(())
     }
 
-    fn faucet_id(client: IpAddr) -> String {
-        format!("faucet-client:{}", client_key(client))
+    /// The faucet's daily budgets a sign-up from `client` draws on: the client's, for IPv6 its
+    /// /48's (a site: ten clients' worth, so that one site's many /64s do not each get a
+    /// budget), and everyone's.
+    fn faucet_budgets(&self, client: Option<IpAddr>) -> Vec<(String, Amount, FaucetScope)> {
+        let per_client = self.limits.faucet_per_client_per_day;
+        let mut budgets = Vec::new();
+        if let Some(ip) = client {
+            budgets.push((format!("faucet-client:{}", client_key(ip)), per_client, FaucetScope::Network));
+            if let Some(site) = site_key(ip) {
+                let per_site =
+                    Amount::from_base_units(per_client.base_units().saturating_mul(10)).unwrap_or(Amount::MAX);
+                budgets.push((format!("faucet-site:{site}"), per_site, FaucetScope::Network));
+            }
+        }
+        budgets.push(("faucet-all".to_owned(), self.limits.faucet_per_day, FaucetScope::Everyone));
+        budgets
+    }
+
+    /// What is left today of the budget `id`.
+    async fn faucet_budget_left(&self, id: &str, budget: Amount) -> Result<Amount, HostError> {
+        let used = self
+            .documents()
+            .find_one(doc! { "_id": id, "expires_at": { "$gt": DateTime::now() } })
+            .await?
+            .and_then(|day| day.get_i64("used").ok())
+            .unwrap_or(0);
+        let used = Amount::from_base_units(u64::try_from(used).unwrap_or(0)).unwrap_or(Amount::MAX);
+        Ok(budget.checked_sub(used).unwrap_or(Amount::ZERO))
     }
 
     /// How much SOL the faucet can still give the client today.
     pub async fn faucet_left(&self, client: Option<IpAddr>) -> Result<Amount, HostError> {
-        let budget = self.limits.faucet_per_client_per_day;
-        let Some(ip) = client else { return Ok(budget) };
-        let used = self
-            .documents()
-            .find_one(doc! { "_id": Self::faucet_id(ip), "expires_at": { "$gt": DateTime::now() } })
-            .await?
-            .and_then(|day| day.get_i64("used").ok())
-            .unwrap_or(0);
-        Ok(budget
-            .checked_sub(Amount::from_base_units(u64::try_from(used).unwrap_or(0)).unwrap_or(Amount::MAX))
-            .unwrap_or(Amount::ZERO))
+        let mut left = Amount::MAX;
+        for (id, budget, _) in self.faucet_budgets(client) {
+            left = left.min(self.faucet_budget_left(&id, budget).await?);
+        }
+        Ok(left)
     }
 
-    /// Takes `amount` from the client's faucet budget for today, or says how much is left.
+    /// Takes `amount` from each of the client's faucet budgets for today, or takes nothing and
+    /// says how much is left.
     pub async fn reserve_faucet(&self, client: Option<IpAddr>, amount: Amount) -> Result<(), HostError> {
-        let Some(ip) = client else { return Ok(()) };
-        let budget = self.limits.faucet_per_client_per_day.as_i64();
-        let wanted = amount.as_i64();
-        let id = Self::faucet_id(ip);
-        let days = self.documents();
-        let now = DateTime::now();
-        days.delete_one(doc! { "_id": &id, "expires_at": { "$lte": now } }).await?;
-        let ends = DateTime::from_millis(now.timestamp_millis() + FAUCET_DAY.as_millis() as i64);
-        match days.insert_one(doc! { "_id": &id, "used": 0_i64, "expires_at": ends }).await {
-            Ok(_) => {}
-            Err(error) if is_duplicate_key(&error) => {}
-            Err(error) => return Err(error.into()),
-        }
-        // Atomic: the budget is checked and taken in one update, so simultaneous sign-ups
-        // cannot overdraw it.
-        let taken = days
-            .find_one_and_update(
-                doc! { "_id": &id, "used": { "$lte": budget.saturating_sub(wanted) } },
-                doc! { "$inc": { "used": wanted } },
-            )
-            .await?;
-        if taken.is_none() {
-            let left = self.faucet_left(client).await?;
-            let decimals = Token::Sol.decimals();
-            let message = if left.is_zero() {
-                "Your network has received today's faucet SOL. Try again tomorrow.".to_owned()
-            } else {
-                format!(
-                    "Your network can receive at most {} SOL more from the faucet today.",
-                    left.format_display(decimals, 9)
-                )
+        let mut taken: Vec<String> = Vec::new();
+        for (id, budget, scope) in self.faucet_budgets(client) {
+            if self.take_from_budget(&id, budget, amount).await? {
+                taken.push(id);
+                continue;
+            }
+            for id in &taken {
+                self.give_back(id, amount).await?;
+            }
+            let message = match scope {
+                FaucetScope::Everyone => "The faucet has given out all of today's SOL. Try again tomorrow.".to_owned(),
+                FaucetScope::Network => {
+                    let left = self.faucet_left(client).await?;
+                    if left.is_zero() {
+                        "Your network has received today's faucet SOL. Try again tomorrow.".to_owned()
+                    } else {
+                        format!(
+                            "Your network can receive at most {} SOL more from the faucet today.",
+                            left.format_display(Token::Sol.decimals(), 9)
+                        )
+                    }
+                }
             };
             return Err(ApiError::new(ErrorCode::RateLimited, message).into());
         }
         Ok(())
     }
 
-    /// Gives back a reservation whose sign-up failed.
-    pub async fn release_faucet(&self, client: Option<IpAddr>, amount: Amount) -> Result<(), HostError> {
-        let Some(ip) = client else { return Ok(()) };
-        let amount = amount.as_i64();
-        self.documents()
-            .update_one(
-                doc! { "_id": Self::faucet_id(ip), "used": { "$gte": amount } },
-                doc! { "$inc": { "used": -amount } },
+    /// Takes `amount` from today's budget `id` if that much is left. Atomic: the budget is
+    /// checked and taken in one update, so simultaneous sign-ups cannot overdraw it.
+    async fn take_from_budget(&self, id: &str, budget: Amount, amount: Amount) -> Result<bool, HostError> {
+        let days = self.documents();
+        let now = DateTime::now();
+        days.delete_one(doc! { "_id": id, "expires_at": { "$lte": now } }).await?;
+        let ends = DateTime::from_millis(now.timestamp_millis() + FAUCET_DAY.as_millis() as i64);
+        match days.insert_one(doc! { "_id": id, "used": 0_i64, "expires_at": ends }).await {
+            Ok(_) => {}
+            Err(error) if is_duplicate_key(&error) => {}
+            Err(error) => return Err(error.into()),
+        }
+        let taken = days
+            .find_one_and_update(
+                doc! { "_id": id, "used": { "$lte": budget.as_i64().saturating_sub(amount.as_i64()) } },
+                doc! { "$inc": { "used": amount.as_i64() } },
             )
             .await?;
+        Ok(taken.is_some())
+    }
+
+    async fn give_back(&self, id: &str, amount: Amount) -> Result<(), HostError> {
+        let amount = amount.as_i64();
+        self.documents()
+            .update_one(doc! { "_id": id, "used": { "$gte": amount } }, doc! { "$inc": { "used": -amount } })
+            .await?;
+        Ok(())
+    }
+
+    /// Gives back a reservation whose sign-up failed.
+    pub async fn release_faucet(&self, client: Option<IpAddr>, amount: Amount) -> Result<(), HostError> {
+        for (id, _, _) in self.faucet_budgets(client) {
+            self.give_back(&id, amount).await?;
+        }
         Ok(())
     }
 
@@ -359,6 +430,8 @@ mod tests {
         assert_eq!(key("2001:db8:1:2:ffff:ffff:ffff:ffff"), "2001:db8:1:2::/64");
         assert_ne!(key("2001:db8:1:3::1"), key("2001:db8:1:2::1"));
         assert_eq!(key("::ffff:203.0.113.9"), "203.0.113.9");
+        assert_eq!(site_key("2001:db8:1:2::1".parse().unwrap()).as_deref(), Some("2001:db8:1::/48"));
+        assert_eq!(site_key("203.0.113.9".parse().unwrap()), None);
     }
 
     #[test]

@@ -305,3 +305,64 @@ async fn a_session_ends_a_day_after_log_in_however_active() {
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(browser.current_user().await["address"], address.as_str());
 }
+
+#[tokio::test]
+async fn an_owner_retrying_while_log_ins_are_slowed_down_is_not_locked_out_by_the_retries() {
+    use mongodb::bson::{DateTime, Document, doc};
+    let platform = TestPlatform::host_only(|config| {
+        config.trusted_proxy_hops = 1;
+        config.login_failures_per_address = 2;
+        config.login_slowed_seconds = 600;
+    })
+    .await;
+    let (_, address) = platform.user("1").await;
+    for n in 0..3 {
+        let ip = format!("203.0.113.{}", n + 1);
+        log_in_from(&platform.browser(), &ip, &address, "a wrong guess").await;
+    }
+    // The owner, on a network they never used, retries while slowed down: every attempt waits.
+    let owner = platform.browser();
+    for _ in 0..8 {
+        let (status, body) = log_in_from(&owner, "198.51.100.77", &address, PASSWORD).await;
+        assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{body}");
+        assert!(text(&body["message"]).contains("slowed down"), "{body}");
+    }
+    // Their turn comes (the interval passes): the retries did not use up their network's limit.
+    let turns = platform.database.collection::<Document>(app::backend::rate_limit::ATTEMPTS);
+    let turn = format!("login-turn:{address}");
+    turns.update_one(doc! { "_id": turn }, doc! { "$set": { "next_at": DateTime::now() } }).await.unwrap();
+    let (status, body) = log_in_from(&owner, "198.51.100.77", &address, PASSWORD).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+}
+
+#[tokio::test]
+async fn the_faucet_also_has_a_budget_per_ipv6_site_and_in_all() {
+    let platform = TestPlatform::host_only(|config| {
+        config.trusted_proxy_hops = 1;
+        config.faucet_sol_per_client_per_day = 100;
+        config.faucet_sol_per_day = 2_500;
+    })
+    .await;
+    let sign_up_from = |ip: String, sol: &'static str| {
+        let browser = platform.browser();
+        async move { browser.call_with("sign_up", &sign_up_form(sol), &[("x-forwarded-for", ip.as_str())]).await }
+    };
+    // One IPv6 site (/48) gets ten networks' worth, however many /64s it uses.
+    for n in 0..10 {
+        let (status, body) = sign_up_from(format!("2001:db8:5:{n}::1"), "100").await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
+    let (status, body) = sign_up_from("2001:db8:5:99::1".to_owned(), "1").await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{body}");
+    assert_eq!(text(&body["message"]), "Your network has received today's faucet SOL. Try again tomorrow.");
+    // Everyone together: 2,500 SOL a day.
+    for n in 0..15 {
+        let (status, body) = sign_up_from(format!("198.51.100.{n}"), "100").await;
+        assert_eq!(status, StatusCode::OK, "{n}: {body}");
+    }
+    let (status, body) = sign_up_from("192.0.2.1".to_owned(), "1").await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{body}");
+    assert_eq!(text(&body["message"]), "The faucet has given out all of today's SOL. Try again tomorrow.");
+    assert_eq!(platform.users().await, 25);
+    platform.assert_books_balance().await;
+}

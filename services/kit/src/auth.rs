@@ -292,7 +292,7 @@ pub async fn require_signature(State(verifier): State<Verifier>, request: Reques
         return unauthorized();
     }
     let now_ms = DateTime::now().timestamp_millis();
-    if (now_ms - timestamp_ms).abs() > MAX_SKEW_MS {
+    if now_ms.abs_diff(timestamp_ms) > MAX_SKEW_MS.unsigned_abs() {
         return unauthorized();
     }
     let path = parts.uri.path_and_query().map_or_else(|| parts.uri.path(), |p| p.as_str());

@@ -8,13 +8,27 @@
 //!   disconnected;
 //! - a **request timeout**: a request whose answer is not ready this long after its headers
 //!   arrived (a body uploaded slowly included) gets a 503 and the connection is closed;
+//! - a **write-stall timeout**: a client that stops reading an answer (so that nothing more
+//!   can be written to it) for as long as the request timeout is disconnected, so that it
+//!   cannot hold its place forever;
 //! - a place under a **connection cap**: past it, new connections wait in the kernel's listen
 //!   queue until one closes, instead of each costing memory and a file descriptor.
+//!
+//! On shutdown each connection finishes the request it is answering, within the request
+//! timeout; then it is closed regardless.
 //!
 //! Upgraded connections (websockets) leave hyper once upgraded: they are bounded by the
 //! websocket's own limits (see the host's `ws` module), and do not count against the cap.
 
-use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
+use std::{
+    future::Future,
+    io,
+    net::SocketAddr,
+    pin::Pin,
+    sync::Arc,
+    task::{Context, Poll, ready},
+    time::Duration,
+};
 
 use axum::{
     Router,
@@ -29,8 +43,10 @@ use hyper_util::{
 };
 use solstice_types::{ApiError, ErrorCode};
 use tokio::{
-    net::TcpListener,
+    io::{AsyncRead, AsyncWrite, ReadBuf},
+    net::{TcpListener, TcpStream},
     sync::{Semaphore, watch},
+    time::Sleep,
 };
 use tower::ServiceExt;
 
@@ -105,9 +121,11 @@ pub async fn serve(
             router.clone().oneshot(request.map(Body::new))
         });
         let header_timeout = limits.header_timeout();
+        let request_timeout = limits.request_timeout();
         let mut stopped = stopped.clone();
         tokio::spawn(async move {
             let _permit = permit;
+            let stream = StallGuard::new(stream, request_timeout);
             let connection = hyper::server::conn::http1::Builder::new()
                 .timer(TokioTimer::new())
                 .header_read_timeout(header_timeout)
@@ -118,16 +136,88 @@ pub async fn serve(
                 _ = connection.as_mut() => return,
                 _ = stopped.wait_for(|stop| *stop) => {}
             }
-            // Answer the request in progress, if any, then close.
+            // Answer the request in progress, if any, then close; within the request timeout.
             connection.as_mut().graceful_shutdown();
-            let _ = connection.await;
+            let _ = tokio::time::timeout(request_timeout, connection).await;
         });
     }
     drop(listener);
     stop.send_replace(true);
     // Every connection holds a slot until it closes: having them all back means all are done.
-    let _all = slots.acquire_many(limits.max_connections.max(1)).await;
+    // Each is bounded by the request timeout; the margin covers the last writes.
+    let all = slots.acquire_many(limits.max_connections.max(1));
+    if tokio::time::timeout(limits.request_timeout() + Duration::from_secs(1), all).await.is_err() {
+        tracing::warn!("connections still open at shutdown were dropped");
+    }
     Ok(())
+}
+
+/// A connection whose writes fail once one has waited `limit` for the client to read.
+struct StallGuard {
+    stream: TcpStream,
+    limit: Duration,
+    /// Set while a write is waiting for the client.
+    stalled: Option<Pin<Box<Sleep>>>,
+}
+
+impl StallGuard {
+    fn new(stream: TcpStream, limit: Duration) -> StallGuard {
+        StallGuard { stream, limit, stalled: None }
+    }
+
+    /// Whether a write that the socket cannot take yet has waited too long; arms the timer.
+    fn poll_stalled(&mut self, cx: &mut Context<'_>) -> Poll<io::Error> {
+        let limit = self.limit;
+        let timer = self.stalled.get_or_insert_with(|| Box::pin(tokio::time::sleep(limit)));
+        ready!(timer.as_mut().poll(cx));
+        Poll::Ready(io::Error::new(io::ErrorKind::TimedOut, "the client stopped reading"))
+    }
+
+    fn written<T>(&mut self, cx: &mut Context<'_>, result: Poll<io::Result<T>>) -> Poll<io::Result<T>> {
+        match result {
+            Poll::Ready(result) => {
+                self.stalled = None;
+                Poll::Ready(result)
+            }
+            Poll::Pending => self.poll_stalled(cx).map(Err),
+        }
+    }
+}
+
+impl AsyncRead for StallGuard {
+    fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.stream).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for StallGuard {
+    fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        let result = Pin::new(&mut self.stream).poll_write(cx, buf);
+        self.written(cx, result)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        let result = Pin::new(&mut self.stream).poll_write_vectored(cx, bufs);
+        self.written(cx, result)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.stream.is_write_vectored()
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let result = Pin::new(&mut self.stream).poll_flush(cx);
+        self.written(cx, result)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let result = Pin::new(&mut self.stream).poll_shutdown(cx);
+        self.written(cx, result)
+    }
 }
 
 /// Answers 503 to a request not answered within the limit (the handler is dropped).

@@ -11,20 +11,45 @@ use tokio::{
     net::TcpStream,
 };
 
-async fn start(limits: ConnectionLimits) -> String {
-    let router = Router::new().route("/hello", get(|| async { "hello" })).route(
-        "/slow",
-        get(|| async {
-            tokio::time::sleep(Duration::from_secs(60)).await;
-            "too late"
-        }),
-    );
+/// A service with the given limits; its address and the handle of its `run_until_stopped`,
+/// which ends once `stop` is sent.
+async fn start_stoppable(
+    limits: ConnectionLimits,
+) -> (String, tokio::sync::oneshot::Sender<()>, tokio::task::JoinHandle<std::io::Result<()>>) {
+    let router = Router::new()
+        .route("/hello", get(|| async { "hello" }))
+        .route(
+            "/slow",
+            get(|| async {
+                tokio::time::sleep(Duration::from_secs(60)).await;
+                "too late"
+            }),
+        )
+        // Far more than the socket buffers hold: a client that does not read stalls its writing.
+        .route("/big", get(|| async { vec![b'x'; 64 * 1024 * 1024] }));
     let mut common = CommonConfig::for_tests("mongodb://unused".to_owned(), "unused".to_owned());
     common.limits = limits;
     let service = common.bind("127.0.0.1:0".parse().unwrap(), router).await.unwrap();
     let addr = service.local_addr().to_string();
-    tokio::spawn(service.run_until_stopped(std::future::pending()));
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(service.run_until_stopped(async move {
+        let _ = stopped.await;
+    }));
+    (addr, stop, server)
+}
+
+async fn start(limits: ConnectionLimits) -> String {
+    let (addr, stop, _server) = start_stoppable(limits).await;
+    // Never stopped: the test's runtime ends it.
+    std::mem::forget(stop);
     addr
+}
+
+/// A client that asks for a large answer and never reads it.
+async fn stuck_reader(addr: &str) -> TcpStream {
+    let mut socket = TcpStream::connect(addr).await.unwrap();
+    socket.write_all(b"GET /big HTTP/1.1\r\nHost: x\r\n\r\n").await.unwrap();
+    socket
 }
 
 /// Reads until the server closes the connection; how long that took.
@@ -91,4 +116,23 @@ async fn connections_past_the_cap_wait_until_one_closes() {
     drop(second);
     let answer = tokio::time::timeout(Duration::from_secs(5), waiting).await.expect("served once a slot frees");
     assert_eq!(answer.unwrap(), "hello");
+}
+
+#[tokio::test]
+async fn a_client_that_stops_reading_loses_its_connection_and_cannot_stop_a_shutdown() {
+    let limits = ConnectionLimits { request_timeout_seconds: 1, max_connections: 1, ..ConnectionLimits::default() };
+    let (addr, stop, server) = start_stoppable(limits).await;
+    let _stuck = stuck_reader(&addr).await;
+    // The only slot is freed once its writes have waited a second: the next client is served.
+    let answer = tokio::time::timeout(Duration::from_secs(10), reqwest::get(format!("http://{addr}/hello")))
+        .await
+        .expect("served once the stuck reader is cut off")
+        .unwrap();
+    assert_eq!(answer.text().await.unwrap(), "hello");
+
+    // Another stuck reader does not hold up a shutdown.
+    let _stuck = stuck_reader(&addr).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    stop.send(()).unwrap();
+    tokio::time::timeout(Duration::from_secs(10), server).await.expect("the service stops").unwrap().unwrap();
 }

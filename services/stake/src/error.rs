@@ -20,6 +20,9 @@ pub enum StakeError {
     /// The wallet holds as many stake accounts not yet withdrawn as it may (the limit).
     #[error("You have {0} open stake accounts. Withdraw some before opening more.")]
     TooManyAccounts(u32),
+    /// Another stake of the same wallet is being opened and did not finish in time.
+    #[error("Another stake of yours is being opened. Try again in a moment.")]
+    Busy,
     #[error("You have no stake account with this address.")]
     NotFound,
     #[error("This stake is already unstaked.")]
@@ -53,6 +56,7 @@ impl ToApiError for StakeError {
             StakeError::InsufficientFunds => ErrorCode::InsufficientFunds,
             StakeError::NotFound => ErrorCode::NotFound,
             StakeError::AlreadyUnstaked
+            | StakeError::Busy
             | StakeError::TooManyAccounts(_)
             | StakeError::AlreadyWithdrawn
             | StakeError::StillActive

@@ -18,6 +18,7 @@
 
 mod epoch;
 mod error;
+mod lock;
 pub mod model;
 mod openapi;
 mod rewards;
@@ -36,6 +37,7 @@ use clap::Parser;
 use mongodb::{
     Collection, IndexModel,
     bson::{DateTime, doc},
+    options::IndexOptions,
 };
 use solstice_kit::{
     auth::{Verifier, require_signature},
@@ -102,8 +104,8 @@ pub async fn build(config: Config) -> Result<Service, StartError> {
     for keys in [
         doc! { "wallet": 1, "created_at": -1 },
         doc! { "withdrawn": 1, "last_rewarded_epoch": 1 },
-        // A retried unstake finds the account its key unstaked.
-        doc! { "unstake_key": 1 },
+        // The reward payer walks due accounts page by page in address order.
+        doc! { "withdrawn": 1, "_id": 1 },
         // The reward payer finds withdrawn accounts still owed rewards.
         doc! { "rewards_owed": 1 },
         // A wallet's open stake accounts are counted before each new stake.
@@ -111,6 +113,9 @@ pub async fn build(config: Config) -> Result<Service, StartError> {
     ] {
         accounts.create_index(IndexModel::builder().keys(keys).build()).await?;
     }
+    // A retried unstake finds the account its key unstaked; a key unstakes one account only.
+    let unique = IndexOptions::builder().unique(true).sparse(true).name("unstake_key_unique".to_owned()).build();
+    accounts.create_index(IndexModel::builder().keys(doc! { "unstake_key": 1 }).options(unique).build()).await?;
     for (value, name) in [
         (config.epoch_seconds, "STAKE_EPOCH_SECONDS"),
         (u64::from(config.reward_batch), "STAKE_REWARD_BATCH"),
@@ -127,6 +132,7 @@ pub async fn build(config: Config) -> Result<Service, StartError> {
         clock,
         reward_batch: config.reward_batch,
         max_open_accounts: config.max_open_accounts,
+        locks: database.collection(lock::STAKE_LOCKS),
     };
     let router = with_operations(api(state.clone(), verifier), "stake", database, openapi::document());
     let service = config.common.bind(config.addr, router).await?;
@@ -146,6 +152,8 @@ pub(crate) struct StakingState {
     pub clock: EpochClock,
     pub reward_batch: u32,
     pub max_open_accounts: u32,
+    /// Each wallet's lock on opening stakes (see [`lock`]).
+    pub locks: Collection<mongodb::bson::Document>,
 }
 
 impl StakingState {

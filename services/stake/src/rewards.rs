@@ -112,10 +112,10 @@ pub(crate) fn unpaid_rewards(
 pub(crate) async fn pay_rewards(state: StakingState, poll: Duration, lifecycle: Lifecycle) {
     let draining = lifecycle.draining();
     tokio::pin!(draining);
-    // Each replica starts its passes from its own random address, so that replicas mostly
-    // work on different accounts.
-    let start = WalletAddress::from_public_key(&rand::random::<[u8; 32]>()).to_string();
     loop {
+        // Each pass starts from a random address, so that replicas mostly work on different
+        // accounts and no account is always last.
+        let start = WalletAddress::from_public_key(&rand::random::<[u8; 32]>()).to_string();
         if let Err(error) = pay_all_due(&state, &start, &lifecycle).await {
             tracing::warn!(error = %error_chain(&error), "paying rewards failed; will retry");
         }
@@ -145,7 +145,16 @@ async fn pay_all_due(state: &StakingState, start: &str, lifecycle: &Lifecycle) -
                 }
                 let page = due_page(state, &filter, &range, after.as_deref()).await?;
                 for account in &page {
-                    pay_due(state, account, epoch).await?;
+                    // One account that cannot be paid (its validator gone, the pool short)
+                    // must not hold up the others: it is tried again next pass.
+                    match pay_due(state, account, epoch).await {
+                        Ok(_) => {}
+                        // The database itself failing fails the pass (retried next poll).
+                        Err(error @ (LedgerError::Database(_) | LedgerError::Busy)) => return Err(error),
+                        Err(error) => {
+                            tracing::warn!(account = %account.address, error = %error_chain(&error), "paying a reward failed");
+                        }
+                    }
                 }
                 if page.len() < state.reward_batch as usize {
                     break;
@@ -223,13 +232,17 @@ mod tests {
         // Hour-long epochs, so that the test never straddles a boundary.
         let clock = EpochClock { origin_ms: 0, length_ms: 3_600_000 };
         let accounts = database.collection(STAKE_ACCOUNTS);
-        let state = StakingState { ledger, accounts, clock, reward_batch: 2, max_open_accounts: 100 };
+        let locks = database.collection(crate::lock::STAKE_LOCKS);
+        let state = StakingState { ledger, accounts, clock, reward_batch: 2, max_open_accounts: 100, locks };
         let (current, _) = state.epoch_now();
         let principal = 1_000_000_000_000;
         let due: Vec<StakeDoc> = (0..7).map(|_| account(principal, current - 3, None)).collect();
         // Unstaked before it activated: never earns, and must not hold the others up.
         let done = account(principal, current - 3, Some(current - 3));
-        state.accounts.insert_many(due.iter().chain([&done])).await.unwrap();
+        // An account that cannot be paid (its validator is gone) must not either: it is
+        // skipped, wherever the pass starts.
+        let broken = StakeDoc { validator: "gone".to_owned(), ..account(principal, current - 3, None) };
+        state.accounts.insert_many(due.iter().chain([&done, &broken])).await.unwrap();
 
         pay_all_due(&state, &WalletAddress::from_public_key(&[128; 32]).to_string(), &Lifecycle::new()).await.unwrap();
 
@@ -243,5 +256,7 @@ mod tests {
             let amount = if account.address == done.address { lamports(principal) } else { expected };
             assert_eq!(lamports(stored.amount), amount, "{}", account.address);
         }
+        let stored = state.accounts.find_one(doc! { "_id": &broken.address }).await.unwrap().unwrap();
+        assert_eq!(stored.last_rewarded_epoch, current - 4, "left for a later pass");
     }
 }

@@ -9,6 +9,7 @@ use mongodb::bson::{DateTime, doc};
 use solstice_kit::{auth::Caller, extract::Json, input};
 use solstice_ledger::{
     AccountId, IdempotencyKey, LedgerError, Leg, Receipt, SideWrite, SystemAccount, TransactionRequest,
+    is_duplicate_key,
 };
 use solstice_types::{
     Token, WalletAddress,
@@ -20,6 +21,7 @@ use solstice_types::{
 use crate::{
     StakingState,
     error::StakeError,
+    lock::WalletLock,
     model::{STAKE_ACCOUNTS, StakeDoc, find_own, lamports, own_accounts, view},
     rewards::{pay_due, unpaid_rewards},
     validators::{validator, validators},
@@ -52,10 +54,23 @@ pub(crate) async fn stake(
     }
     let client_key = input::idempotency_key(&request.idempotency_key)?;
     let key = IdempotencyKey::scoped("stk", &caller.wallet, client_key);
-    // Counted, then created: stakes of one wallet racing each other can pass the limit by as
-    // many as are in flight at once, which the host's per-client limits keep small; the bound
-    // is on the work one wallet can make the reward payer do, not an exact quota. A retry of a
-    // stake that was accepted is still answered (by the ledger, below).
+    // Counted and created under the wallet's lock, so that stakes of one wallet racing each
+    // other cannot pass the limit together. A retry of a stake that was accepted is still
+    // answered (by the ledger, below).
+    let lock = WalletLock::acquire(&state.locks, &caller.wallet).await?;
+    let opened = open_stake(&state, &caller, &chosen, amount, key).await;
+    lock.release().await?;
+    opened
+}
+
+/// Opens the stake account of [`stake`], holding the wallet's lock.
+async fn open_stake(
+    state: &StakingState,
+    caller: &Caller,
+    chosen: &solstice_types::stake::Validator,
+    amount: solstice_types::Amount,
+    key: IdempotencyKey,
+) -> Result<(StatusCode, axum::Json<StakeAccount>), StakeError> {
     let open = state.accounts.count_documents(doc! { "wallet": caller.wallet.as_str(), "withdrawn": false }).await?;
     if open >= u64::from(state.max_open_accounts) && state.ledger.replay(&key).await?.is_none() {
         return Err(StakeError::TooManyAccounts(state.max_open_accounts));
@@ -139,13 +154,21 @@ pub(crate) async fn unstake(
     if let Some(key) = &key {
         set.insert("unstake_key", key.as_str());
     }
-    let updated = state
+    let updated = match state
         .accounts
         .update_one(
             doc! { "_id": &address, "wallet": caller.wallet.as_str(), "deactivation_epoch": null, "withdrawn": false },
             doc! { "$set": set },
         )
-        .await?;
+        .await
+    {
+        Ok(updated) => updated,
+        // The key is unique: the same key unstaking another account at the same moment won.
+        Err(error) if is_duplicate_key(&error) => {
+            return Err(StakeError::Ledger(LedgerError::IdempotencyConflict(address)));
+        }
+        Err(error) => return Err(error.into()),
+    };
     let stored = find_own(&state.accounts, &caller.wallet, &address).await?;
     if updated.matched_count == 0 {
         // Another request unstaked it first: this one's own first attempt (sent again before

@@ -398,3 +398,60 @@ async fn a_stake_past_the_open_account_limit_is_refused_and_moves_nothing() {
     assert_eq!(app.stake(&alice, "meridian", "0.01").await.0, StatusCode::CREATED);
     assert_books_balance(&app.ledger).await;
 }
+
+/// A burst of simultaneous stakes from one wallet cannot pass the open-account limit together,
+/// and the stakes refused move nothing.
+#[tokio::test]
+async fn simultaneous_stakes_cannot_pass_the_open_account_limit_together() {
+    let (client, database) = solstice_testkit::fresh_database().await;
+    let base = start_configured(&database, |config| config.max_open_accounts = 3).await;
+    let app = TestApp { base, ledger: Ledger::new(client, &database), database };
+    let alice = app.user(2 * SOL).await;
+    let burst: Vec<_> = (0..10)
+        .map(|_| {
+            let (base, alice) = (app.base.clone(), alice.clone());
+            tokio::spawn(async move {
+                let body = json!({ "validator": "meridian", "amount": "0.01", "idempotency_key": key() });
+                signed("POST", &format!("{base}/v1/stakes"), &alice, Some(body)).await.0
+            })
+        })
+        .collect();
+    let mut created = 0_u64;
+    for request in burst {
+        let status = request.await.unwrap();
+        assert!(status == StatusCode::CREATED || status == StatusCode::CONFLICT, "{status}");
+        created += u64::from(status == StatusCode::CREATED);
+    }
+    assert_eq!(created, 3, "exactly the limit");
+    assert_eq!(app.accounts(&alice).await.len(), 3);
+    assert_eq!(
+        app.sol(&AccountId::wallet(&alice)).await,
+        2 * SOL - 3 * SOL / 100,
+        "only the accepted stakes moved SOL"
+    );
+    assert_books_balance(&app.ledger).await;
+}
+
+/// One unstake key unstakes one account, even when sent for two at the same moment.
+#[tokio::test]
+async fn one_unstake_key_sent_for_two_accounts_at_once_unstakes_one() {
+    let app = spawn_app().await;
+    let alice = app.user(2 * SOL).await;
+    let (_, first) = app.stake(&alice, "meridian", "0.5").await;
+    let (_, second) = app.stake(&alice, "meridian", "0.5").await;
+    let shared = key();
+    let send = |address: String| {
+        let (base, alice, shared) = (app.base.clone(), alice.clone(), shared.clone());
+        tokio::spawn(async move {
+            let url = format!("{base}/v1/stakes/{address}/unstake");
+            signed("POST", &url, &alice, Some(json!({ "idempotency_key": shared }))).await.0
+        })
+    };
+    let a = send(first["address"].as_str().unwrap().to_owned());
+    let b = send(second["address"].as_str().unwrap().to_owned());
+    let mut statuses = [a.await.unwrap(), b.await.unwrap()];
+    statuses.sort();
+    assert_eq!(statuses, [StatusCode::OK, StatusCode::CONFLICT]);
+    let deactivating = app.accounts(&alice).await.iter().filter(|a| a["state"] == "deactivating").count();
+    assert_eq!(deactivating, 1);
+}

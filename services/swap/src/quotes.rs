@@ -57,13 +57,10 @@ pub(crate) async fn quote(
         return Err(SwapError::SlippageOutOfRange);
     }
     let now = DateTime::now();
-    // Counted, then inserted: requests of one wallet racing each other can pass the limit by
-    // as many as are in flight at once, which the host's per-client limits keep small; the
-    // bound is on what one wallet can make the exchange store, not an exact quota.
-    let open = state
-        .quotes
-        .count_documents(doc! { "wallet": caller.wallet.as_str(), "expires_at": { "$gt": now }, "used": false })
-        .await?;
+    // Counted before the work of pricing, and again once inserted (below), so that requests of
+    // one wallet racing each other cannot pass the limit together.
+    let open_quotes = doc! { "wallet": caller.wallet.as_str(), "expires_at": { "$gt": now }, "used": false };
+    let open = state.quotes.count_documents(open_quotes.clone()).await?;
     if open >= u64::from(state.max_open_quotes) {
         return Err(SwapError::TooManyQuotes(state.max_open_quotes, state.quote_ttl.as_secs()));
     }
@@ -98,6 +95,13 @@ pub(crate) async fn quote(
         used: false,
     };
     state.quotes.insert_one(&record).await?;
+    // Each racing request sees its own quote and every one inserted before it counts: the last
+    // to count sees all that stay, so no more than the limit stay (some racing ones may both
+    // withdraw, which only errs on the safe side).
+    if state.quotes.count_documents(open_quotes).await? > u64::from(state.max_open_quotes) {
+        state.quotes.delete_one(doc! { "_id": &record.id }).await?;
+        return Err(SwapError::TooManyQuotes(state.max_open_quotes, state.quote_ttl.as_secs()));
+    }
     Ok((StatusCode::CREATED, axum::Json(quote_view(&record)?)))
 }
 

@@ -551,3 +551,40 @@ async fn concurrent_swaps_with_retries_conserve_every_token() {
     assert_eq!(recorded, filled.keys().cloned().collect::<HashSet<_>>());
     assert_books_balance(&app.ledger).await;
 }
+
+/// A burst of simultaneous quotes from one wallet cannot pass the limit together.
+#[tokio::test]
+async fn simultaneous_quotes_cannot_pass_the_open_quote_limit_together() {
+    let app = spawn_app_configured(|config| {
+        config.quote_ttl_seconds = 600;
+        config.max_open_quotes = 3;
+    })
+    .await;
+    let alice = app.user(&[(Token::Sol, 10 * SOL)]).await;
+    let base = app.base.clone();
+    let burst: Vec<_> = (0..12)
+        .map(|_| {
+            let (base, alice) = (base.clone(), alice.clone());
+            tokio::spawn(async move {
+                signed("POST", &format!("{base}/v1/quotes"), &alice, Some(sell("SOL", "USDC", "0.1"))).await.0
+            })
+        })
+        .collect();
+    let mut created = 0;
+    for request in burst {
+        let status = request.await.unwrap();
+        assert!(status == StatusCode::CREATED || status == StatusCode::TOO_MANY_REQUESTS, "{status}");
+        created += usize::from(status == StatusCode::CREATED);
+    }
+    // At most the limit; racing requests may all step back, which errs on the safe side.
+    assert!(created <= 3, "{created} quotes were created");
+    let stored = app.database.collection::<mongodb::bson::Document>(solstice_swap::QUOTES);
+    let open = || stored.count_documents(mongodb::bson::doc! { "wallet": alice.as_str() });
+    assert_eq!(open().await.unwrap() as usize, created, "no refused quote is left behind");
+    // Asked one at a time, the wallet gets its quotes up to the limit, and no more.
+    for _ in created..3 {
+        app.quote(&alice, sell("SOL", "USDC", "0.1")).await;
+    }
+    assert_eq!(app.post(&alice, "/v1/quotes", sell("SOL", "USDC", "0.1")).await.0, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(open().await.unwrap(), 3);
+}

@@ -80,7 +80,14 @@ fn is_hidden(c: char) -> bool {
         | '\u{200B}'..='\u{200D}' | '\u{2060}' | '\u{FEFF}'
         // Other characters that show nothing: invisible operators, deprecated format controls,
         // soft hyphen, Mongolian vowel separator, interlinear annotation.
-        | '\u{2061}'..='\u{2064}' | '\u{206A}'..='\u{206F}' | '\u{00AD}' | '\u{180E}' | '\u{FFF9}'..='\u{FFFB}')
+        | '\u{2061}'..='\u{2064}' | '\u{206A}'..='\u{206F}' | '\u{00AD}' | '\u{180E}' | '\u{FFF9}'..='\u{FFFB}'
+        // The rest of Unicode's format characters (general category Cf): Arabic and Syriac
+        // number signs, Egyptian and musical format controls, shorthand format controls, tags.
+        | '\u{0600}'..='\u{0605}' | '\u{06DD}' | '\u{070F}' | '\u{0890}'..='\u{0891}' | '\u{08E2}'
+        | '\u{110BD}' | '\u{110CD}' | '\u{13430}'..='\u{1343F}' | '\u{1BCA0}'..='\u{1BCA3}'
+        | '\u{1D173}'..='\u{1D17A}' | '\u{E0001}' | '\u{E0020}'..='\u{E007F}'
+        // Letters that look like nothing: the combining grapheme joiner and the Hangul fillers.
+        | '\u{034F}' | '\u{115F}' | '\u{1160}' | '\u{3164}' | '\u{FFA0}')
 }
 
 /// A request to send tokens to another wallet.
@@ -164,8 +171,32 @@ mod tests {
     #[test]
     fn invisible_and_direction_changing_characters_are_refused() {
         let hidden = [
-            '\u{202A}', '\u{202B}', '\u{202C}', '\u{202D}', '\u{202E}', '\u{2066}', '\u{2067}', '\u{2068}', '\u{2069}',
-            '\u{200E}', '\u{200F}', '\u{061C}', '\u{200B}', '\u{200C}', '\u{200D}', '\u{2060}', '\u{FEFF}', '\u{00AD}',
+            '\u{202A}',
+            '\u{202B}',
+            '\u{202C}',
+            '\u{202D}',
+            '\u{202E}',
+            '\u{2066}',
+            '\u{2067}',
+            '\u{2068}',
+            '\u{2069}',
+            '\u{200E}',
+            '\u{200F}',
+            '\u{061C}',
+            '\u{200B}',
+            '\u{200C}',
+            '\u{200D}',
+            '\u{2060}',
+            '\u{FEFF}',
+            '\u{00AD}',
+            '\u{E0041}',
+            '\u{E0001}',
+            '\u{034F}',
+            '\u{3164}',
+            '\u{115F}',
+            '\u{FFA0}',
+            '\u{0600}',
+            '\u{1BCA0}',
         ];
         for c in hidden {
             let memo = format!("pay{c}ment");
