@@ -76,9 +76,30 @@ build_site() {
         --enable-sign-ext --enable-mutable-globals \
         "$pkg.new/solstice_bg.wasm" -o "$pkg.new/solstice_bg.wasm" || fail "wasm-opt failed"
     cp "$ROOT/style/main.css" "$pkg.new/solstice.css"
+    # Content-hashed names, so that browsers may keep them for a year (the host serves them
+    # `immutable`): the host reads the hashes from pkg/hash.txt to name them in its pages.
+    local kind file hashed hash hashes=""
+    for kind in js wasm css; do
+        case "$kind" in js) file=solstice.js ;; wasm) file=solstice_bg.wasm ;; css) file=solstice.css ;; esac
+        hash="$(sha256sum "$pkg.new/$file" | cut -c1-16)"
+        hashed="solstice.$hash.$kind"
+        mv "$pkg.new/$file" "$pkg.new/$hashed"
+        hashes="$hashes$kind: $hash"$'\n'
+    done
+    printf '%s' "$hashes" >"$pkg.new/hash.txt"
+    # Precompressed once here (brotli 11, gzip 9) instead of on every request.
+    (cd "$pkg.new" && for file in solstice.*.js solstice.*.wasm solstice.*.css; do gzip -9 -k -n "$file"; done)
+    node -e '
+        const zlib = require("zlib"), fs = require("fs");
+        for (const file of process.argv.slice(1)) {
+            const params = { [zlib.constants.BROTLI_PARAM_QUALITY]: 11, [zlib.constants.BROTLI_PARAM_SIZE_HINT]: fs.statSync(file).size };
+            fs.writeFileSync(file + ".br", zlib.brotliCompressSync(fs.readFileSync(file), { params }));
+        }' "$pkg.new"/solstice.*.js "$pkg.new"/solstice.*.wasm "$pkg.new"/solstice.*.css || fail "brotli compression failed"
     mkdir -p "$site" && cp "$ROOT/style/favicon.svg" "$site/favicon.svg"
     rm -rf "$pkg" && mv "$pkg.new" "$pkg"
-    note "WASM: $(stat -c %s "$pkg/solstice_bg.wasm") bytes, $(gzip -9 -c "$pkg/solstice_bg.wasm" | wc -c) gzipped"
+    local wasm
+    wasm="$(ls "$pkg"/solstice.*.wasm)"
+    note "WASM: $(stat -c %s "$wasm") bytes, $(stat -c %s "$wasm.gz") gzip, $(stat -c %s "$wasm.br") brotli"
 }
 
 # Waits until something listens on 127.0.0.1:$1, for at most $2 seconds.

@@ -40,10 +40,18 @@ use crate::{
     },
 };
 
+/// Where the built site's stylesheet is (its name carries a hash of its content when the
+/// site was built with hashed names), provided by the host.
+#[derive(Debug, Clone)]
+pub struct SiteAssets {
+    pub stylesheet: String,
+}
+
 /// The HTML document around the app, rendered on the host.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     #[cfg(feature = "ssr")]
     backend::send_content_security_policy();
+    let stylesheet = use_context::<SiteAssets>().map_or_else(|| "/pkg/solstice.css".to_owned(), |site| site.stylesheet);
     view! {
         <!DOCTYPE html>
         <html lang="en">
@@ -53,7 +61,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="description" content="Solstice: your self-hosted home for Solana tokens." />
                 <meta name="theme-color" content="#0f1020" />
                 <link rel="icon" href="/favicon.svg" type="image/svg+xml" />
-                <link rel="stylesheet" href="/pkg/solstice.css" />
+                <link rel="stylesheet" href=stylesheet />
                 <HydrationScripts options />
                 <MetaTags />
             </head>

@@ -16,7 +16,7 @@ use std::{
 };
 
 use app::{
-    App,
+    App, SiteAssets,
     backend::{HostState, prices::PriceHub, services::Services, session::ClientIp},
     shell,
 };
@@ -120,12 +120,20 @@ pub fn router(
     sessions: MongoSessionStore,
     site_addr: SocketAddr,
 ) -> Router {
+    let hashes = SiteHashes::read(&config.site_root);
     let options = LeptosOptions::builder()
         .output_name("solstice")
         .site_root(config.site_root.to_string_lossy().into_owned())
         .site_pkg_dir("pkg")
         .site_addr(site_addr)
+        .hash_files(hashes.is_some())
+        .hash_file(hashes.as_ref().map_or_else(|| "hash.txt".to_owned(), |hashes| hashes.file.clone()).into())
         .build();
+    let assets = SiteAssets {
+        stylesheet: hashes
+            .and_then(|hashes| hashes.css)
+            .map_or_else(|| "/pkg/solstice.css".to_owned(), |hash| format!("/pkg/solstice.{hash}.css")),
+    };
     let session_layer = SessionManagerLayer::new(sessions)
         .with_name(SESSION_COOKIE)
         .with_http_only(true)
@@ -149,13 +157,27 @@ pub fn router(
     // assets do not: keeping the session layer off them spares two database round trips (load
     // and sliding-expiry save) on every asset download.
     let pages = Router::new()
-        .leptos_routes_with_context(&options, routes, move || provide_context(context_state.clone()), {
-            let options = options.clone();
-            move || shell(options.clone())
-        })
+        .leptos_routes_with_context(
+            &options,
+            routes,
+            {
+                let assets = assets.clone();
+                move || {
+                    provide_context(context_state.clone());
+                    provide_context(assets.clone());
+                }
+            },
+            {
+                let options = options.clone();
+                move || shell(options.clone())
+            },
+        )
         // The "not found" page is the app too: its top bar asks who is logged in.
         .fallback(leptos_axum::file_and_error_handler_with_context(
-            move || provide_context(fallback_state.clone()),
+            move || {
+                provide_context(fallback_state.clone());
+                provide_context(assets.clone());
+            },
             shell,
         ))
         .with_state(options)
@@ -172,7 +194,12 @@ pub fn router(
             "/ws/prices",
             get(move |upgrade, headers, client| ws::prices(upgrade, headers, client, hub.clone(), sockets.clone())),
         )
-        .nest_service("/pkg", ServeDir::new(site_root.join("pkg")))
+        .merge(
+            // Precompressed at build (brotli, gzip); hashed names are kept for a year.
+            Router::new()
+                .nest_service("/pkg", ServeDir::new(site_root.join("pkg")).precompressed_br().precompressed_gzip())
+                .layer(middleware::from_fn(asset_caching)),
+        )
         .route_service("/favicon.svg", ServeFile::new(site_root.join("favicon.svg")))
         .merge(pages)
         .layer(middleware::from_fn(move |request, next| client_ip(trusted_hops, request, next)))
@@ -189,6 +216,41 @@ pub fn router(
                 .then(|| security_header("strict-transport-security", "max-age=63072000; includeSubDomains")),
         ))
         .layer(TraceLayer::new_for_http())
+}
+
+/// The content hashes of the built site's files (`pkg/hash.txt`, written by `build_site` in
+/// scripts/lib.sh), when it was built with hashed names.
+struct SiteHashes {
+    /// The hash file's absolute path, for Leptos (which names the JS and WASM from it).
+    file: String,
+    css: Option<String>,
+}
+
+impl SiteHashes {
+    fn read(site_root: &std::path::Path) -> Option<SiteHashes> {
+        let path = std::path::absolute(site_root.join("pkg").join("hash.txt")).ok()?;
+        let text = std::fs::read_to_string(&path).ok()?;
+        let css = text.lines().find_map(|line| line.strip_prefix("css:")).map(|hash| hash.trim().to_owned());
+        Some(SiteHashes { file: path.to_string_lossy().into_owned(), css })
+    }
+}
+
+/// Whether a file name carries a content hash (`solstice.0123456789abcdef.wasm`).
+fn is_hashed(path: &str) -> bool {
+    let name = path.rsplit('/').next().unwrap_or(path);
+    name.split('.').any(|part| part.len() == 16 && part.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
+/// Files whose names carry their content's hash never change: browsers keep them for a year.
+/// Others (wasm-bindgen's snippets) are checked with the host each time (a 304 when unchanged).
+async fn asset_caching(request: Request, next: Next) -> Response {
+    let immutable = is_hashed(request.uri().path());
+    let mut response = next.run(request).await;
+    if response.status().is_success() || response.status() == StatusCode::NOT_MODIFIED {
+        let policy = if immutable { "public, max-age=31536000, immutable" } else { "no-cache" };
+        response.headers_mut().insert(CACHE_CONTROL, HeaderValue::from_static(policy));
+    }
+    response
 }
 
 fn security_header(name: &'static str, value: &'static str) -> SetResponseHeaderLayer<HeaderValue> {
@@ -273,6 +335,14 @@ mod tests {
             headers.append("x-forwarded-for", HeaderValue::from_str(value).unwrap());
         }
         headers
+    }
+
+    #[test]
+    fn hashed_file_names_are_recognised() {
+        assert!(is_hashed("/pkg/solstice.0123456789abcdef.wasm"));
+        assert!(is_hashed("/solstice.0123456789abcdef.css"));
+        assert!(!is_hashed("/pkg/solstice.js"));
+        assert!(!is_hashed("/pkg/snippets/app-0cd1cead3f0174fd/inline0.js"));
     }
 
     #[test]

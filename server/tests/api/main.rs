@@ -2,6 +2,7 @@
 //! binary (linked once), one set of helpers.
 
 mod accounts;
+mod assets;
 mod hardening;
 mod helpers;
 mod prices;
