@@ -305,19 +305,23 @@ fn forwarded_client(headers: &HeaderMap, trusted_hops: usize) -> Option<IpAddr> 
     entries.iter().rev().nth(trusted_hops - 1).and_then(|entry| entry.parse().ok())
 }
 
+/// Whether the page that sent the request (`Origin`, which browsers set) is of this host:
+/// `None` when no origin is given (not a browser). An origin that cannot be read, `null`
+/// included, is not this host.
+pub(crate) fn origin_is_this_host(headers: &HeaderMap) -> Option<bool> {
+    let origin = headers.get(ORIGIN)?;
+    let origin_host = origin.to_str().ok().and_then(|origin| origin.split_once("://")).map(|(_, host)| host);
+    let host = headers.get(HOST).and_then(|host| host.to_str().ok());
+    Some(origin_host.is_some() && origin_host == host)
+}
+
 /// Refuses requests that change things when they come from another site, so that no other
 /// page can log a visitor in or out, or act for them, with a hidden form.
 async fn refuse_cross_site_writes(request: Request, next: Next) -> Response {
     let reads_only = matches!(*request.method(), Method::GET | Method::HEAD | Method::OPTIONS);
     let headers = request.headers();
     let cross_site = headers.get("sec-fetch-site").is_some_and(|site| site == "cross-site");
-    let foreign_origin = match (headers.get(ORIGIN), headers.get(HOST)) {
-        (Some(origin), Some(host)) => {
-            let origin_host = origin.to_str().ok().and_then(|origin| origin.split_once("://")).map(|(_, host)| host);
-            origin_host != host.to_str().ok()
-        }
-        _ => false,
-    };
+    let foreign_origin = headers.contains_key(HOST) && origin_is_this_host(headers) == Some(false);
     if !reads_only && (cross_site || foreign_origin) {
         let error = ApiError::new(ErrorCode::Forbidden, "Requests from other sites are not accepted.");
         return (StatusCode::FORBIDDEN, Json(error)).into_response();

@@ -18,10 +18,7 @@ use app::backend::{prices::PriceHub, rate_limit::client_key, session::ClientIp};
 use axum::{
     Extension, Json,
     extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade, close_code},
-    http::{
-        HeaderMap, StatusCode,
-        header::{HOST, ORIGIN},
-    },
+    http::{HeaderMap, StatusCode, header::ORIGIN},
     response::{IntoResponse, Response},
 };
 use futures::{SinkExt, StreamExt};
@@ -104,17 +101,11 @@ impl SocketGate {
 
     /// Whether the page that opened the socket (if a browser says) is of this site.
     fn origin_allowed(&self, headers: &HeaderMap) -> bool {
-        let Some(origin) = headers.get(ORIGIN) else {
-            // Not a browser: nothing another site could abuse.
-            return true;
-        };
-        let Ok(origin) = origin.to_str() else { return false };
-        if self.limits.allowed_origins.iter().any(|allowed| allowed.eq_ignore_ascii_case(origin)) {
-            return true;
-        }
-        let origin_host = origin.split_once("://").map(|(_, host)| host);
-        let host = headers.get(HOST).and_then(|host| host.to_str().ok());
-        origin_host.is_some_and(|origin_host| Some(origin_host) == host)
+        let configured = headers.get(ORIGIN).and_then(|origin| origin.to_str().ok()).is_some_and(|origin| {
+            self.limits.allowed_origins.iter().any(|allowed| allowed.eq_ignore_ascii_case(origin))
+        });
+        // No origin: not a browser, so nothing another site could abuse.
+        configured || crate::origin_is_this_host(headers).unwrap_or(true)
     }
 }
 

@@ -319,16 +319,9 @@ impl RateLimiter {
     /// Takes `amount` from today's budget `id` if that much is left. Atomic: the budget is
     /// checked and taken in one update, so simultaneous sign-ups cannot overdraw it.
     async fn take_from_budget(&self, id: &str, budget: Amount, amount: Amount) -> Result<bool, HostError> {
-        let days = self.documents();
-        let now = DateTime::now();
-        days.delete_one(doc! { "_id": id, "expires_at": { "$lte": now } }).await?;
-        let ends = DateTime::from_millis(now.timestamp_millis() + FAUCET_DAY.as_millis() as i64);
-        match days.insert_one(doc! { "_id": id, "used": 0_i64, "expires_at": ends }).await {
-            Ok(_) => {}
-            Err(error) if is_duplicate_key(&error) => {}
-            Err(error) => return Err(error.into()),
-        }
-        let taken = days
+        self.open_window(id, FAUCET_DAY, "used").await?;
+        let taken = self
+            .documents()
             .find_one_and_update(
                 doc! { "_id": id, "used": { "$lte": budget.as_i64().saturating_sub(amount.as_i64()) } },
                 doc! { "$inc": { "used": amount.as_i64() } },
@@ -373,18 +366,7 @@ impl RateLimiter {
 
     /// Adds one to the key's counter, starting a new window if the last one is over.
     async fn bump(&self, id: &str, window: Duration) -> Result<CounterDoc, HostError> {
-        let now = DateTime::now();
-        // A window that is over is replaced, not continued.
-        self.counters.delete_one(doc! { "_id": id, "expires_at": { "$lte": now } }).await?;
-        let ends = DateTime::from_millis(now.timestamp_millis() + window.as_millis() as i64);
-        // Create the counter if there is none (an insert either happens whole or not at all),
-        // then count with a plain atomic increment: no racing upserts.
-        let fresh = CounterDoc { id: id.to_owned(), count: 0, expires_at: ends };
-        match self.counters.insert_one(&fresh).await {
-            Ok(_) => {}
-            Err(error) if is_duplicate_key(&error) => {}
-            Err(error) => return Err(error.into()),
-        }
+        let ends = self.open_window(id, window, "count").await?;
         let counter = self
             .counters
             .find_one_and_update(doc! { "_id": id }, doc! { "$inc": { "count": 1_i64 } })
@@ -392,7 +374,24 @@ impl RateLimiter {
             .await?;
         // The counter can only vanish if its window ended in between; count this attempt as the
         // first of a new one.
-        Ok(counter.unwrap_or(CounterDoc { count: 1, ..fresh }))
+        Ok(counter.unwrap_or(CounterDoc { id: id.to_owned(), count: 1, expires_at: ends }))
+    }
+
+    /// Makes sure counter `id` exists with a window that is not over: one that is over is
+    /// replaced (not continued) by a new one of `window` whose `field` is 0. Created by an
+    /// insert, which happens whole or not at all, so that the caller can then count with a
+    /// plain atomic update: no racing upserts. Returns when a new window would end.
+    async fn open_window(&self, id: &str, window: Duration, field: &str) -> Result<DateTime, HostError> {
+        let now = DateTime::now();
+        let counters = self.documents();
+        counters.delete_one(doc! { "_id": id, "expires_at": { "$lte": now } }).await?;
+        let ends = DateTime::from_millis(now.timestamp_millis() + window.as_millis() as i64);
+        match counters.insert_one(doc! { "_id": id, field: 0_i64, "expires_at": ends }).await {
+            Ok(_) => {}
+            Err(error) if is_duplicate_key(&error) => {}
+            Err(error) => return Err(error.into()),
+        }
+        Ok(ends)
     }
 
     /// A successful log-in: takes its attempts back, so that only failures count against the

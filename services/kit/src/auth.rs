@@ -29,6 +29,7 @@ use mongodb::{
 };
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+use solstice_ledger::is_duplicate_key;
 use solstice_types::{ApiError, ErrorCode, WalletAddress};
 use tokio::sync::OnceCell;
 
@@ -174,15 +175,6 @@ impl Verifier {
             Err(error) if is_duplicate_key(&error) => Ok(false),
             Err(error) => Err(error),
         }
-    }
-}
-
-fn is_duplicate_key(error: &mongodb::error::Error) -> bool {
-    use mongodb::error::{ErrorKind, WriteFailure};
-    match error.kind.as_ref() {
-        ErrorKind::Write(WriteFailure::WriteError(write)) => write.code == 11000,
-        ErrorKind::Command(command) => command.code == 11000,
-        _ => false,
     }
 }
 
