@@ -63,43 +63,94 @@ ensure_chromium() {
     note "$(/usr/bin/chromium --version 2>/dev/null | head -1)"
 }
 
-# Builds the browser bundle into target/site: WASM (size-optimised), its JS glue, CSS, icon.
+# Builds the browser bundle into target/site: WASM split per page (size-optimised), its JS
+# glue, CSS, icons, the web app manifest, the offline page and the service worker.
 build_site() {
-    step "Building the web front end (WASM)"
-    local site="$ROOT/target/site" pkg="$ROOT/target/site/pkg"
-    (cd "$ROOT" && cargo build -p frontend --lib --target wasm32-unknown-unknown --profile wasm-release) \
+    step "Building the web front end (WASM, split per page)"
+    local site="$ROOT/target/site" pkg="$ROOT/target/site/pkg" split="$ROOT/target/site-split"
+    # The splitter needs the linker's relocations to move each lazy route's code into a module
+    # of its own.
+    (cd "$ROOT" && CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="-Clink-args=--emit-relocs" \
+        cargo build -p frontend --lib --target wasm32-unknown-unknown --profile wasm-release) \
         || fail "the WASM build failed"
-    rm -rf "$pkg.new" && mkdir -p "$pkg.new"
-    wasm-bindgen --target web --no-typescript --out-name solstice --out-dir "$pkg.new" \
-        "$ROOT/target/wasm32-unknown-unknown/wasm-release/frontend.wasm" || fail "wasm-bindgen failed"
-    "$ROOT/node_modules/.bin/wasm-opt" -Oz --strip-debug --strip-producers --enable-bulk-memory --enable-nontrapping-float-to-int \
-        --enable-sign-ext --enable-mutable-globals \
-        "$pkg.new/solstice_bg.wasm" -o "$pkg.new/solstice_bg.wasm" || fail "wasm-opt failed"
+    (cd "$ROOT" && cargo build --release -p solstice-split --quiet) || fail "the WASM splitter did not build"
+    rm -rf "$pkg.new" "$split" && mkdir -p "$pkg.new" "$split"
+    "$ROOT/target/release/solstice-split" "$ROOT/target/wasm32-unknown-unknown/wasm-release/frontend.wasm" "$split" \
+        || fail "splitting the WASM failed"
+    # The chunks link against the main module's own exports: keep them.
+    wasm-bindgen --target web --no-typescript --keep-lld-exports --no-demangle --out-name solstice \
+        --out-dir "$pkg.new" "$split/solstice.wasm" || fail "wasm-bindgen failed"
+    mv "$pkg.new/solstice_bg.wasm" "$pkg.new/solstice.wasm"
+    cp "$split"/__wasm_split.*.js "$split/__wasm_split_manifest.json" "$pkg.new/"
+    local file
+    for file in "$split"/*.wasm; do
+        case "$(basename "$file")" in solstice.wasm) ;; *) cp "$file" "$pkg.new/" ;; esac
+    done
+    for file in "$pkg.new"/*.wasm; do
+        "$ROOT/node_modules/.bin/wasm-opt" -Oz --strip-debug --strip-producers --enable-bulk-memory \
+            --enable-nontrapping-float-to-int --enable-sign-ext --enable-mutable-globals --enable-reference-types \
+            "$file" -o "$file" || fail "wasm-opt failed on $(basename "$file")"
+    done
     cp "$ROOT/style/main.css" "$pkg.new/solstice.css"
     # Content-hashed names, so that browsers may keep them for a year (the host serves them
-    # `immutable`): the host reads the hashes from pkg/hash.txt to name them in its pages.
-    local kind file hashed hash hashes=""
+    # `immutable`): the host reads the hashes from pkg/hash.txt to name them in its pages, and the
+    # route chunks are renamed in the loader that fetches them and in the manifest the host
+    # reads to preload them. The loader keeps the name Leptos gives it (its content names the
+    # hashed JS, which imports it): it is served `no-cache`.
+    local loader manifest stem hash hashes=""
+    loader="$(ls "$pkg.new"/__wasm_split.*.js)"
+    manifest="$pkg.new/__wasm_split_manifest.json"
+    for file in "$pkg.new"/split_*.wasm "$pkg.new"/chunk_*.wasm; do
+        [ -e "$file" ] || continue
+        stem="$(basename "$file" .wasm)"
+        hash="$(sha256sum "$file" | cut -c1-16)"
+        mv "$file" "$pkg.new/$stem.$hash.wasm"
+        sed -i "s|\./$stem\.wasm|./$stem.$hash.wasm|g" "$loader"
+        sed -i "s|\"$stem\"|\"$stem.$hash\"|g" "$manifest"
+    done
     for kind in js wasm css; do
-        case "$kind" in js) file=solstice.js ;; wasm) file=solstice_bg.wasm ;; css) file=solstice.css ;; esac
-        hash="$(sha256sum "$pkg.new/$file" | cut -c1-16)"
-        hashed="solstice.$hash.$kind"
-        mv "$pkg.new/$file" "$pkg.new/$hashed"
+        hash="$(sha256sum "$pkg.new/solstice.$kind" | cut -c1-16)"
+        mv "$pkg.new/solstice.$kind" "$pkg.new/solstice.$hash.$kind"
+        if [ "$kind" = js ]; then sed -i "s|\./solstice\.js|./solstice.$hash.js|g" "$loader"; fi
         hashes="$hashes$kind: $hash"$'\n'
     done
     printf '%s' "$hashes" >"$pkg.new/hash.txt"
     # Precompressed once here (brotli 11, gzip 9) instead of on every request.
-    (cd "$pkg.new" && for file in solstice.*.js solstice.*.wasm solstice.*.css; do gzip -9 -k -n "$file"; done)
+    local compressible=("$pkg.new"/*.js "$pkg.new"/*.wasm "$pkg.new"/*.css)
+    for file in "${compressible[@]}"; do gzip -9 -k -n "$file"; done
     node -e '
         const zlib = require("zlib"), fs = require("fs");
         for (const file of process.argv.slice(1)) {
             const params = { [zlib.constants.BROTLI_PARAM_QUALITY]: 11, [zlib.constants.BROTLI_PARAM_SIZE_HINT]: fs.statSync(file).size };
             fs.writeFileSync(file + ".br", zlib.brotliCompressSync(fs.readFileSync(file), { params }));
-        }' "$pkg.new"/solstice.*.js "$pkg.new"/solstice.*.wasm "$pkg.new"/solstice.*.css || fail "brotli compression failed"
-    mkdir -p "$site" && cp "$ROOT/style/favicon.svg" "$site/favicon.svg"
-    rm -rf "$pkg" && mv "$pkg.new" "$pkg"
-    local wasm
-    wasm="$(ls "$pkg"/solstice.*.wasm)"
-    note "WASM: $(stat -c %s "$wasm") bytes, $(stat -c %s "$wasm.gz") gzip, $(stat -c %s "$wasm.br") brotli"
+        }' "${compressible[@]}" || fail "brotli compression failed"
+    mkdir -p "$site" && cp "$ROOT/style/favicon.svg" "$ROOT/style/manifest.webmanifest" "$site/"
+    # The installable app: PNG icons (drawn again when their script changes), the offline page
+    # and the service worker, which lists this build's files to keep on the phone.
+    if [ ! -f "$site/icons/icon-512.png" ] || [ "$ROOT/scripts/icons.py" -nt "$site/icons/icon-512.png" ]; then
+        python3 "$ROOT/scripts/icons.py" "$site/icons" || fail "drawing the icons failed"
+    fi
+    local css_hash shell_files version
+    css_hash="$(sed -n 's/^css: //p' "$pkg.new/hash.txt")"
+    sed "s|__STYLESHEET__|/pkg/solstice.$css_hash.css|" "$ROOT/style/offline.html" >"$site/offline.html"
+    shell_files="$(cd "$pkg.new" && for file in *.js *.wasm *.css snippets/*/*.js; do
+        if [ -e "$file" ]; then printf '"/pkg/%s", ' "$file"; fi
+    done)"
+    shell_files="[$shell_files\"/offline.html\", \"/favicon.svg\", \"/manifest.webmanifest\", \"/icons/icon-192.png\", \"/icons/icon-512.png\"]"
+    version="$(cat "$pkg.new/hash.txt" "$loader" "$site/offline.html" "$ROOT/style/sw.js" "$ROOT/style/manifest.webmanifest" \
+        "$ROOT/style/favicon.svg" "$ROOT/scripts/icons.py" | sha256sum | cut -c1-16)"
+    sed -e "s|__VERSION__|$version|" -e "s|__SHELL__|$shell_files|" "$ROOT/style/sw.js" >"$site/sw.js"
+    rm -rf "$pkg" "$split" && mv "$pkg.new" "$pkg"
+    site_sizes
+}
+
+# Prints the size of each built JS and WASM file, raw, gzip and brotli.
+site_sizes() {
+    local file
+    for file in "$ROOT"/target/site/pkg/*.wasm "$ROOT"/target/site/pkg/*.js; do
+        note "$(printf '%-44s %9s raw %9s gzip %9s brotli' "$(basename "$file")" "$(stat -c %s "$file")" \
+            "$(stat -c %s "$file.gz")" "$(stat -c %s "$file.br")")"
+    done
 }
 
 # Waits until something listens on 127.0.0.1:$1, for at most $2 seconds.

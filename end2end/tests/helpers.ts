@@ -44,6 +44,10 @@ export async function logIn(page: Page, address: string, password: string) {
 }
 
 export async function logOut(page: Page) {
+  // On a phone, log out is in the tab bar's "More" sheet (the bar comes with the account).
+  await expect(page.getByTestId('account')).toBeVisible();
+  const more = page.getByTestId('tabbar').getByText('More', { exact: true });
+  if (await more.isVisible()) await more.click();
   await page.getByRole('button', { name: 'Log out' }).click();
   await expect(page).toHaveURL(/\/login$/);
   await expect(page.getByRole('link', { name: 'Sign up' })).toBeVisible();

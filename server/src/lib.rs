@@ -195,12 +195,18 @@ pub fn router(
             get(move |upgrade, headers, client| ws::prices(upgrade, headers, client, hub.clone(), sockets.clone())),
         )
         .merge(
-            // Precompressed at build (brotli, gzip); hashed names are kept for a year.
+            // The built site. Precompressed at build (brotli, gzip); hashed names are kept for
+            // a year, the rest is checked each time. The service worker must sit at the root
+            // to look after every page.
             Router::new()
                 .nest_service("/pkg", ServeDir::new(site_root.join("pkg")).precompressed_br().precompressed_gzip())
+                .nest_service("/icons", ServeDir::new(site_root.join("icons")))
+                .route_service("/favicon.svg", ServeFile::new(site_root.join("favicon.svg")))
+                .route_service("/manifest.webmanifest", ServeFile::new(site_root.join("manifest.webmanifest")))
+                .route_service("/sw.js", ServeFile::new(site_root.join("sw.js")))
+                .route_service("/offline.html", ServeFile::new(site_root.join("offline.html")))
                 .layer(middleware::from_fn(asset_caching)),
         )
-        .route_service("/favicon.svg", ServeFile::new(site_root.join("favicon.svg")))
         .merge(pages)
         .layer(middleware::from_fn(move |request, next| client_ip(trusted_hops, request, next)))
         .layer(middleware::from_fn(refuse_cross_site_writes))

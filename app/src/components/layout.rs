@@ -1,4 +1,6 @@
-//! The top bar: brand, navigation, the user's wallet and balance, log out.
+//! The frame around every page: the top bar (brand, navigation, wallet and balance, log out)
+//! and, on phones, a bottom tab bar in reach of the thumb (Wallet, Portfolio, Swap, Stake,
+//! More). Which of the two navigations shows is the stylesheet's choice, by screen width.
 
 use leptos::prelude::*;
 use leptos_router::components::A;
@@ -29,6 +31,18 @@ pub fn TopBar() -> impl IntoView {
     }
 }
 
+/// The phone's bottom bar, for a logged-in user. It sits outside the top bar: the top bar's
+/// backdrop blur would otherwise pin it to the top bar instead of the screen.
+#[component]
+pub fn TabBar() -> impl IntoView {
+    let auth = use_auth();
+    view! {
+        <Transition fallback=|| ()>
+            {move || auth.me.get().and_then(|me| me.ok().flatten()).map(|me| view! { <Tabs me /> })}
+        </Transition>
+    }
+}
+
 #[component]
 fn VisitorMenu() -> impl IntoView {
     view! {
@@ -46,8 +60,8 @@ fn UserMenu(me: Me) -> impl IntoView {
     let sol = Token::Sol.decimals();
     let balance = me.sol_balance.format_display(sol, 4);
     view! {
-        <nav class="topnav" aria-label="Main">
-            <A href="/" attr:class="navlink">"Wallet"</A>
+        <nav class="topnav wide-only" aria-label="Main">
+            <A href="/" exact=true attr:class="navlink">"Wallet"</A>
             <A href="/portfolio" attr:class="navlink">"Portfolio"</A>
             <A href="/swap" attr:class="navlink">"Swap"</A>
             <A href="/stake" attr:class="navlink">"Stake"</A>
@@ -60,13 +74,77 @@ fn UserMenu(me: Me) -> impl IntoView {
                 <span data-testid="topbar-balance">{balance}</span>
                 " SOL"
             </div>
-            <div class="account-address">
+            <div class="account-address wide-only">
                 <span class="mono" title=me.address.to_string() data-testid="topbar-address">{me.address.short()}</span>
                 <CopyButton text=me.address.to_string() label="Copy" />
             </div>
-            <ActionForm action=auth.log_out attr:class="inline-form">
+            <ActionForm action=auth.log_out attr:class="inline-form wide-only">
                 <button type="submit" class="btn btn-small">"Log out"</button>
             </ActionForm>
         </div>
+    }
+}
+
+#[component]
+fn Tabs(me: Me) -> impl IntoView {
+    let auth = use_auth();
+    let more = NodeRef::<leptos::html::Details>::new();
+    // A link followed inside the sheet, or a tap beside it, closes it.
+    let close = move |_| {
+        if let Some(details) = more.get() {
+            let _ = details.remove_attribute("open");
+        }
+    };
+    view! {
+        <nav class="tabbar narrow-only" aria-label="Main" data-testid="tabbar">
+            <A href="/" exact=true attr:class="tab">
+                <TabIcon path="M3 7h15a3 3 0 0 1 3 3v8a2 2 0 0 1-2 2H5a2 2 0 0 1-2-2zM3 7l12-4v4M16 14h2" />
+                "Wallet"
+            </A>
+            <A href="/portfolio" attr:class="tab">
+                <TabIcon path="M12 3a9 9 0 1 0 9 9h-9zM15 3.5A9 9 0 0 1 20.5 9H15z" />
+                "Portfolio"
+            </A>
+            <A href="/swap" attr:class="tab">
+                <TabIcon path="M4 8h14l-4-4M20 16H6l4 4" />
+                "Swap"
+            </A>
+            <A href="/stake" attr:class="tab">
+                <TabIcon path="M12 3l9 5-9 5-9-5zM3 13l9 5 9-5" />
+                "Stake"
+            </A>
+            <details class="more" node_ref=more>
+                <summary class="tab">
+                    <TabIcon path="M5 12h.01M12 12h.01M19 12h.01" />
+                    "More"
+                </summary>
+                <div class="sheet-backdrop" on:click=close></div>
+                <div class="sheet">
+                    <p class="sheet-address">
+                        <span class="mono" title=me.address.to_string()>{me.address.short()}</span>
+                        <CopyButton text=me.address.to_string() label="Copy address" />
+                    </p>
+                    <div class="sheet-links" on:click=close>
+                        <A href="/send" attr:class="sheet-link">"Send"</A>
+                        <A href="/transfers" attr:class="sheet-link">"Transfers"</A>
+                        <A href="/swaps" attr:class="sheet-link">"Swap history"</A>
+                        <A href="/markets" attr:class="sheet-link">"Markets"</A>
+                        <ActionForm action=auth.log_out attr:class="inline-form">
+                            <button type="submit" class="sheet-link">"Log out"</button>
+                        </ActionForm>
+                    </div>
+                </div>
+            </details>
+        </nav>
+    }
+}
+
+/// A 24-pixel line icon drawn by one SVG path.
+#[component]
+fn TabIcon(path: &'static str) -> impl IntoView {
+    view! {
+        <svg class="tab-icon" viewBox="0 0 24 24" aria-hidden="true">
+            <path d=path />
+        </svg>
     }
 }

@@ -1,0 +1,145 @@
+import * as http from 'node:http';
+import { expect, test, type Page } from '@playwright/test';
+import { logOut, open, signUp, watchConsole } from './helpers';
+
+// The installable app, the phone's tab bar and the weight of a first visit.
+
+const VISITOR_PAGES = ['/', '/login', '/signup', '/markets', '/markets/SOL'];
+const USER_PAGES = ['/', '/portfolio', '/swap', '/stake', '/send', '/transfers', '/swaps', '/markets', '/markets/SOL'];
+/** The most a page may download of WASM and JS on a first visit, brotli-compressed. */
+const FIRST_LOAD_BUDGET = 250_000;
+
+/** The JS and WASM a page fetched, in the order it asked for them. */
+async function scriptsLoaded(page: Page): Promise<string[]> {
+  return page.evaluate(() =>
+    performance
+      .getEntriesByType('resource')
+      .map((entry) => entry.name)
+      .filter((url) => /\.(js|wasm)(\?|$)/.test(new URL(url).pathname)),
+  );
+}
+
+/** How many bytes the host sends for `url` to a browser that accepts brotli (over HTTPS, all do). */
+function brotliBytes(url: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    http
+      .get(url, { headers: { 'accept-encoding': 'br' } }, (response) => {
+        let bytes = 0;
+        response.on('data', (chunk: Buffer) => (bytes += chunk.length));
+        response.on('end', () => resolve(bytes));
+      })
+      .on('error', reject);
+  });
+}
+
+test('every page hydrates without a console error, for a visitor and a user', async ({ page }) => {
+  const errors = watchConsole(page);
+  for (const path of VISITOR_PAGES) {
+    await open(page, path);
+    expect(errors, `${path} as a visitor`).toEqual([]);
+  }
+  await signUp(page, '5');
+  for (const path of USER_PAGES) {
+    await open(page, path);
+    await expect(page.locator('main')).not.toBeEmpty();
+    expect(errors, `${path} as a user`).toEqual([]);
+  }
+});
+
+test('a first visit to any page downloads at most 250 KB of WASM and JS', async ({ browser }) => {
+  // Each page in a fresh browser: nothing cached, no service worker yet.
+  const measure = async (path: string, cookie?: string) => {
+    const context = await browser.newContext();
+    if (cookie) await context.addCookies([JSON.parse(cookie)]);
+    const page = await context.newPage();
+    await open(page, path);
+    const urls = await scriptsLoaded(page);
+    const sizes = await Promise.all(urls.map(brotliBytes));
+    await context.close();
+    expect(urls.some((url) => url.endsWith('.wasm')), `${path} loads WASM`).toBe(true);
+    return sizes.reduce((sum, size) => sum + size, 0);
+  };
+  for (const path of VISITOR_PAGES) {
+    expect(await measure(path), `${path} as a visitor`).toBeLessThanOrEqual(FIRST_LOAD_BUDGET);
+  }
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await signUp(page, '5');
+  const session = (await context.cookies()).find((cookie) => cookie.name === 'solstice_session');
+  expect(session).toBeTruthy();
+  await context.close();
+  for (const path of USER_PAGES) {
+    expect(await measure(path, JSON.stringify(session)), `${path} as a user`).toBeLessThanOrEqual(FIRST_LOAD_BUDGET);
+  }
+});
+
+test('the app is installable and a repeat visit loads no WASM from the network', async ({ page, baseURL }) => {
+  await open(page, '/markets');
+  const manifestUrl = await page.locator('link[rel="manifest"]').getAttribute('href');
+  const manifest = await (await page.request.get(new URL(manifestUrl!, baseURL).href)).json();
+  expect(manifest).toMatchObject({ name: 'Solstice', start_url: '/', display: 'standalone', theme_color: '#0f1020' });
+  const sizes = manifest.icons.map((icon: { sizes: string }) => icon.sizes);
+  expect(sizes).toEqual(expect.arrayContaining(['192x192', '512x512', 'any']));
+  for (const icon of manifest.icons) {
+    const response = await page.request.get(new URL(icon.src, baseURL).href);
+    expect(response.ok(), icon.src).toBe(true);
+    expect(response.headers()['content-type']).toBe(icon.type);
+  }
+
+  const scope = await page.evaluate(async () => (await navigator.serviceWorker.ready).scope);
+  expect(scope).toBe(new URL('/', baseURL).href);
+
+  // Again, now that the service worker looks after the site: every WASM module comes from it.
+  const fromNetwork: string[] = [];
+  const wasm: string[] = [];
+  page.on('response', (response) => {
+    if (!response.url().endsWith('.wasm')) return;
+    wasm.push(response.url());
+    if (!response.fromServiceWorker()) fromNetwork.push(response.url());
+  });
+  await open(page, '/markets/SOL');
+  expect(wasm.length).toBeGreaterThan(0);
+  expect(fromNetwork).toEqual([]);
+});
+
+test('offline, a page says so instead of showing old balances', async ({ page, context }) => {
+  await open(page, '/');
+  await page.evaluate(async () => navigator.serviceWorker.ready);
+  await context.setOffline(true);
+  await page.goto('/portfolio');
+  await expect(page.getByRole('heading', { name: 'You are offline' })).toBeVisible();
+  await expect(page.getByText(/nothing is shown from memory/)).toBeVisible();
+  await context.setOffline(false);
+  await page.getByRole('link', { name: 'Try again' }).click();
+  await expect(page.getByText('Log in to see your portfolio.')).toBeVisible();
+});
+
+test('on a phone the tab bar takes the user everywhere', async ({ page, isMobile }) => {
+  test.skip(!isMobile, 'the tab bar is for narrow screens; desktops keep the top navigation');
+  const errors = watchConsole(page);
+  await signUp(page, '3');
+  await open(page, '/');
+  const tabs = page.getByTestId('tabbar');
+  await expect(tabs).toBeVisible();
+  // It sits at the bottom of the screen, clear of the page.
+  const box = (await tabs.boundingBox())!;
+  const viewport = page.viewportSize()!;
+  expect(box.y + box.height).toBeCloseTo(viewport.height, 0);
+  await expect(page.getByRole('navigation', { name: 'Main' })).toHaveCount(1);
+
+  for (const [name, path] of [['Portfolio', '/portfolio'], ['Swap', '/swap'], ['Stake', '/stake'], ['Wallet', '/']]) {
+    await tabs.getByRole('link', { name }).click();
+    await expect(page).toHaveURL(new RegExp(`${path === '/' ? '/' : path}$`));
+    await expect(tabs.getByRole('link', { name })).toHaveAttribute('aria-current', 'page');
+  }
+
+  await tabs.getByText('More', { exact: true }).click();
+  await tabs.getByRole('link', { name: 'Transfers' }).click();
+  await expect(page).toHaveURL(/\/transfers$/);
+  await expect(tabs.getByRole('link', { name: 'Transfers' })).toBeHidden();
+  await expect(page.getByRole('heading', { name: 'Transfers', level: 1 })).toBeVisible();
+
+  await logOut(page);
+  await expect(tabs).toBeHidden();
+  expect(errors).toEqual([]);
+});
