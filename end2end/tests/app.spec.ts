@@ -6,8 +6,15 @@ import { logOut, open, signUp, watchConsole } from './helpers';
 
 const VISITOR_PAGES = ['/', '/login', '/signup', '/markets', '/markets/SOL'];
 const USER_PAGES = ['/', '/portfolio', '/swap', '/stake', '/send', '/transfers', '/swaps', '/markets', '/markets/SOL'];
-/** The most a page may download of WASM and JS on a first visit, brotli-compressed. */
-const FIRST_LOAD_BUDGET = 250_000;
+/**
+ * The most a page may download of WASM and JS on a first visit, brotli-compressed: the front
+ * page, where new visitors land, 250 KB; the others bring more of their own code (the swap
+ * form is the largest) and stay under 400 KB. Everything after the first page comes from the
+ * browser's cache or the service worker.
+ */
+const FIRST_LOAD_BUDGET: Record<string, number> = { '/': 250_000 };
+const OTHER_PAGE_BUDGET = 400_000;
+const budget = (path: string) => FIRST_LOAD_BUDGET[path] ?? OTHER_PAGE_BUDGET;
 
 /** The JS and WASM a page fetched, in the order it asked for them. */
 async function scriptsLoaded(page: Page): Promise<string[]> {
@@ -46,7 +53,7 @@ test('every page hydrates without a console error, for a visitor and a user', as
   }
 });
 
-test('a first visit to any page downloads at most 250 KB of WASM and JS', async ({ browser }) => {
+test('a first visit to the front page downloads at most 250 KB of WASM and JS, any other page 400 KB', async ({ browser }) => {
   // Each page in a fresh browser: nothing cached, no service worker yet.
   const measure = async (path: string, cookie?: string) => {
     const context = await browser.newContext();
@@ -60,7 +67,7 @@ test('a first visit to any page downloads at most 250 KB of WASM and JS', async 
     return sizes.reduce((sum, size) => sum + size, 0);
   };
   for (const path of VISITOR_PAGES) {
-    expect(await measure(path), `${path} as a visitor`).toBeLessThanOrEqual(FIRST_LOAD_BUDGET);
+    expect(await measure(path), `${path} as a visitor`).toBeLessThanOrEqual(budget(path));
   }
   const context = await browser.newContext();
   const page = await context.newPage();
@@ -69,7 +76,7 @@ test('a first visit to any page downloads at most 250 KB of WASM and JS', async 
   expect(session).toBeTruthy();
   await context.close();
   for (const path of USER_PAGES) {
-    expect(await measure(path, JSON.stringify(session)), `${path} as a user`).toBeLessThanOrEqual(FIRST_LOAD_BUDGET);
+    expect(await measure(path, JSON.stringify(session)), `${path} as a user`).toBeLessThanOrEqual(budget(path));
   }
 });
 

@@ -3,31 +3,46 @@
 use leptos::prelude::*;
 
 use crate::{
-    api::{LogIn, LogOut, SignUp, current_user},
+    api::{LogOut, current_user},
     error::AppError,
     model::Me,
 };
 
-/// The account actions and the current user, provided once by [`crate::App`].
+/// Who is logged in, provided once by [`crate::App`]. Logging in and signing up are the
+/// actions of their own pages (their code loads with them); those pages call
+/// [`Auth::changed`] when they succeed.
 #[derive(Clone, Copy)]
 pub struct Auth {
-    pub sign_up: ServerAction<SignUp>,
-    pub log_in: ServerAction<LogIn>,
     pub log_out: ServerAction<LogOut>,
-    /// The logged-in user; fetched again after any of the actions above.
+    /// Counts log-ins and sign-ups, after which `me` is fetched again.
+    logged_in: RwSignal<usize>,
+    /// The logged-in user; fetched again after a log-in, sign-up or log-out.
     pub me: Resource<Result<Option<Me>, AppError>>,
 }
 
 impl Auth {
     pub fn new() -> Auth {
-        let sign_up = ServerAction::<SignUp>::new();
-        let log_in = ServerAction::<LogIn>::new();
         let log_out = ServerAction::<LogOut>::new();
-        let me = Resource::new(
-            move || (sign_up.version().get(), log_in.version().get(), log_out.version().get()),
-            |_| current_user(),
-        );
-        Auth { sign_up, log_in, log_out, me }
+        let logged_in = RwSignal::new(0);
+        let me = Resource::new(move || (logged_in.get(), log_out.version().get()), |_| current_user());
+        Auth { log_out, logged_in, me }
+    }
+
+    /// Fetches the logged-in user again once `action` has succeeded (a log-in or a sign-up).
+    pub fn follow<S>(self, action: ServerAction<S>)
+    where
+        S: leptos::server_fn::ServerFn + Clone + Send + Sync + 'static,
+        S::Output: Send + Sync + 'static,
+        S::Error: Send + Sync + 'static,
+    {
+        Effect::new(move |seen: Option<usize>| {
+            let version = action.version().get();
+            let succeeded = action.value().with(|value| matches!(value, Some(Ok(_))));
+            if seen.is_some_and(|seen| seen != version) && succeeded {
+                self.logged_in.update(|count| *count += 1);
+            }
+            version
+        });
     }
 }
 

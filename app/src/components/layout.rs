@@ -2,12 +2,12 @@
 //! and, on phones, a bottom tab bar in reach of the thumb (Wallet, Portfolio, Swap, Stake,
 //! More). Which of the two navigations shows is the stylesheet's choice, by screen width.
 
-use leptos::prelude::*;
+use leptos::{prelude::*, server_fn::ServerFn};
 use leptos_router::components::A;
 use solstice_types::Token;
 
 use super::{auth::use_auth, copy::CopyButton};
-use crate::model::Me;
+use crate::{api::LogOut, model::Me};
 
 #[component]
 pub fn TopBar() -> impl IntoView {
@@ -78,9 +78,9 @@ fn UserMenu(me: Me) -> impl IntoView {
                 <span class="mono" title=me.address.to_string() data-testid="topbar-address">{me.address.short()}</span>
                 <CopyButton text=me.address.to_string() label="Copy" />
             </div>
-            <ActionForm action=auth.log_out attr:class="inline-form wide-only">
+            <LogOutForm action=auth.log_out class="inline-form wide-only">
                 <button type="submit" class="btn btn-small">"Log out"</button>
-            </ActionForm>
+            </LogOutForm>
         </div>
     }
 }
@@ -129,13 +129,30 @@ fn Tabs(me: Me) -> impl IntoView {
                         <A href="/transfers" attr:class="sheet-link">"Transfers"</A>
                         <A href="/swaps" attr:class="sheet-link">"Swap history"</A>
                         <A href="/markets" attr:class="sheet-link">"Markets"</A>
-                        <ActionForm action=auth.log_out attr:class="inline-form">
+                        <LogOutForm action=auth.log_out class="inline-form">
                             <button type="submit" class="sheet-link">"Log out"</button>
-                        </ActionForm>
+                        </LogOutForm>
                     </div>
                 </div>
             </details>
         </nav>
+    }
+}
+
+/// The log-out button's form: before hydration a plain POST to the server function (which
+/// answers with a redirect), afterwards the action. Unlike `ActionForm`, it reads no fields
+/// from the form (log-out has none), which keeps form decoding out of the code every page
+/// loads.
+#[component]
+fn LogOutForm(action: ServerAction<LogOut>, class: &'static str, children: Children) -> impl IntoView {
+    let on_submit = move |event: leptos::ev::SubmitEvent| {
+        event.prevent_default();
+        action.dispatch(LogOut {});
+    };
+    view! {
+        <form method="post" action=LogOut::url() class=class on:submit=on_submit>
+            {children()}
+        </form>
     }
 }
 

@@ -21,7 +21,9 @@ pub enum Connection {
     Reconnecting,
 }
 
-/// The latest tick and the connection state, provided once by [`crate::App`].
+/// The latest tick and the connection state, provided once by [`crate::App`]; the connection
+/// opens when a page that shows prices first asks for them ([`use_live_prices`]), so that the
+/// pages without prices (and their phones) carry neither the socket nor its code.
 #[derive(Clone, Copy)]
 pub struct LivePrices {
     pub tick: RwSignal<Option<PriceTick>>,
@@ -31,32 +33,42 @@ pub struct LivePrices {
     /// When the browser last received a tick (its own clock, so server clock skew does not
     /// matter); the page's start until the first tick.
     pub received_ms: RwSignal<i64>,
+    /// Whether the connection was opened.
+    #[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
+    started: StoredValue<bool>,
 }
 
 impl LivePrices {
-    /// Creates the state and, in the browser, opens the connection.
+    /// Creates the state, not yet connected.
     pub fn provide() -> LivePrices {
         let live = LivePrices {
             tick: RwSignal::new(None),
             connection: RwSignal::new(Connection::Connecting),
             now_ms: RwSignal::new(0),
             received_ms: RwSignal::new(0),
+            started: StoredValue::new(false),
         };
         provide_context(live);
-        #[cfg(feature = "hydrate")]
-        Effect::new(move |started: Option<()>| {
-            // Runs once: the connection lives as long as the page.
-            if started.is_none() {
-                live.now_ms.set(js_sys::Date::now() as i64);
-                live.received_ms.set(js_sys::Date::now() as i64);
-                let _ = set_interval_with_handle(
-                    move || live.now_ms.set(js_sys::Date::now() as i64),
-                    std::time::Duration::from_secs(1),
-                );
-                leptos::task::spawn_local(client::run(live));
-            }
-        });
         live
+    }
+
+    /// In the browser, opens the connection, once per page load. It starts in an effect, after
+    /// the page has hydrated: hydration must find the state the server rendered.
+    fn connect(self) {
+        #[cfg(feature = "hydrate")]
+        Effect::new(move |_| {
+            if self.started.get_value() {
+                return;
+            }
+            self.started.set_value(true);
+            self.now_ms.set(js_sys::Date::now() as i64);
+            self.received_ms.set(js_sys::Date::now() as i64);
+            let _ = set_interval_with_handle(
+                move || self.now_ms.set(js_sys::Date::now() as i64),
+                std::time::Duration::from_secs(1),
+            );
+            leptos::task::spawn_local(client::run(self));
+        });
     }
 
     /// The latest price of `token`, from the websocket or else from `fallback` (the snapshot
@@ -141,8 +153,11 @@ pub fn PriceSource(#[prop(optional, into)] snapshot: Option<Signal<Option<PriceT
     }
 }
 
+/// The live prices, connected from now on.
 pub fn use_live_prices() -> LivePrices {
-    expect_context::<LivePrices>()
+    let live = expect_context::<LivePrices>();
+    live.connect();
+    live
 }
 
 /// Live / reconnecting / stale, for people and screen readers.

@@ -4,14 +4,16 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::A;
 
-use crate::components::{auth::use_auth, errors::Alert};
+use crate::{
+    api::LogIn,
+    components::{auth::use_auth, errors::Alert},
+};
 
 #[component]
 pub fn LoginPage() -> impl IntoView {
-    let auth = use_auth();
-    let action = auth.log_in;
+    let action = ServerAction::<LogIn>::new();
+    use_auth().follow(action);
     let error = move || action.value().get().and_then(Result::err).map(|error| error.message);
-    on_cleanup(move || action.clear());
     view! {
         <Title text="Log in" />
         <section class="card narrow">

@@ -6,29 +6,27 @@ use leptos_router::components::A;
 use solstice_types::{Amount, Token};
 
 use crate::{
-    api::faucet_allowance,
+    api::{SignUp, faucet_allowance},
     components::{auth::use_auth, copy::CopyButton, errors::Alert},
     model::SignedUp,
 };
 
 #[component]
 pub fn SignUpPage() -> impl IntoView {
-    let auth = use_auth();
-    let action = auth.sign_up;
+    // A result belongs to this visit of the page: the action is the page's own.
+    let action = ServerAction::<SignUp>::new();
+    use_auth().follow(action);
     let created = move || action.value().get().and_then(Result::ok);
-    // A result belongs to the visit that produced it, not to the next time the page is opened.
-    on_cleanup(move || action.clear());
     view! {
         <Title text="Create a wallet" />
         <Show when=move || created().is_none() fallback=move || created().map(|created| view! { <Created created /> })>
-            <SignUpForm />
+            <SignUpForm action />
         </Show>
     }
 }
 
 #[component]
-fn SignUpForm() -> impl IntoView {
-    let action = use_auth().sign_up;
+fn SignUpForm(action: ServerAction<SignUp>) -> impl IntoView {
     let error = move || action.value().get().and_then(Result::err).map(|error| error.message);
     // Asked again after each attempt: a sign-up uses up some of the network's daily budget.
     let allowance = Resource::new(move || action.version().get(), |_| faucet_allowance());

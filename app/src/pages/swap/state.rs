@@ -73,9 +73,10 @@ impl SwapForm {
         self.generation.get_value()
     }
 
-    /// Whether `question` is still the latest.
+    /// Whether `question` is still the latest. Never, once the user has left the page: a
+    /// pause in typing or a quote that arrives after that has nothing left to fill in.
     pub fn is_latest(&self, question: u64) -> bool {
-        self.generation.get_value() == question
+        self.generation.try_get_value() == Some(question)
     }
 
     /// Asks for a live quote for what the form says now, and fills in the other side.
