@@ -108,13 +108,27 @@ pub async fn balances(ledger: &Ledger, address: &str) -> BTreeMap<Token, Amount>
 
 /// Starts a host over `database` with the test defaults changed by `configure`; returns its
 /// base URL.
+///
+/// The host runs on a thread of its own with the stack the real binary gives its threads
+/// (8 MiB, see `main.rs`): rendering a page's view tree, in a debug build, goes deeper than the
+/// 2 MiB of a test's thread.
 pub async fn start_host(database: &str, configure: impl FnOnce(&mut Config)) -> String {
     let mut config = Config::for_tests(solstice_testkit::mongodb_uri(), database.to_owned());
     configure(&mut config);
-    let host = Application::build(config).await.expect("the host starts");
-    let base = format!("http://{}", host.local_addr());
-    tokio::spawn(host.run_until_stopped(std::future::pending()));
-    base
+    let (started, address) = tokio::sync::oneshot::channel();
+    std::thread::Builder::new()
+        .name("host".to_owned())
+        .stack_size(8 * 1024 * 1024)
+        .spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a runtime");
+            runtime.block_on(async move {
+                let host = Application::build(config).await.expect("the host starts");
+                let _ = started.send(host.local_addr());
+                let _ = host.run_until_stopped(std::future::pending()).await;
+            });
+        })
+        .expect("the host's thread starts");
+    format!("http://{}", address.await.expect("the host starts"))
 }
 
 /// A market recorder of the simulated market over `database`, with the test defaults changed

@@ -494,8 +494,14 @@ async fn history_filters_by_token_and_date_and_pages() {
 /// click): every quote fills at most once, the books balance, nothing goes negative.
 #[tokio::test]
 async fn concurrent_swaps_with_retries_conserve_every_token() {
-    // Each wallet holds 40 quotes before any is executed.
-    let app = spawn_app_configured(|config| config.max_open_quotes = 40).await;
+    // Each wallet holds 40 quotes before any is executed. Prices stay fresh for longer than the
+    // test takes: the test market ticks on the same thread as these hundreds of requests, and
+    // freshness is not what this test is about.
+    let app = spawn_app_configured(|config| {
+        config.max_open_quotes = 40;
+        config.freshness_seconds = 60;
+    })
+    .await;
     let mut wallets = Vec::new();
     for _ in 0..4 {
         wallets.push(app.user(&[(Token::Sol, 8 * SOL), (Token::Usdc, 1_500 * USDC)]).await);
