@@ -137,7 +137,9 @@ build_site() {
     local css_hash shell_files version
     css_hash="$(sed -n 's/^css: //p' "$pkg.new/hash.txt")"
     sed "s|__STYLESHEET__|/pkg/solstice.$css_hash.css|" "$ROOT/style/offline.html" >"$site/offline.html"
-    shell_files="$(cd "$pkg.new" && for file in *.js *.wasm *.css snippets/*/*.js; do
+    # The worker keeps what every page needs at install; a page's own modules are kept when a
+    # page first asks for them (a phone on a metered plan does not download every page at once).
+    shell_files="$(cd "$pkg.new" && for file in solstice.*.js solstice.*.wasm solstice.*.css __wasm_split.*.js snippets/*/*.js; do
         if [ -e "$file" ]; then printf '"/pkg/%s", ' "$file"; fi
     done)"
     shell_files="[$shell_files\"/offline.html\", \"/favicon.svg\", \"/manifest.webmanifest\", \"/icons/icon-192.png\", \"/icons/icon-512.png\"]"
@@ -148,13 +150,18 @@ build_site() {
     site_sizes
 }
 
-# Prints the size of each built JS and WASM file, raw, gzip and brotli.
+# Prints the size of the main JS and WASM (raw, gzip, brotli) and of the route modules in all.
 site_sizes() {
-    local file
-    for file in "$ROOT"/target/site/pkg/*.wasm "$ROOT"/target/site/pkg/*.js; do
-        note "$(printf '%-44s %9s raw %9s gzip %9s brotli' "$(basename "$file")" "$(stat -c %s "$file")" \
+    local file pkg="$ROOT/target/site/pkg" count=0 raw=0 br=0
+    for file in "$pkg"/solstice.*.wasm "$pkg"/solstice.*.js "$pkg"/__wasm_split.*.js; do
+        note "$(printf '%-40s %9s raw %9s gzip %9s brotli' "$(basename "$file")" "$(stat -c %s "$file")" \
             "$(stat -c %s "$file.gz")" "$(stat -c %s "$file.br")")"
     done
+    for file in "$pkg"/split_*.wasm "$pkg"/chunk_*.wasm; do
+        [ -e "$file" ] || continue
+        count=$((count + 1)) raw=$((raw + $(stat -c %s "$file"))) br=$((br + $(stat -c %s "$file.br")))
+    done
+    note "$(printf '%-40s %9s raw %9s brotli' "$count route modules, in all" "$raw" "$br")"
 }
 
 # Waits until something listens on 127.0.0.1:$1, for at most $2 seconds.

@@ -34,6 +34,31 @@ self.addEventListener("activate", (event) => {
     );
 });
 
+// The page that installed the worker sends the build files it loaded before the worker
+// existed (its own route's modules): they are kept too, from the browser's cache.
+self.addEventListener("message", (event) => {
+    const urls = Array.isArray(event.data?.keep) ? event.data.keep : [];
+    const wanted = urls
+        .map((url) => new URL(url, self.location.origin))
+        .filter((url) => url.origin === self.location.origin && url.pathname.startsWith("/pkg/") && isHashed(url));
+    event.waitUntil(
+        (async () => {
+            const cache = await caches.open(CACHE);
+            for (const url of wanted) {
+                if (await cache.match(url.pathname, { ignoreVary: true })) continue;
+                try {
+                    const response = await fetch(url.pathname);
+                    if (response.ok) await cache.put(url.pathname, response);
+                } catch {
+                    // Offline or gone: it will be kept the next time a page asks for it.
+                }
+            }
+        })(),
+    );
+});
+
+const isHashed = (url) => /\.[0-9a-f]{16}\./.test(url.pathname);
+
 // Files named by a hash of their content never change: the first copy is good forever.
 const isBuildFile = (url) => url.pathname.startsWith("/pkg/") || SHELL.includes(url.pathname);
 
@@ -62,7 +87,7 @@ self.addEventListener("fetch", (event) => {
                 const kept = await cache.match(request, { ignoreVary: true });
                 if (kept) return kept;
                 const response = await fetch(request);
-                if (response.ok && /\.[0-9a-f]{16}\./.test(url.pathname)) await cache.put(request, response.clone());
+                if (response.ok && isHashed(url)) await cache.put(request, response.clone());
                 return response;
             })(),
         );

@@ -43,9 +43,12 @@ pub struct SiteAssets {
 }
 
 /// Installs the service worker (`style/sw.js`) once the page has loaded, so that it never
-/// competes with the page's own downloads.
-const REGISTER_SERVICE_WORKER: &str = "if ('serviceWorker' in navigator) addEventListener('load', () => \
-     navigator.serviceWorker.register('/sw.js').catch(() => {}));";
+/// competes with the page's own downloads, and tells it which of the build's files this page
+/// loaded (its route's modules, fetched before the worker was there) to keep as well.
+const REGISTER_SERVICE_WORKER: &str = "if ('serviceWorker' in navigator) addEventListener('load', () => { \
+     navigator.serviceWorker.register('/sw.js').catch(() => {}); \
+     navigator.serviceWorker.ready.then((registration) => registration.active && registration.active.postMessage({ \
+     keep: performance.getEntriesByType('resource').map((entry) => entry.name) })); });";
 
 /// The HTML document around the app, rendered on the host.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
