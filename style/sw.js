@@ -34,6 +34,20 @@ self.addEventListener("activate", (event) => {
     );
 });
 
+// Files named by a hash of their content never change: the first copy is good forever.
+const isHashed = (url) => /\.[0-9a-f]{16}\./.test(url.pathname);
+const isBuildFile = (url) => url.pathname.startsWith("/pkg/") || SHELL.includes(url.pathname);
+
+// A build file from this build's cache, or else from the host (and then kept, if hashed).
+async function buildFile(path) {
+    const cache = await caches.open(CACHE);
+    const kept = await cache.match(path, { ignoreVary: true });
+    if (kept) return kept;
+    const response = await fetch(path);
+    if (response.ok && isHashed(new URL(path, self.location.origin))) await cache.put(path, response.clone());
+    return response;
+}
+
 // The page that installed the worker sends the build files it loaded before the worker
 // existed (its own route's modules): they are kept too, from the browser's cache.
 self.addEventListener("message", (event) => {
@@ -42,25 +56,12 @@ self.addEventListener("message", (event) => {
         .map((url) => new URL(url, self.location.origin))
         .filter((url) => url.origin === self.location.origin && url.pathname.startsWith("/pkg/") && isHashed(url));
     event.waitUntil(
-        (async () => {
-            const cache = await caches.open(CACHE);
-            for (const url of wanted) {
-                if (await cache.match(url.pathname, { ignoreVary: true })) continue;
-                try {
-                    const response = await fetch(url.pathname);
-                    if (response.ok) await cache.put(url.pathname, response);
-                } catch {
-                    // Offline or gone: it will be kept the next time a page asks for it.
-                }
-            }
-        })(),
+        Promise.all(
+            // Offline or gone: it is kept the next time a page asks for it.
+            wanted.map((url) => buildFile(url.pathname).catch(() => undefined)),
+        ),
     );
 });
-
-const isHashed = (url) => /\.[0-9a-f]{16}\./.test(url.pathname);
-
-// Files named by a hash of their content never change: the first copy is good forever.
-const isBuildFile = (url) => url.pathname.startsWith("/pkg/") || SHELL.includes(url.pathname);
 
 self.addEventListener("fetch", (event) => {
     const request = event.request;
@@ -80,17 +81,6 @@ self.addEventListener("fetch", (event) => {
         return;
     }
 
-    if (isBuildFile(url)) {
-        event.respondWith(
-            (async () => {
-                const cache = await caches.open(CACHE);
-                const kept = await cache.match(request, { ignoreVary: true });
-                if (kept) return kept;
-                const response = await fetch(request);
-                if (response.ok && isHashed(url)) await cache.put(request, response.clone());
-                return response;
-            })(),
-        );
-    }
+    if (isBuildFile(url)) event.respondWith(buildFile(url.pathname));
     // Everything else (server functions, the price socket, probes) goes to the host untouched.
 });

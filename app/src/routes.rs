@@ -19,171 +19,37 @@ use crate::pages::{
     transfers::{TransferReceiptPage, TransfersPage},
 };
 
-pub struct HomeRoute;
+/// `lazy_pages!(Route => Page, ...)`: for each page, a route whose view is the page, in a
+/// module of its own.
+macro_rules! lazy_pages {
+    ($($route:ident => $page:ident),+ $(,)?) => {$(
+        pub struct $route;
 
-#[lazy_route]
-impl LazyRoute for HomeRoute {
-    fn data() -> Self {
-        HomeRoute
-    }
+        #[lazy_route]
+        impl LazyRoute for $route {
+            fn data() -> Self {
+                $route
+            }
 
-    fn view(_this: Self) -> AnyView {
-        view! { <HomePage /> }.into_any()
-    }
+            fn view(_this: Self) -> AnyView {
+                view! { <$page /> }.into_any()
+            }
+        }
+    )+};
 }
 
-pub struct SignUpRoute;
-
-#[lazy_route]
-impl LazyRoute for SignUpRoute {
-    fn data() -> Self {
-        SignUpRoute
-    }
-
-    fn view(_this: Self) -> AnyView {
-        view! { <SignUpPage /> }.into_any()
-    }
-}
-
-pub struct LogInRoute;
-
-#[lazy_route]
-impl LazyRoute for LogInRoute {
-    fn data() -> Self {
-        LogInRoute
-    }
-
-    fn view(_this: Self) -> AnyView {
-        view! { <LoginPage /> }.into_any()
-    }
-}
-
-pub struct PortfolioRoute;
-
-#[lazy_route]
-impl LazyRoute for PortfolioRoute {
-    fn data() -> Self {
-        PortfolioRoute
-    }
-
-    fn view(_this: Self) -> AnyView {
-        view! { <PortfolioPage /> }.into_any()
-    }
-}
-
-pub struct MarketsRoute;
-
-#[lazy_route]
-impl LazyRoute for MarketsRoute {
-    fn data() -> Self {
-        MarketsRoute
-    }
-
-    fn view(_this: Self) -> AnyView {
-        view! { <MarketsPage /> }.into_any()
-    }
-}
-
-pub struct TokenRoute;
-
-#[lazy_route]
-impl LazyRoute for TokenRoute {
-    fn data() -> Self {
-        TokenRoute
-    }
-
-    fn view(_this: Self) -> AnyView {
-        view! { <TokenPage /> }.into_any()
-    }
-}
-
-pub struct SendRoute;
-
-#[lazy_route]
-impl LazyRoute for SendRoute {
-    fn data() -> Self {
-        SendRoute
-    }
-
-    fn view(_this: Self) -> AnyView {
-        view! { <SendPage /> }.into_any()
-    }
-}
-
-pub struct TransfersRoute;
-
-#[lazy_route]
-impl LazyRoute for TransfersRoute {
-    fn data() -> Self {
-        TransfersRoute
-    }
-
-    fn view(_this: Self) -> AnyView {
-        view! { <TransfersPage /> }.into_any()
-    }
-}
-
-pub struct TransferReceiptRoute;
-
-#[lazy_route]
-impl LazyRoute for TransferReceiptRoute {
-    fn data() -> Self {
-        TransferReceiptRoute
-    }
-
-    fn view(_this: Self) -> AnyView {
-        view! { <TransferReceiptPage /> }.into_any()
-    }
-}
-
-pub struct SwapRoute;
-
-#[lazy_route]
-impl LazyRoute for SwapRoute {
-    fn data() -> Self {
-        SwapRoute
-    }
-
-    fn view(_this: Self) -> AnyView {
-        view! { <SwapPage /> }.into_any()
-    }
-}
-
-pub struct StakeRoute;
-
-#[lazy_route]
-impl LazyRoute for StakeRoute {
-    fn data() -> Self {
-        StakeRoute
-    }
-
-    fn view(_this: Self) -> AnyView {
-        view! { <StakePage /> }.into_any()
-    }
-}
-
-pub struct SwapsRoute;
-
-#[lazy_route]
-impl LazyRoute for SwapsRoute {
-    fn data() -> Self {
-        SwapsRoute
-    }
-
-    fn view(_this: Self) -> AnyView {
-        view! { <SwapsPage /> }.into_any()
-    }
-}
-
-pub struct SwapDetailsRoute;
-
-#[lazy_route]
-impl LazyRoute for SwapDetailsRoute {
-    fn data() -> Self {
-        SwapDetailsRoute
-    }
-
-    fn view(_this: Self) -> AnyView {
-        view! { <SwapDetailsPage /> }.into_any()
-    }
+lazy_pages! {
+    HomeRoute => HomePage,
+    SignUpRoute => SignUpPage,
+    LogInRoute => LoginPage,
+    PortfolioRoute => PortfolioPage,
+    MarketsRoute => MarketsPage,
+    TokenRoute => TokenPage,
+    SendRoute => SendPage,
+    TransfersRoute => TransfersPage,
+    TransferReceiptRoute => TransferReceiptPage,
+    SwapRoute => SwapPage,
+    StakeRoute => StakePage,
+    SwapsRoute => SwapsPage,
+    SwapDetailsRoute => SwapDetailsPage,
 }

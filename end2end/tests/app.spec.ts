@@ -1,6 +1,6 @@
 import * as http from 'node:http';
 import { expect, test, type Page } from '@playwright/test';
-import { logOut, open, signUp, watchConsole } from './helpers';
+import { PASSWORD, logOut, open, signUp, watchConsole } from './helpers';
 
 // The installable app, the phone's tab bar and the weight of a first visit.
 
@@ -155,6 +155,11 @@ test('on a phone the tab bar takes the user everywhere', async ({ page, isMobile
     await expect(tabs.getByRole('link', { name })).toHaveAttribute('aria-current', 'page');
   }
 
+  // A tap beside the sheet closes it; a link in it goes there and closes it too.
+  await tabs.getByText('More', { exact: true }).click();
+  await expect(tabs.getByRole('link', { name: 'Transfers' })).toBeVisible();
+  await page.locator('.sheet-backdrop').click({ position: { x: 10, y: 10 } });
+  await expect(tabs.getByRole('link', { name: 'Transfers' })).toBeHidden();
   await tabs.getByText('More', { exact: true }).click();
   await tabs.getByRole('link', { name: 'Transfers' }).click();
   await expect(page).toHaveURL(/\/transfers$/);
@@ -164,4 +169,23 @@ test('on a phone the tab bar takes the user everywhere', async ({ page, isMobile
   await logOut(page);
   await expect(tabs).toBeHidden();
   expect(errors).toEqual([]);
+});
+
+test('before the app has loaded, the phone\'s More sheet opens and logs out', async ({ page, isMobile }) => {
+  test.skip(!isMobile, 'the tab bar is for narrow screens');
+  // What a phone on a slow network shows while the WASM is still on its way: the server's
+  // page, which never hydrates here.
+  await page.route('**/*.wasm', (route) => route.abort());
+  const signedUp = await page.request.post('/api/sign_up', {
+    form: { password: PASSWORD, confirm_password: PASSWORD, initial_sol: '1' },
+  });
+  expect(signedUp.ok()).toBe(true);
+  await page.goto('/');
+  const tabs = page.getByTestId('tabbar');
+  await tabs.getByText('More', { exact: true }).click();
+  await tabs.getByRole('button', { name: 'Log out' }).click();
+  await expect(page).toHaveURL(/\/login$/);
+  await expect(page.getByRole('heading', { name: 'Log in' })).toBeVisible();
+  await expect(tabs).toHaveCount(0);
+  await expect(page.locator('body')).not.toHaveAttribute('data-hydrated', 'true');
 });

@@ -85,6 +85,14 @@ fn UserMenu(me: Me) -> impl IntoView {
     }
 }
 
+/// The tab bar's pages: where, what it says, its icon (one SVG path on a 24-pixel grid).
+const TABS: [(&str, &str, &str); 4] = [
+    ("/", "Wallet", "M3 7h15a3 3 0 0 1 3 3v8a2 2 0 0 1-2 2H5a2 2 0 0 1-2-2zM3 7l12-4v4M16 14h2"),
+    ("/portfolio", "Portfolio", "M12 3a9 9 0 1 0 9 9h-9zM15 3.5A9 9 0 0 1 20.5 9H15z"),
+    ("/swap", "Swap", "M4 8h14l-4-4M20 16H6l4 4"),
+    ("/stake", "Stake", "M12 3l9 5-9 5-9-5zM3 13l9 5 9-5"),
+];
+
 #[component]
 fn Tabs(me: Me) -> impl IntoView {
     let auth = use_auth();
@@ -97,22 +105,17 @@ fn Tabs(me: Me) -> impl IntoView {
     };
     view! {
         <nav class="tabbar narrow-only" aria-label="Main" data-testid="tabbar">
-            <A href="/" exact=true attr:class="tab">
-                <TabIcon path="M3 7h15a3 3 0 0 1 3 3v8a2 2 0 0 1-2 2H5a2 2 0 0 1-2-2zM3 7l12-4v4M16 14h2" />
-                "Wallet"
-            </A>
-            <A href="/portfolio" attr:class="tab">
-                <TabIcon path="M12 3a9 9 0 1 0 9 9h-9zM15 3.5A9 9 0 0 1 20.5 9H15z" />
-                "Portfolio"
-            </A>
-            <A href="/swap" attr:class="tab">
-                <TabIcon path="M4 8h14l-4-4M20 16H6l4 4" />
-                "Swap"
-            </A>
-            <A href="/stake" attr:class="tab">
-                <TabIcon path="M12 3l9 5-9 5-9-5zM3 13l9 5 9-5" />
-                "Stake"
-            </A>
+            {TABS
+                .into_iter()
+                .map(|(href, label, icon)| {
+                    view! {
+                        <A href=href exact=href == "/" attr:class="tab">
+                            <TabIcon path=icon />
+                            {label}
+                        </A>
+                    }
+                })
+                .collect_view()}
             <details class="more" node_ref=more>
                 <summary class="tab">
                     <TabIcon path="M5 12h.01M12 12h.01M19 12h.01" />

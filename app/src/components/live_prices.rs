@@ -56,6 +56,14 @@ impl LivePrices {
     /// the page has hydrated: hydration must find the state the server rendered.
     fn connect(self) {
         #[cfg(feature = "hydrate")]
+        if !self.started.get_value() {
+            self.start_after_hydration();
+        }
+    }
+
+    #[cfg(feature = "hydrate")]
+    fn start_after_hydration(self) {
+        // Several components of one page may ask before the first effect runs: one starts.
         Effect::new(move |_| {
             if self.started.get_value() {
                 return;
