@@ -136,6 +136,22 @@ test('offline, a page says so instead of showing old balances', async ({ page, c
   await expect(page.getByText('Log in to see your portfolio.')).toBeVisible();
 });
 
+test('a page opened while offline says so instead of leaving the app frozen', async ({ page, context }) => {
+  await open(page, '/');
+  await page.evaluate(async () => navigator.serviceWorker.ready);
+  await context.setOffline(true);
+  // The markets page's own module was never loaded: it cannot come now.
+  await page.getByRole('link', { name: 'Markets' }).first().click();
+  await expect(page.getByRole('heading', { name: 'You are offline' })).toBeVisible();
+  // Back online, the app works again. (The reload comes back to the page the user was on:
+  // the router had not moved to the markets page when its module failed.)
+  await context.setOffline(false);
+  await page.getByRole('link', { name: 'Try again' }).click();
+  await expect(page.locator('body')).toHaveAttribute('data-hydrated', 'true');
+  await page.getByRole('link', { name: 'Markets' }).first().click();
+  await expect(page.getByTestId('market-SOL')).toBeVisible();
+});
+
 test('on a phone the tab bar takes the user everywhere', async ({ page, isMobile }) => {
   test.skip(!isMobile, 'the tab bar is for narrow screens; desktops keep the top navigation');
   const errors = watchConsole(page);

@@ -5,6 +5,18 @@
 
 use wasm_bindgen::prelude::wasm_bindgen;
 
+#[wasm_bindgen(inline_js = "export function reload_once() { \
+    if (document.body.dataset.hydrated !== 'true') return; \
+    const key = 'solstice-reloaded-at', last = Number(sessionStorage.getItem(key) || 0); \
+    if (Date.now() - last < 30000) return; \
+    sessionStorage.setItem(key, String(Date.now())); \
+    location.reload(); }")]
+extern "C" {
+    /// Loads the page again, unless the app had not hydrated yet or did this less than 30 s
+    /// ago (so that a fault on load cannot loop).
+    fn reload_once();
+}
+
 /// Called by the hydration script that the host puts in every page.
 ///
 /// Pages are lazy routes (their code is in chunks of its own, see `app::routes`): hydration
@@ -12,7 +24,14 @@ use wasm_bindgen::prelude::wasm_bindgen;
 /// server-rendered page as it is.
 #[wasm_bindgen]
 pub fn hydrate() {
-    console_error_panic_hook::set_once();
+    // A panic stops the app for good (the WASM is built with `panic = "abort"`). The likely one
+    // is a page's module that cannot be fetched: the phone went offline (the reload then shows
+    // the service worker's offline page) or a new release replaced the module (the reload
+    // brings the new release). Either way a reload gives the user a working page back.
+    std::panic::set_hook(Box::new(|info| {
+        console_error_panic_hook::hook(info);
+        reload_once();
+    }));
     // Hydration is asynchronous (it starts Leptos' executor itself).
     wasm_bindgen_futures::spawn_local(async {
         let body = leptos::prelude::document().body().expect("a page has a body");
