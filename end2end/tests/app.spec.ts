@@ -187,21 +187,28 @@ test('on a phone the tab bar takes the user everywhere', async ({ page, isMobile
   expect(errors).toEqual([]);
 });
 
-test('before the app has loaded, the phone\'s More sheet opens and logs out', async ({ page, isMobile }) => {
-  test.skip(!isMobile, 'the tab bar is for narrow screens');
-  // What a phone on a slow network shows while the WASM is still on its way: the server's
-  // page, which never hydrates here.
-  await page.route('**/*.wasm', (route) => route.abort());
-  const signedUp = await page.request.post('/api/sign_up', {
-    form: { password: PASSWORD, confirm_password: PASSWORD, initial_sol: '1' },
+test.describe('before the app has loaded', () => {
+  // No service worker: it would hand the page the WASM that the route below withholds.
+  test.use({ serviceWorkers: 'block' });
+
+  test('the phone\'s More sheet opens and logs out', async ({ page, isMobile }) => {
+    test.skip(!isMobile, 'the tab bar is for narrow screens');
+    // What a phone on a slow network shows while the WASM is still on its way: the server's
+    // page, which never hydrates here.
+    await page.route('**/*.wasm', (route) => route.abort());
+    const signedUp = await page.request.post('/api/sign_up', {
+      form: { password: PASSWORD, confirm_password: PASSWORD, initial_sol: '1' },
+    });
+    expect(signedUp.ok()).toBe(true);
+    await page.goto('/');
+    const tabs = page.getByTestId('tabbar');
+    await expect(tabs).toBeVisible();
+    await expect(page.locator('body')).not.toHaveAttribute('data-hydrated', 'true');
+    await tabs.getByText('More', { exact: true }).click();
+    await tabs.getByRole('button', { name: 'Log out' }).click();
+    await expect(page).toHaveURL(/\/login$/);
+    await expect(page.getByRole('heading', { name: 'Log in' })).toBeVisible();
+    await expect(tabs).toHaveCount(0);
+    await expect(page.locator('body')).not.toHaveAttribute('data-hydrated', 'true');
   });
-  expect(signedUp.ok()).toBe(true);
-  await page.goto('/');
-  const tabs = page.getByTestId('tabbar');
-  await tabs.getByText('More', { exact: true }).click();
-  await tabs.getByRole('button', { name: 'Log out' }).click();
-  await expect(page).toHaveURL(/\/login$/);
-  await expect(page.getByRole('heading', { name: 'Log in' })).toBeVisible();
-  await expect(tabs).toHaveCount(0);
-  await expect(page.locator('body')).not.toHaveAttribute('data-hydrated', 'true');
 });
