@@ -35,27 +35,98 @@ use crate::{
     routes::*,
 };
 
-/// Where the built site's stylesheet is (its name carries a hash of its content when the
-/// site was built with hashed names), provided by the host.
+/// The built site's files, named by the host (from `pkg/hash.txt` and the splitter's
+/// manifest, both written by `build_site` in scripts/lib.sh) once at start-up.
 #[derive(Debug, Clone)]
 pub struct SiteAssets {
+    /// The stylesheet's path, `/pkg/solstice.<hash>.css`.
     pub stylesheet: String,
+    /// wasm-bindgen's glue, `/pkg/solstice.<hash>.js`.
+    pub script: String,
+    /// The main WASM module.
+    pub wasm: String,
+    /// Each group of pages' WASM modules (`app::routes`), by the group's name.
+    pub page_modules: std::sync::Arc<std::collections::HashMap<String, Vec<String>>>,
+}
+
+impl Default for SiteAssets {
+    /// A site built without hashed names or splitting.
+    fn default() -> Self {
+        SiteAssets {
+            stylesheet: "/pkg/solstice.css".to_owned(),
+            script: "/pkg/solstice.js".to_owned(),
+            wasm: "/pkg/solstice.wasm".to_owned(),
+            page_modules: Default::default(),
+        }
+    }
+}
+
+/// The name of the `<meta>` that lists the current page's WASM modules (`preload_page_modules`).
+macro_rules! page_modules_meta {
+    () => {
+        "solstice-page-modules"
+    };
 }
 
 /// Installs the service worker (`style/sw.js`) once the page has loaded, so that it never
 /// competes with the page's own downloads, and tells it which of the build's files this page
-/// loaded (its route's modules, fetched before the worker was there) to keep as well.
-const REGISTER_SERVICE_WORKER: &str = "if ('serviceWorker' in navigator) addEventListener('load', () => { \
+/// uses (its modules, fetched before the worker was there, or still on their way) to keep too.
+const REGISTER_SERVICE_WORKER: &str = concat!(
+    "if ('serviceWorker' in navigator) addEventListener('load', () => { \
      navigator.serviceWorker.register('/sw.js').catch(() => {}); \
+     const modules = document.querySelector('meta[name=",
+    page_modules_meta!(),
+    "]'); \
      navigator.serviceWorker.ready.then((registration) => registration.active && registration.active.postMessage({ \
-     keep: performance.getEntriesByType('resource').map((entry) => entry.name) })); });";
+     keep: performance.getEntriesByType('resource').map((entry) => entry.name).concat(modules ? modules.content.split(' ') : []) })); });"
+);
+
+/// Starts the app in the browser once the page has loaded and the browser is idle (or 2 s
+/// after load at the latest), so that its code never competes with what the page shows: the
+/// page is whole and usable before, as its forms post without it. Then fetches the main
+/// module, the page's own modules (named by `preload_page_modules`) and their loader all at
+/// once, at low priority, and hydrates in a task of its own after the module has started, so
+/// that a tap in between is not held up by both. Called with the glue's and the main WASM's paths.
+const HYDRATE: &str = concat!(
+    "((script, wasm) => { \
+     const start = () => { \
+       const modules = document.querySelector('meta[name=",
+    page_modules_meta!(),
+    "]'); \
+       for (const href of modules ? modules.content.split(' ').concat(wasm) : [wasm]) { \
+         const link = Object.assign(document.createElement('link'), { href, crossOrigin: 'anonymous', fetchPriority: 'low' }); \
+         if (href.endsWith('.js')) link.rel = 'modulepreload'; else Object.assign(link, { rel: 'preload', as: 'fetch', type: 'application/wasm' }); \
+         document.head.append(link); \
+       } \
+       import(script).then((app) => app.default({ module_or_path: wasm }).then(() => setTimeout(() => app.hydrate()))); \
+     }; \
+     const idle = () => 'requestIdleCallback' in window ? requestIdleCallback(start, { timeout: 2000 }) : setTimeout(start, 1); \
+     document.readyState === 'complete' ? idle() : addEventListener('load', idle, { once: true }); })"
+);
+
+/// Names in the page's `<head>` the WASM modules of its group of pages (`app::routes`), and
+/// the loader that fetches them, for the start-up script to fetch at once with the main module.
+#[cfg(feature = "ssr")]
+fn preload_page_modules(group: &str) {
+    let Some(site) = use_context::<SiteAssets>() else {
+        return;
+    };
+    let Some(modules) = site.page_modules.get(group) else {
+        return;
+    };
+    let mut content = modules.join(" ");
+    content.push_str(" /pkg/__wasm_split.______________________.js");
+    // `to_html` hands the tag to the page's <head>; it renders nothing in place.
+    _ = view! { <leptos_meta::Meta name=page_modules_meta!() content /> }.to_html();
+}
 
 /// The HTML document around the app, rendered on the host.
-pub fn shell(options: LeptosOptions) -> impl IntoView {
+pub fn shell() -> impl IntoView {
     #[cfg(feature = "ssr")]
     backend::send_content_security_policy();
-    let stylesheet = use_context::<SiteAssets>().map_or_else(|| "/pkg/solstice.css".to_owned(), |site| site.stylesheet);
+    let site = use_context::<SiteAssets>().unwrap_or_default();
     let nonce = leptos::nonce::use_nonce().map(|nonce| nonce.to_string());
+    let hydrate = format!("{HYDRATE}({:?}, {:?});", site.script, site.wasm);
     view! {
         <!DOCTYPE html>
         <html lang="en">
@@ -67,9 +138,9 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <link rel="icon" href="/favicon.svg" type="image/svg+xml" />
                 <link rel="apple-touch-icon" href="/icons/apple-touch-icon.png" />
                 <link rel="manifest" href="/manifest.webmanifest" />
-                <link rel="stylesheet" href=stylesheet />
-                <script nonce=nonce inner_html=REGISTER_SERVICE_WORKER></script>
-                <HydrationScripts options />
+                <link rel="stylesheet" href=site.stylesheet />
+                <script nonce=nonce.clone() inner_html=REGISTER_SERVICE_WORKER></script>
+                <script type="module" nonce=nonce inner_html=hydrate></script>
                 <MetaTags />
             </head>
             <body>

@@ -1,10 +1,17 @@
-//! The app's routes, each loaded on demand: the browser's WASM is split at every
-//! `#[lazy_route]` (by `build_site`, scripts/lib.sh), so a page's own code comes with the first
-//! visit to that page, and the host preloads it with the page that needs it. What every page
-//! shares (the frame, log-in state, live prices, the router) stays in the main module.
+//! The app's routes, loaded on demand in groups: the browser's WASM is split at every group's
+//! `#[lazy]` function (by `build_site`, scripts/lib.sh), so a group's code comes with the first
+//! visit to one of its pages, and the host preloads it with the page that needs it. What every
+//! page shares (the frame, log-in state, live prices, the router) stays in the main module.
+//!
+//! Pages that people visit one after the other share a group (log in or sign up, a market then
+//! a token, the swap history then a receipt): one module per route left the code that a few
+//! routes share in a chunk of its own for every combination of them, over 200 small files in all,
+//! and a phone on a slow network pays for each request. The pages with the most code of their
+//! own (swap, portfolio, stake) stay alone, so that none of them brings another's code on a
+//! first visit.
 
-use leptos::prelude::*;
-use leptos_router::{LazyRoute, lazy_route};
+use leptos::{lazy, prelude::*};
+use leptos_router::LazyRoute;
 
 use crate::pages::{
     home::HomePage,
@@ -19,37 +26,68 @@ use crate::pages::{
     transfers::{TransferReceiptPage, TransfersPage},
 };
 
-/// `lazy_pages!(Route => Page, ...)`: for each page, a route whose view is the page, in a
-/// module of its own.
-macro_rules! lazy_pages {
-    ($($route:ident => $page:ident),+ $(,)?) => {$(
-        pub struct $route;
+/// `page_groups!(group / preload: Pages { Route => Page, ... } ...)`: for each group, one lazy
+/// function that renders any of its pages (`preload` is the loader `#[lazy]` makes for it), and
+/// for each page a route whose view is that page.
+macro_rules! page_groups {
+    ($($group:ident / $preload:ident: $pages:ident { $($route:ident => $page:ident),+ $(,)? })+) => {$(
+        /// The group's pages, named as their components.
+        #[derive(Clone, Copy)]
+        #[allow(clippy::enum_variant_names)]
+        enum $pages {
+            $($page),+
+        }
 
-        #[lazy_route]
-        impl LazyRoute for $route {
-            fn data() -> Self {
-                $route
-            }
-
-            fn view(_this: Self) -> AnyView {
-                view! { <$page /> }.into_any()
+        #[lazy]
+        fn $group(page: $pages) -> AnyView {
+            match page {
+                $($pages::$page => view! { <$page /> }.into_any()),+
             }
         }
+
+        $(
+            pub struct $route;
+
+            impl LazyRoute for $route {
+                fn data() -> Self {
+                    $route
+                }
+
+                async fn view(_this: Self) -> AnyView {
+                    #[cfg(feature = "ssr")]
+                    crate::preload_page_modules(stringify!($group));
+                    $group($pages::$page).await
+                }
+
+                async fn preload() {
+                    #[cfg(target_arch = "wasm32")]
+                    $preload().await;
+                }
+            }
+        )+
     )+};
 }
 
-lazy_pages! {
-    HomeRoute => HomePage,
-    SignUpRoute => SignUpPage,
-    LogInRoute => LoginPage,
-    PortfolioRoute => PortfolioPage,
-    MarketsRoute => MarketsPage,
-    TokenRoute => TokenPage,
-    SendRoute => SendPage,
-    TransfersRoute => TransfersPage,
-    TransferReceiptRoute => TransferReceiptPage,
-    SwapRoute => SwapPage,
-    StakeRoute => StakePage,
-    SwapsRoute => SwapsPage,
-    SwapDetailsRoute => SwapDetailsPage,
+page_groups! {
+    home_page / __preload_home_page: HomePages { HomeRoute => HomePage }
+    account_pages / __preload_account_pages: AccountPages {
+        LogInRoute => LoginPage,
+        SignUpRoute => SignUpPage,
+    }
+    market_pages / __preload_market_pages: MarketPages {
+        MarketsRoute => MarketsPage,
+        TokenRoute => TokenPage,
+    }
+    portfolio_page / __preload_portfolio_page: PortfolioPages { PortfolioRoute => PortfolioPage }
+    stake_page / __preload_stake_page: StakePages { StakeRoute => StakePage }
+    transfer_pages / __preload_transfer_pages: TransferPages {
+        SendRoute => SendPage,
+        TransfersRoute => TransfersPage,
+        TransferReceiptRoute => TransferReceiptPage,
+    }
+    swap_page / __preload_swap_page: SwapPages { SwapRoute => SwapPage }
+    swap_history_pages / __preload_swap_history_pages: SwapHistoryPages {
+        SwapsRoute => SwapsPage,
+        SwapDetailsRoute => SwapDetailsPage,
+    }
 }

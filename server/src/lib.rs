@@ -120,20 +120,13 @@ pub fn router(
     sessions: MongoSessionStore,
     site_addr: SocketAddr,
 ) -> Router {
-    let hashes = SiteHashes::read(&config.site_root);
+    let assets = read_site_assets(&config.site_root);
     let options = LeptosOptions::builder()
         .output_name("solstice")
         .site_root(config.site_root.to_string_lossy().into_owned())
         .site_pkg_dir("pkg")
         .site_addr(site_addr)
-        .hash_files(hashes.is_some())
-        .hash_file(hashes.as_ref().map_or_else(|| "hash.txt".to_owned(), |hashes| hashes.file.clone()).into())
         .build();
-    let assets = SiteAssets {
-        stylesheet: hashes
-            .and_then(|hashes| hashes.css)
-            .map_or_else(|| "/pkg/solstice.css".to_owned(), |hash| format!("/pkg/solstice.{hash}.css")),
-    };
     let session_layer = SessionManagerLayer::new(sessions)
         .with_name(SESSION_COOKIE)
         .with_http_only(true)
@@ -167,10 +160,7 @@ pub fn router(
                     provide_context(assets.clone());
                 }
             },
-            {
-                let options = options.clone();
-                move || shell(options.clone())
-            },
+            shell,
         )
         // The "not found" page is the app too: its top bar asks who is logged in.
         .fallback(leptos_axum::file_and_error_handler_with_context(
@@ -178,7 +168,7 @@ pub fn router(
                 provide_context(fallback_state.clone());
                 provide_context(assets.clone());
             },
-            shell,
+            |_| shell(),
         ))
         .with_state(options)
         .layer(session_layer)
@@ -224,21 +214,48 @@ pub fn router(
         .layer(TraceLayer::new_for_http())
 }
 
-/// The content hashes of the built site's files (`pkg/hash.txt`, written by `build_site` in
-/// scripts/lib.sh), when it was built with hashed names.
-struct SiteHashes {
-    /// The hash file's absolute path, for Leptos (which names the JS and WASM from it).
-    file: String,
-    css: Option<String>,
+/// The built site's file names: `pkg/hash.txt` (`js: <hash>` lines, written by `build_site` in
+/// scripts/lib.sh) gives the main files' hashes, and the splitter's manifest each group of
+/// pages' modules. A site built without them (no hashes, no splitting) keeps the plain names.
+fn read_site_assets(site_root: &std::path::Path) -> SiteAssets {
+    let pkg = site_root.join("pkg");
+    let mut assets = SiteAssets::default();
+    if let Ok(hashes) = std::fs::read_to_string(pkg.join("hash.txt")) {
+        for (kind, hash) in hashes.lines().filter_map(|line| line.split_once(':')) {
+            let path = format!("/pkg/solstice.{}.{kind}", hash.trim());
+            match kind {
+                "css" => assets.stylesheet = path,
+                "js" => assets.script = path,
+                "wasm" => assets.wasm = path,
+                _ => {}
+            }
+        }
+    }
+    assets.page_modules = std::sync::Arc::new(read_page_modules(&pkg));
+    assets
 }
 
-impl SiteHashes {
-    fn read(site_root: &std::path::Path) -> Option<SiteHashes> {
-        let path = std::path::absolute(site_root.join("pkg").join("hash.txt")).ok()?;
-        let text = std::fs::read_to_string(&path).ok()?;
-        let css = text.lines().find_map(|line| line.strip_prefix("css:")).map(|hash| hash.trim().to_owned());
-        Some(SiteHashes { file: path.to_string_lossy().into_owned(), css })
-    }
+/// The splitter's manifest (`pkg/__wasm_split_manifest.json`) names the modules of each lazy
+/// function by the function's name and a hash of where it was written (`wallet_pages_1234`):
+/// keyed here by the name alone, and as the paths the browser fetches.
+fn read_page_modules(pkg: &std::path::Path) -> std::collections::HashMap<String, Vec<String>> {
+    let Ok(text) = std::fs::read_to_string(pkg.join("__wasm_split_manifest.json")) else {
+        return Default::default();
+    };
+    let manifest: std::collections::HashMap<String, Vec<String>> = match serde_json::from_str(&text) {
+        Ok(manifest) => manifest,
+        Err(error) => {
+            tracing::error!(%error, "the site's split manifest is not valid: pages will load their modules on demand");
+            return Default::default();
+        }
+    };
+    manifest
+        .into_iter()
+        .map(|(key, modules)| {
+            let group = key.rsplit_once('_').map_or(key.as_str(), |(group, _)| group).to_owned();
+            (group, modules.iter().map(|module| format!("/pkg/{module}.wasm")).collect())
+        })
+        .collect()
 }
 
 /// Whether a file name carries a content hash (`solstice.0123456789abcdef.wasm`).

@@ -20,7 +20,62 @@ fn built_site() -> std::path::PathBuf {
     std::fs::write(pkg.join(format!("solstice.{CSS}.css")), "body{}").unwrap();
     std::fs::write(pkg.join(format!("solstice.{CSS}.css.br")), b"brotli bytes").unwrap();
     std::fs::write(pkg.join("snippets/app-0cd1cead3f0174fd/inline0.js"), "export function copy_text() {}").unwrap();
+    // The splitter's manifest: each group of pages' modules, by its lazy function's name and the
+    // hash of where it was written.
+    std::fs::write(
+        pkg.join("__wasm_split_manifest.json"),
+        r#"{"swap_page_11599079198068528658": ["chunk_3.1111111111111111", "split_swap_page_11599079198068528658.2222222222222222"],
+            "market_pages_11599079198068528658": ["chunk_3.1111111111111111", "chunk_5.3333333333333333"]}"#,
+    )
+    .unwrap();
     root
+}
+
+/// The page modules a page names in its `<head>`, for its start-up script to fetch.
+fn page_modules(page: &str) -> Vec<&str> {
+    let Some(start) = page.find(r#"<meta name="solstice-page-modules" content=""#) else {
+        return Vec::new();
+    };
+    let rest = &page[start + r#"<meta name="solstice-page-modules" content=""#.len()..];
+    rest[..rest.find('"').unwrap()].split(' ').collect()
+}
+
+#[tokio::test]
+async fn a_page_names_the_modules_of_its_own_group_of_pages_and_no_others() {
+    let site = built_site();
+    let platform = TestPlatform::host_only(|config| config.site_root = site.clone()).await;
+    let http = reqwest::Client::new();
+    let get = |path: &'static str| {
+        let http = http.clone();
+        let url = format!("{}{path}", platform.host);
+        async move { http.get(url).send().await.unwrap().text().await.unwrap() }
+    };
+    let loader = "/pkg/__wasm_split.______________________.js";
+
+    let markets = get("/markets").await;
+    assert_eq!(
+        page_modules(&markets),
+        ["/pkg/chunk_3.1111111111111111.wasm", "/pkg/chunk_5.3333333333333333.wasm", loader],
+        "{markets}"
+    );
+    let token = get("/markets/SOL").await;
+    assert_eq!(page_modules(&token), page_modules(&markets), "a market and a token are one group");
+    let swap = get("/swap").await;
+    assert_eq!(
+        page_modules(&swap),
+        [
+            "/pkg/chunk_3.1111111111111111.wasm",
+            "/pkg/split_swap_page_11599079198068528658.2222222222222222.wasm",
+            loader
+        ],
+        "{swap}"
+    );
+    // Every page starts the app from the hashed main files, fetched by its script.
+    for page in [&markets, &token, &swap] {
+        assert!(page.contains(&format!(r#"("/pkg/solstice.{JS}.js", "/pkg/solstice.{WASM}.wasm")"#)), "{page}");
+        assert!(!page.contains("rel=\"preload\""), "nothing fetched before the page has shown: {page}");
+    }
+    let _ = std::fs::remove_dir_all(site);
 }
 
 #[tokio::test]
