@@ -170,6 +170,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/markets") view={Lazy::<MarketsRoute>::new()} />
                     <Route path=path!("/markets/:symbol") view={Lazy::<TokenRoute>::new()} />
                     <Route path=path!("/send") view={Lazy::<SendRoute>::new()} />
+                    <Route path=path!("/receive") view={Lazy::<ReceiveRoute>::new()} />
                     <Route path=path!("/transfers") view={Lazy::<TransfersRoute>::new()} />
                     <Route path=path!("/transfers/:reference") view={Lazy::<TransferReceiptRoute>::new()} />
                     <Route path=path!("/swap") view={Lazy::<SwapRoute>::new()} />

@@ -13,6 +13,21 @@ pub struct Me {
     pub sol_balance: Amount,
 }
 
+/// A QR code drawn by the host: `size` modules a side, quiet zone included, and the SVG path
+/// of its dark modules (`backend::qr`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QrDrawing {
+    pub size: u32,
+    pub path: String,
+}
+
+/// A wallet's address, to give to people who will send to it, and the same as a QR code.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReceiveCode {
+    pub address: WalletAddress,
+    pub qr: QrDrawing,
+}
+
 /// A new account, just created and logged in.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SignedUp {

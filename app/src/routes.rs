@@ -18,6 +18,7 @@ use crate::pages::{
     login::LoginPage,
     markets::{MarketsPage, TokenPage},
     portfolio::PortfolioPage,
+    receive::ReceivePage,
     send::SendPage,
     signup::SignUpPage,
     stake::StakePage,
@@ -82,6 +83,7 @@ page_groups! {
     stake_page / __preload_stake_page: StakePages { StakeRoute => StakePage }
     transfer_pages / __preload_transfer_pages: TransferPages {
         SendRoute => SendPage,
+        ReceiveRoute => ReceivePage,
         TransfersRoute => TransfersPage,
         TransferReceiptRoute => TransferReceiptPage,
     }

@@ -1,9 +1,20 @@
 //! Server functions for sending tokens and reading transfers, answered by the transfer service.
 
 use leptos::prelude::*;
-use solstice_types::transfer::{Recipient, Transfer, TransferPage};
+use solstice_types::{
+    WalletAddress,
+    transfer::{Recipient, Transfer, TransferPage},
+};
 
-use crate::error::AppError;
+use crate::{error::AppError, model::ReceiveCode};
+
+/// How many recent recipients the send page offers.
+pub const RECENT_RECIPIENTS: usize = 5;
+
+/// How many pages of transfers are looked through for them (a wallet that mostly receives may
+/// have sent nothing lately).
+#[cfg(feature = "ssr")]
+const RECIPIENT_PAGES: usize = 4;
 
 /// Sends tokens from the logged-in wallet. `idempotency_key` is chosen by the browser for each
 /// send, so that a retried submission never sends twice.
@@ -56,4 +67,38 @@ pub async fn my_transfer(reference: String) -> Result<Transfer, AppError> {
     let wallet = backend::session::require_wallet().await?;
     let reference = solstice_kit::input::reference(&reference)?;
     Ok(state.services.transfer.transfer(&wallet, &reference).await?)
+}
+
+/// The logged-in wallet's address for receiving, with its QR code.
+#[server(endpoint = "receive_code")]
+pub async fn receive_code() -> Result<ReceiveCode, AppError> {
+    use crate::backend::{self, error::HostError};
+    let wallet = backend::session::require_wallet().await?;
+    let qr = backend::qr::draw(&wallet.to_string()).map_err(HostError::from)?;
+    Ok(ReceiveCode { address: wallet, qr })
+}
+
+/// The wallets the logged-in wallet sent to last, most recent first, each once.
+#[server(endpoint = "recent_recipients")]
+pub async fn recent_recipients() -> Result<Vec<WalletAddress>, AppError> {
+    use solstice_types::transfer::Direction;
+
+    use crate::backend;
+    let state = backend::state()?;
+    let wallet = backend::session::require_wallet().await?;
+    let mut recipients: Vec<WalletAddress> = Vec::new();
+    let mut before = None;
+    for _ in 0..RECIPIENT_PAGES {
+        let page = state.services.transfer.history(&wallet, before).await?;
+        for transfer in page.transfers.into_iter().filter(|transfer| transfer.direction == Direction::Sent) {
+            if recipients.len() < RECENT_RECIPIENTS && !recipients.contains(&transfer.to) {
+                recipients.push(transfer.to);
+            }
+        }
+        match page.next_before {
+            Some(next) if recipients.len() < RECENT_RECIPIENTS => before = Some(next.to_string()),
+            _ => break,
+        }
+    }
+    Ok(recipients)
 }

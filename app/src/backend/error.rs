@@ -29,6 +29,8 @@ pub enum HostError {
     Slot(#[from] tokio::sync::AcquireError),
     #[error("a blocking task")]
     Task(#[from] tokio::task::JoinError),
+    #[error("drawing a QR code")]
+    Qr(#[from] qrcode::types::QrError),
 }
 
 impl ToApiError for HostError {
@@ -42,7 +44,8 @@ impl ToApiError for HostError {
             | HostError::Request(_)
             | HostError::Hashing(_)
             | HostError::Slot(_)
-            | HostError::Task(_) => ApiError::internal(),
+            | HostError::Task(_)
+            | HostError::Qr(_) => ApiError::internal(),
         }
     }
 }

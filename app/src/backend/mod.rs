@@ -3,6 +3,7 @@
 pub mod accounts;
 pub mod error;
 pub mod prices;
+pub mod qr;
 pub mod rate_limit;
 pub mod services;
 pub mod session;

@@ -129,6 +129,7 @@ fn Tabs(me: Me) -> impl IntoView {
                     </p>
                     <div class="sheet-links" on:click=close>
                         <A href="/send" attr:class="sheet-link">"Send"</A>
+                        <A href="/receive" attr:class="sheet-link">"Receive"</A>
                         <A href="/transfers" attr:class="sheet-link">"Transfers"</A>
                         <A href="/swaps" attr:class="sheet-link">"Swap history"</A>
                         <A href="/markets" attr:class="sheet-link">"Markets"</A>

@@ -43,6 +43,7 @@ fn Wallet(me: Me) -> impl IntoView {
             </p>
             <div class="actions start">
                 <A href="/send" attr:class="btn btn-primary">"Send"</A>
+                <A href="/receive" attr:class="btn">"Receive"</A>
                 <A href="/swap" attr:class="btn">"Swap"</A>
                 <A href="/transfers" attr:class="btn">"Transfers"</A>
                 <A href="/swaps" attr:class="btn">"Swap history"</A>
@@ -51,7 +52,10 @@ fn Wallet(me: Me) -> impl IntoView {
         <section class="card" aria-labelledby="address-heading">
             <h2 id="address-heading" class="card-label">"Wallet address"</h2>
             <p class="address mono" data-testid="wallet-address">{me.address.to_string()}</p>
-            <CopyButton text=me.address.to_string() label="Copy address" />
+            <div class="actions start">
+                <CopyButton text=me.address.to_string() label="Copy address" />
+                <A href="/receive" attr:class="btn btn-small btn-ghost">"Show QR code"</A>
+            </div>
             <p class="muted small">"Others send you tokens at this address. You also use it to log in."</p>
         </section>
     }

@@ -5,6 +5,7 @@ pub mod login;
 pub mod markets;
 pub mod not_found;
 pub mod portfolio;
+pub mod receive;
 pub mod send;
 pub mod signup;
 pub mod stake;

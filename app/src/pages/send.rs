@@ -7,7 +7,7 @@ use leptos_router::{components::A, hooks::use_navigate};
 use solstice_types::{Amount, Token, WalletAddress, transfer::MAX_MEMO_CHARS};
 
 use crate::{
-    api::transfers::{find_recipient, send_transfer},
+    api::transfers::{find_recipient, recent_recipients, send_transfer},
     components::{
         auth::use_auth,
         balances::{Balances, WithBalances},
@@ -48,6 +48,7 @@ fn SendFlow(balances: Balances) -> impl IntoView {
     let parsed = move || Amount::parse(amount.get().trim(), token.get().decimals());
     let after = move || parsed().ok().and_then(|a| balance().checked_sub(a));
 
+    let recent = Resource::new(|| (), |_| recent_recipients());
     let check = Action::new(|address: &String| find_recipient(address.clone()));
     let send = Action::new(|args: &[String; 5]| {
         let [to, token, amount, memo, key] = args.clone();
@@ -163,6 +164,15 @@ fn SendFlow(balances: Balances) -> impl IntoView {
                             bind:value=to
                             required
                         />
+                        <Transition fallback=|| ()>
+                            {move || {
+                                recent
+                                    .get()
+                                    .and_then(Result::ok)
+                                    .filter(|recipients| !recipients.is_empty())
+                                    .map(|recipients| view! { <RecentRecipients recipients to /> })
+                            }}
+                        </Transition>
                         <label for="token">"Token"</label>
                         <select
                             id="token"
@@ -212,6 +222,33 @@ fn SendFlow(balances: Balances) -> impl IntoView {
                 </Show>
             </section>
         </Show>
-        <p class="muted small center">"Your address for receiving is on the " <A href="/">"wallet page"</A> "."</p>
+        <p class="muted small center">"To be paid, show your " <A href="/receive">"address and QR code"</A> "."</p>
+    }
+}
+
+/// The wallets sent to last: a tap fills in the recipient.
+#[component]
+fn RecentRecipients(recipients: Vec<WalletAddress>, to: RwSignal<String>) -> impl IntoView {
+    view! {
+        <div class="recent-recipients" role="group" aria-label="Recent recipients" data-testid="recent-recipients">
+            <span class="hint">"Recent:"</span>
+            {recipients
+                .into_iter()
+                .map(|address| {
+                    let full = address.to_string();
+                    view! {
+                        <button
+                            type="button"
+                            class="chip mono"
+                            title=full.clone()
+                            aria-label=format!("Send to {full}")
+                            on:click=move |_| to.set(full.clone())
+                        >
+                            {address.short()}
+                        </button>
+                    }
+                })
+                .collect_view()}
+        </div>
     }
 }

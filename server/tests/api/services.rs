@@ -91,6 +91,36 @@ async fn a_transfer_through_the_host_shows_in_both_histories_and_only_theirs() {
 }
 
 #[tokio::test]
+async fn receiving_shows_your_own_address_and_sending_offers_your_own_recent_recipients() {
+    let platform = TestPlatform::with_services().await;
+    let (alice, alice_address) = platform.user("10").await;
+    let (_, bob_address) = platform.user("1").await;
+    let (_, carol_address) = platform.user("1").await;
+    let (eve, _) = platform.user("1").await;
+
+    let (status, code) = alice.call("receive_code", &[]).await;
+    assert_eq!(status, StatusCode::OK, "{code}");
+    assert_eq!(code["address"], alice_address.as_str());
+    assert!(code["qr"]["size"].as_u64().unwrap() >= 21 + 8, "a QR code is at least 21 modules and its margin: {code}");
+    assert!(code["qr"]["path"].as_str().unwrap().starts_with("M4 4h7v1h-7z"), "{code}");
+    let (status, error) = platform.browser().call("receive_code", &[]).await;
+    assert_eq!((status, error["message"].as_str()), (StatusCode::UNAUTHORIZED, Some("Please log in to continue.")));
+
+    assert_eq!(alice.call("recent_recipients", &[]).await, (StatusCode::OK, serde_json::json!([])));
+    for (i, to) in [&bob_address, &carol_address, &bob_address].into_iter().enumerate() {
+        let key = format!("recent-recipients-{i:04}");
+        let send = [("to", to.as_str()), ("token", "SOL"), ("amount", "1"), ("memo", ""), ("idempotency_key", &key)];
+        assert_eq!(alice.call("send_transfer", &send).await.0, StatusCode::OK);
+    }
+    // The newest first, each once; a wallet that only received has sent to nobody.
+    let (status, recent) = alice.call("recent_recipients", &[]).await;
+    assert_eq!((status, recent), (StatusCode::OK, serde_json::json!([bob_address, carol_address])));
+    assert_eq!(eve.call("recent_recipients", &[]).await.1, serde_json::json!([]));
+    let (status, _) = platform.browser().call("recent_recipients", &[]).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
 async fn transfer_mistakes_come_back_as_clear_errors() {
     let platform = TestPlatform::with_services().await;
     let (alice, alice_address) = platform.user("1").await;
