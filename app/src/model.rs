@@ -23,7 +23,7 @@ pub struct QrDrawing {
 
 /// A wallet's address, to give to people who will send to it, and the same as a QR code.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ReceiveCode {
+pub struct AddressQr {
     pub address: WalletAddress,
     pub qr: QrDrawing,
 }

@@ -53,6 +53,28 @@ test('every page hydrates without a console error, for a visitor and a user', as
   }
 });
 
+test('nothing on a page moves when it hydrates and its live prices connect', async ({ page }) => {
+  // Layout shifts not caused by the user, from the first paint until the page is interactive
+  // and its prices are live, summed as the browser reports them (the CLS metric's raw input).
+  await page.addInitScript(() => {
+    const shifts: number[] = ((window as unknown as { shifts: number[] }).shifts = []);
+    new PerformanceObserver((list) => {
+      for (const entry of list.getEntries() as unknown as { value: number; hadRecentInput: boolean }[]) {
+        if (!entry.hadRecentInput) shifts.push(entry.value);
+      }
+    }).observe({ type: 'layout-shift', buffered: true });
+  });
+  await signUp(page, '5');
+  const withPrices = ['/portfolio', '/swap', '/markets', '/markets/SOL'];
+  for (const path of ['/', ...withPrices, '/stake', '/receive']) {
+    await open(page, path);
+    if (withPrices.includes(path)) await expect(page.getByTestId('price-age')).toContainText('updated');
+    await page.waitForTimeout(500);
+    const moved = await page.evaluate(() => (window as unknown as { shifts: number[] }).shifts.reduce((a, b) => a + b, 0));
+    expect(moved, `${path}: the layout moved by`).toBeLessThan(0.01);
+  }
+});
+
 test('a first visit to the front page downloads at most 250 KB of WASM and JS, any other page 400 KB', async ({ browser }) => {
   // Each page in a fresh browser: nothing cached, no service worker yet.
   const measure = async (path: string, cookie?: string) => {

@@ -6,7 +6,7 @@ use solstice_types::{
     transfer::{Recipient, Transfer, TransferPage},
 };
 
-use crate::{error::AppError, model::ReceiveCode};
+use crate::{error::AppError, model::AddressQr};
 
 /// How many recent recipients the send page offers.
 pub const RECENT_RECIPIENTS: usize = 5;
@@ -71,11 +71,11 @@ pub async fn my_transfer(reference: String) -> Result<Transfer, AppError> {
 
 /// The logged-in wallet's address for receiving, with its QR code.
 #[server(endpoint = "receive_code")]
-pub async fn receive_code() -> Result<ReceiveCode, AppError> {
+pub async fn receive_code() -> Result<AddressQr, AppError> {
     use crate::backend::{self, error::HostError};
     let wallet = backend::session::require_wallet().await?;
     let qr = backend::qr::draw(&wallet.to_string()).map_err(HostError::from)?;
-    Ok(ReceiveCode { address: wallet, qr })
+    Ok(AddressQr { address: wallet, qr })
 }
 
 /// The wallets the logged-in wallet sent to last, most recent first, each once.

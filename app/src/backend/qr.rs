@@ -40,12 +40,12 @@ mod tests {
     fn a_code_is_its_modules_inside_the_quiet_zone() {
         let address = "7xKXtg2CW87d97TXJSDpbD5jBkheTqA83TZRuJosgAsU";
         let drawing = draw(address).unwrap();
-        // 44 characters at level M need version 3: 29 modules a side.
-        assert_eq!(drawing.size, 29 + 2 * QUIET_ZONE);
+        // 44 bytes at level M need version 4 (version 3 holds 42): 33 modules a side.
+        assert_eq!(drawing.size, 33 + 2 * QUIET_ZONE);
         // The finder patterns' top rows: 7 dark modules at the quiet zone's corner, and as
         // many at the right edge, on the same row.
         assert!(drawing.path.starts_with("M4 4h7v1h-7z"), "{}", &drawing.path[..60]);
-        assert!(drawing.path.contains("M26 4h7v1h-7z"), "{}", &drawing.path[..120]);
+        assert!(drawing.path.contains("M30 4h7v1h-7z"), "{}", &drawing.path[..120]);
         // Every run lies inside the code.
         for run in drawing.path.split('z').filter(|run| !run.is_empty()) {
             let (start, rest) = run.trim_start_matches('M').split_once('h').unwrap();

@@ -161,6 +161,20 @@ pub fn PriceSource(#[prop(optional, into)] snapshot: Option<Signal<Option<PriceT
     }
 }
 
+/// The price line of a page without a market snapshot of its own: the host's latest tick comes
+/// with the page, so the line says then what it will say once the live prices connect, and
+/// nothing below it moves.
+#[component]
+pub fn LatestPriceSource() -> impl IntoView {
+    let snapshot = Resource::new(|| (), |_| crate::api::market_snapshot());
+    let shown = Signal::derive(move || snapshot.get().and_then(Result::ok));
+    view! {
+        <Suspense fallback=|| ()>
+            <PriceSource snapshot=shown />
+        </Suspense>
+    }
+}
+
 /// The live prices, connected from now on.
 pub fn use_live_prices() -> LivePrices {
     let live = expect_context::<LivePrices>();

@@ -12,7 +12,7 @@ use crate::{
     components::{
         errors::loaded,
         format::format_time,
-        live_prices::{ConnectionBadge, LivePrices, PriceSource, use_live_prices},
+        live_prices::{ConnectionBadge, LatestPriceSource, LivePrices, use_live_prices},
     },
 };
 
@@ -117,7 +117,7 @@ pub fn PortfolioPage() -> impl IntoView {
             <h1 class="page-title">"Portfolio"</h1>
             <ConnectionBadge />
         </div>
-        <PriceSource />
+        <LatestPriceSource />
         <Suspense fallback=|| view! { <p class="muted">"Loading your portfolio…"</p> }>
             {move || {
                 portfolio

@@ -8,7 +8,7 @@ use leptos_router::components::A;
 use crate::{
     api::transfers::receive_code,
     components::{copy::CopyButton, errors::loaded},
-    model::ReceiveCode,
+    model::AddressQr,
 };
 
 #[cfg(feature = "hydrate")]
@@ -41,7 +41,7 @@ pub fn ReceivePage() -> impl IntoView {
 }
 
 #[component]
-fn Receive(code: ReceiveCode) -> impl IntoView {
+fn Receive(code: AddressQr) -> impl IntoView {
     let address = code.address.to_string();
     let size = code.qr.size;
     view! {

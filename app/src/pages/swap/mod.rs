@@ -20,7 +20,7 @@ use crate::{
         balances::{Balances, WithBalances},
         errors::Problem,
         format::new_key,
-        live_prices::{PriceSource, use_live_prices},
+        live_prices::{LatestPriceSource, use_live_prices},
     },
 };
 
@@ -43,7 +43,7 @@ pub fn SwapPage() -> impl IntoView {
             <h1 class="page-title">"Swap"</h1>
             <A href="/swaps" attr:class="btn btn-small">"Swap history"</A>
         </div>
-        <PriceSource />
+        <LatestPriceSource />
         <WithBalances what="swap tokens" then=|balances| view! { <SwapFlow balances /> } />
     }
 }
