@@ -17,11 +17,12 @@ extern "C" {
     fn reload_once();
 }
 
-/// Called by the hydration script that the host puts in every page.
+/// Called by the start-up script that the host puts in every page (`app::shell`), once the
+/// page has loaded.
 ///
-/// Pages are lazy routes (their code is in chunks of its own, see `app::routes`): hydration
-/// waits for the current page's chunk, which the page preloads, and then takes over the
-/// server-rendered page as it is.
+/// Pages are loaded in groups (their code is in modules of their own, see `app::routes`):
+/// hydration waits for the current page's modules, which the start-up script fetches together
+/// with this one, and then takes over the server-rendered page as it is.
 #[wasm_bindgen]
 pub fn hydrate() {
     // A panic stops the app for good (the WASM is built with `panic = "abort"`). The likely one
