@@ -1,14 +1,15 @@
 //! The app's routes, loaded on demand in groups: the browser's WASM is split at every group's
 //! `#[lazy]` function (by `build_site`, scripts/lib.sh), so a group's code comes with the first
-//! visit to one of its pages, and the host preloads it with the page that needs it. What every
-//! page shares (the frame, log-in state, live prices, the router) stays in the main module.
+//! visit to one of its pages, and the page names its group's modules for the start-up script
+//! to fetch (`preload_page_modules`). What every page shares (the frame, log-in state, live
+//! prices, the router) stays in the main module.
 //!
 //! Pages that people visit one after the other share a group (log in or sign up, a market then
-//! a token, the swap history then a receipt): one module per route left the code that a few
-//! routes share in a chunk of its own for every combination of them, over 200 small files in all,
-//! and a phone on a slow network pays for each request. The pages with the most code of their
-//! own (swap, portfolio, stake) stay alone, so that none of them brings another's code on a
-//! first visit.
+//! a token, send or receive, a history then a receipt): one module per route left the code
+//! that a few routes share in a chunk of its own for every combination of them, over 200 small
+//! files in all, and a phone on a slow network pays for each request. The pages with the most
+//! code of their own (swap, portfolio, stake) stay alone, so that none of them brings
+//! another's code on a first visit.
 
 use leptos::{lazy, prelude::*};
 use leptos_router::LazyRoute;
@@ -81,9 +82,11 @@ page_groups! {
     }
     portfolio_page / __preload_portfolio_page: PortfolioPages { PortfolioRoute => PortfolioPage }
     stake_page / __preload_stake_page: StakePages { StakeRoute => StakePage }
-    transfer_pages / __preload_transfer_pages: TransferPages {
+    payment_pages / __preload_payment_pages: PaymentPages {
         SendRoute => SendPage,
         ReceiveRoute => ReceivePage,
+    }
+    transfer_pages / __preload_transfer_pages: TransferPages {
         TransfersRoute => TransfersPage,
         TransferReceiptRoute => TransferReceiptPage,
     }
