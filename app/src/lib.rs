@@ -45,8 +45,9 @@ pub struct SiteAssets {
     pub script: String,
     /// The main WASM module.
     pub wasm: String,
-    /// Each group of pages' WASM modules (`app::routes`), by the group's name.
-    pub page_modules: std::sync::Arc<std::collections::HashMap<String, Vec<String>>>,
+    /// Each group of pages' WASM modules (`app::routes`) and the loader that fetches them, by
+    /// the group's name: space-separated paths, as the page names them.
+    pub page_modules: std::sync::Arc<std::collections::HashMap<String, String>>,
 }
 
 impl Default for SiteAssets {
@@ -111,11 +112,9 @@ fn preload_page_modules(group: &str) {
     let Some(site) = use_context::<SiteAssets>() else {
         return;
     };
-    let Some(modules) = site.page_modules.get(group) else {
+    let Some(content) = site.page_modules.get(group).cloned() else {
         return;
     };
-    let mut content = modules.join(" ");
-    content.push_str(" /pkg/__wasm_split.______________________.js");
     // `to_html` hands the tag to the page's <head>; it renders nothing in place.
     _ = view! { <leptos_meta::Meta name=page_modules_meta!() content /> }.to_html();
 }

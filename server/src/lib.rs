@@ -237,8 +237,10 @@ fn read_site_assets(site_root: &std::path::Path) -> SiteAssets {
 
 /// The splitter's manifest (`pkg/__wasm_split_manifest.json`) names the modules of each lazy
 /// function by the function's name and a hash of where it was written (`wallet_pages_1234`):
-/// keyed here by the name alone, and as the paths the browser fetches.
-fn read_page_modules(pkg: &std::path::Path) -> std::collections::HashMap<String, Vec<String>> {
+/// keyed here by the name alone, each group's files as the page names them (space-separated
+/// paths, ending with the split loader that fetches them), built once here rather than on
+/// every page.
+fn read_page_modules(pkg: &std::path::Path) -> std::collections::HashMap<String, String> {
     let Ok(text) = std::fs::read_to_string(pkg.join("__wasm_split_manifest.json")) else {
         return Default::default();
     };
@@ -249,11 +251,22 @@ fn read_page_modules(pkg: &std::path::Path) -> std::collections::HashMap<String,
             return Default::default();
         }
     };
+    // `build_site` keeps the loader under the name the splitter gives it.
+    let loader = std::fs::read_dir(pkg)
+        .into_iter()
+        .flatten()
+        .filter_map(|entry| entry.ok()?.file_name().into_string().ok())
+        .find(|name| name.starts_with("__wasm_split.") && name.ends_with(".js"));
     manifest
         .into_iter()
         .map(|(key, modules)| {
             let group = key.rsplit_once('_').map_or(key.as_str(), |(group, _)| group).to_owned();
-            (group, modules.iter().map(|module| format!("/pkg/{module}.wasm")).collect())
+            let files: Vec<String> = modules
+                .iter()
+                .map(|module| format!("/pkg/{module}.wasm"))
+                .chain(loader.iter().map(|loader| format!("/pkg/{loader}")))
+                .collect();
+            (group, files.join(" "))
         })
         .collect()
 }

@@ -20,6 +20,7 @@ fn built_site() -> std::path::PathBuf {
     std::fs::write(pkg.join(format!("solstice.{CSS}.css")), "body{}").unwrap();
     std::fs::write(pkg.join(format!("solstice.{CSS}.css.br")), b"brotli bytes").unwrap();
     std::fs::write(pkg.join("snippets/app-0cd1cead3f0174fd/inline0.js"), "export function copy_text() {}").unwrap();
+    std::fs::write(pkg.join("__wasm_split.______________________.js"), "export function load() {}").unwrap();
     // The splitter's manifest: each group of pages' modules, by its lazy function's name and the
     // hash of where it was written.
     std::fs::write(
