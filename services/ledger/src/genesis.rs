@@ -31,6 +31,15 @@ impl Ledger {
         self.transactions
             .create_index(IndexModel::builder().keys(doc! { "accounts": 1, "kind": 1, "_id": -1 }).build())
             .await?;
+        // An account's activity, newest first, and the rewards of its stake accounts.
+        self.transactions
+            .create_index(IndexModel::builder().keys(doc! { "accounts": 1, "created_at": -1, "_id": -1 }).build())
+            .await?;
+        self.transactions
+            .create_index(
+                IndexModel::builder().keys(doc! { "details.stake_account": 1, "created_at": -1, "_id": -1 }).build(),
+            )
+            .await?;
         self.balances.create_index(IndexModel::builder().keys(doc! { "account": 1 }).build()).await?;
         for token in Token::ALL {
             let legs: Vec<Leg> = GENESIS

@@ -23,5 +23,5 @@ pub use audit::TokenAudit;
 pub use error::{LedgerError, database_error, is_duplicate_key, is_transient};
 pub use genesis::GENESIS;
 pub use model::{BALANCES, TRANSACTIONS};
-pub use reader::{HistoryPage, HistoryQuery, LedgerReader};
+pub use reader::{HistoryPage, HistoryQuery, LedgerReader, RecordFilter};
 pub use transaction::{IdempotencyKey, Leg, Receipt, SideWrite, TransactionRequest, net_changes};

@@ -46,7 +46,103 @@ pub struct HistoryQuery {
     pub limit: u32,
 }
 
+/// Which records to list with [`LedgerReader::records`]: built from the conditions below, all
+/// of which must hold.
+#[derive(Debug, Clone, Default)]
+pub struct RecordFilter(Document);
+
+impl RecordFilter {
+    /// Records `account` took part in.
+    pub fn involving(account: &AccountId) -> RecordFilter {
+        RecordFilter(doc! { "accounts": account.to_string() })
+    }
+
+    /// Rewards paid into the stake pool for these stake accounts (the wallet that owns them takes
+    /// no part in those records), leaving out any `account` took part in.
+    pub fn rewards_of(stake_accounts: &[String], account: &AccountId) -> RecordFilter {
+        RecordFilter(doc! {
+            "details.stake_account": { "$in": stake_accounts },
+            "details.action": "reward",
+            "accounts": { "$ne": account.to_string() },
+        })
+    }
+
+    pub fn kind(mut self, kind: ReferenceKind) -> RecordFilter {
+        if let Ok(kind) = mongodb::bson::to_bson(&kind) {
+            self.0.insert("kind", kind);
+        }
+        self
+    }
+
+    /// The `action` its service recorded in its details ("stake", "withdraw", "reward").
+    pub fn action(mut self, action: &str) -> RecordFilter {
+        self.0.insert("details.action", action);
+        self
+    }
+
+    /// With a leg paid by `account`.
+    pub fn paid_by(mut self, account: &AccountId) -> RecordFilter {
+        self.0.insert("legs.from", account.to_string());
+        self
+    }
+
+    /// With a leg paid to `account`.
+    pub fn paid_to(mut self, account: &AccountId) -> RecordFilter {
+        self.0.insert("legs.to", account.to_string());
+        self
+    }
+
+    /// With a leg in `token`.
+    pub fn token(mut self, token: Token) -> RecordFilter {
+        self.0.insert("legs.token", token.symbol());
+        self
+    }
+
+    /// Created in `[since_ms, until_ms)` (Unix milliseconds), each bound when given.
+    pub fn created(mut self, since_ms: Option<i64>, until_ms: Option<i64>) -> RecordFilter {
+        let mut created = Document::new();
+        if let Some(since) = since_ms {
+            created.insert("$gte", DateTime::from_millis(since));
+        }
+        if let Some(until) = until_ms {
+            created.insert("$lt", DateTime::from_millis(until));
+        }
+        if !created.is_empty() {
+            self.0.insert("created_at", created);
+        }
+        self
+    }
+}
+
 impl LedgerReader {
+    /// Records matching `filter`, newest first (by creation time, then reference), at most
+    /// `limit` (1 to 1,000), starting after `before` in that order.
+    pub async fn records(
+        &self,
+        filter: &RecordFilter,
+        before: Option<&Reference>,
+        limit: u32,
+    ) -> Result<Vec<Receipt>, LedgerError> {
+        let mut filter = filter.0.clone();
+        if let Some(before) = before {
+            let at = DateTime::from_millis(before.unix_millis() as i64);
+            let older = vec![
+                doc! { "created_at": { "$lt": at } },
+                doc! { "created_at": at, "_id": { "$lt": before.as_str() } },
+            ];
+            filter = doc! { "$and": [filter, { "$or": older }] };
+        }
+        let records: Vec<TransactionDoc> = self
+            .transactions
+            .find(filter)
+            .sort(doc! { "created_at": -1, "_id": -1 })
+            .limit(i64::from(limit.clamp(1, 1_000)))
+            .await?
+            .try_collect()
+            .await?;
+        records.into_iter().map(|record| receipt(record, false)).collect()
+    }
+
     pub fn new(database: &Database) -> LedgerReader {
         LedgerReader { balances: database.collection(BALANCES), transactions: database.collection(TRANSACTIONS) }
     }

@@ -355,6 +355,25 @@ impl MarketStore {
         Ok(None)
     }
 
+    /// The price of `token` at `at_ms` (Unix milliseconds), as finely as it is still stored:
+    /// the last tick of the minute before it (ticks are kept an hour), else the close of the
+    /// 1-minute, 5-minute or hourly candle that holds it. `None` when nothing that old is kept.
+    pub async fn price_at(&self, token: Token, at_ms: i64) -> Result<Option<UsdPrice>, mongodb::error::Error> {
+        let window = doc! { "$lte": DateTime::from_millis(at_ms), "$gt": DateTime::from_millis(at_ms - 60_000) };
+        if let Some(tick) = self.ticks.find_one(doc! { "at": window }).sort(doc! { "at": -1 }).await?
+            && let Some(price) = tick.prices.iter().find(|p| p.token == token && p.price > 0)
+        {
+            return Ok(Some(price_of(price.price)));
+        }
+        for interval in Interval::ALL {
+            let id = candle_id(token, interval, interval.start_of(at_ms.div_euclid(1_000)));
+            if let Some(candle) = self.candles.find_one(doc! { "_id": id }).await? {
+                return Ok(Some(price_of(candle.close)));
+            }
+        }
+        Ok(None)
+    }
+
     /// Deletes every tick and candle: when a store changes market kind (never mixed in one).
     pub async fn clear(&self) -> Result<(), mongodb::error::Error> {
         self.ticks.delete_many(doc! {}).await?;

@@ -53,3 +53,29 @@ async fn a_deposed_recorder_overwrites_neither_a_newer_candle_nor_a_tick() {
     assert!(matches!(store.write_tick(&tick(1)).await, Err(WriteError::Taken(7))), "a tick number is written once");
     assert_eq!(store.latest().await.unwrap().unwrap().term, 2);
 }
+
+#[tokio::test]
+async fn a_past_price_comes_from_the_finest_record_still_kept() {
+    let store = store().await;
+    let now_s = mongodb::bson::DateTime::now().timestamp_millis() / 1_000;
+    let hour = Interval::OneHour.start_of(now_s - 86_400);
+    let minute = Interval::OneMinute.start_of(now_s - 3 * 3_600);
+    store.write_candle(Token::Sol, Interval::OneHour, &Candle::at(hour, p(100)), 1).await.unwrap();
+    store.write_candle(Token::Sol, Interval::OneMinute, &Candle::at(minute, p(120)), 1).await.unwrap();
+    let tick = MarketTick {
+        seq: 1,
+        term: 1,
+        at_ms: (now_s - 30) * 1_000,
+        market: MarketKind::Live,
+        prices: vec![TickPrice { token: Token::Sol, price: p(150), open_24h: None, suspect: false, sources: vec![] }],
+    };
+    store.write_tick(&tick).await.unwrap();
+
+    // A moment within the hour candle only; within the minute candle; just after the tick.
+    assert_eq!(store.price_at(Token::Sol, (hour + 1_800) * 1_000).await.unwrap(), Some(p(100)));
+    assert_eq!(store.price_at(Token::Sol, (minute + 59) * 1_000 + 999).await.unwrap(), Some(p(120)));
+    assert_eq!(store.price_at(Token::Sol, (now_s - 10) * 1_000).await.unwrap(), Some(p(150)));
+    // Nothing kept of that moment, or of that token.
+    assert_eq!(store.price_at(Token::Sol, (hour - 7_200) * 1_000).await.unwrap(), None);
+    assert_eq!(store.price_at(Token::Usdc, (now_s - 10) * 1_000).await.unwrap(), None);
+}

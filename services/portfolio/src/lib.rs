@@ -4,13 +4,14 @@
 //! that writes; in production it should also connect as a MongoDB user with only the `read`
 //! role, so that even a bug here could not change a balance.
 
+mod activity;
 mod openapi;
 
 use std::{collections::BTreeMap, net::SocketAddr, time::Duration};
 
 use axum::{
     Extension, Json, Router,
-    extract::State,
+    extract::{Path, State},
     middleware,
     response::{IntoResponse, Response},
     routing::get,
@@ -20,14 +21,17 @@ use mongodb::Collection;
 use solstice_kit::{
     auth::{Caller, Verifier, require_signature},
     error::ErrorResponse,
+    extract::Query,
     http::with_operations,
+    input,
     start::{CommonConfig, Service, StartError},
 };
 use solstice_ledger::{AccountId, LedgerError, LedgerReader, database_error};
-use solstice_market::store::Ticks;
+use solstice_market::store::{MarketStore, Ticks};
 use solstice_stake::{STAKE_ACCOUNTS, StakeDoc, model::staked_by};
 use solstice_types::{
     Amount, ApiError, ErrorCode, ToApiError, Token, UsdPrice, UsdValue, WalletAddress,
+    activity::{ActivityFilter, ActivityKind, ActivityPage, ActivityRow},
     portfolio::{Holding, Portfolio, Staked},
 };
 
@@ -42,6 +46,13 @@ pub enum PortfolioError {
     Ledger(#[from] LedgerError),
     #[error("the stake account store")]
     Store(#[from] mongodb::error::Error),
+    #[error(transparent)]
+    Invalid(#[from] ApiError),
+    #[error("No activity with that reference number in this wallet.")]
+    NotFound,
+    /// A stored record this service cannot read.
+    #[error("unreadable record {0}")]
+    Corrupt(String),
 }
 
 impl ToApiError for PortfolioError {
@@ -50,6 +61,12 @@ impl ToApiError for PortfolioError {
             PortfolioError::PricesUnavailable => ApiError::new(ErrorCode::Unavailable, self.to_string()),
             PortfolioError::Ledger(error) => error.to_api_error(),
             PortfolioError::Store(error) => database_error(error),
+            PortfolioError::Invalid(error) => error.clone(),
+            PortfolioError::NotFound => ApiError::new(ErrorCode::NotFound, self.to_string()),
+            PortfolioError::Corrupt(reference) => {
+                tracing::error!(%reference, "unreadable ledger record");
+                ApiError::internal()
+            }
         }
     }
 }
@@ -89,8 +106,12 @@ impl Config {
 pub async fn build(config: Config) -> Result<Service, StartError> {
     let (verifier, _client, database) = config.common.connect("solstice-portfolio").await?;
     let ticks = Ticks::follow(&database, Duration::from_secs(config.freshness_seconds.max(1)));
-    let state =
-        PortfolioState { reader: LedgerReader::new(&database), stakes: database.collection(STAKE_ACCOUNTS), ticks };
+    let state = PortfolioState {
+        reader: LedgerReader::new(&database),
+        stakes: database.collection(STAKE_ACCOUNTS),
+        ticks,
+        market: MarketStore::new(&database),
+    };
     let router = with_operations(api(state, verifier), "portfolio", database, openapi::document());
     config.common.bind(config.addr, router).await
 }
@@ -103,11 +124,15 @@ struct PortfolioState {
     stakes: Collection<StakeDoc>,
     /// The market recorder's ticks, followed in the store.
     ticks: Ticks,
+    /// The recorder's stored prices, for the value of past activity.
+    market: MarketStore,
 }
 
 fn api(state: PortfolioState, verifier: Verifier) -> Router {
     Router::new()
         .route("/v1/portfolio", get(portfolio))
+        .route("/v1/activity", get(activity))
+        .route("/v1/activity/{reference}", get(activity_row))
         .layer(middleware::from_fn_with_state(verifier, require_signature))
         .with_state(state)
 }
@@ -124,6 +149,50 @@ async fn portfolio(
     let freshness_ms = state.ticks.freshness().as_millis() as i64;
     let portfolio = value(caller.wallet, &balances, staked, price_of, now_ms, freshness_ms)?;
     Ok(Json(portfolio))
+}
+
+/// Query parameters of `GET /v1/activity`.
+#[derive(serde::Deserialize)]
+struct ActivityParams {
+    kind: Option<String>,
+    token: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+    before: Option<String>,
+    limit: Option<u32>,
+}
+
+/// `GET /v1/activity`: a page of the calling wallet's activity, newest first.
+async fn activity(
+    State(state): State<PortfolioState>,
+    Extension(caller): Extension<Caller>,
+    Query(params): Query<ActivityParams>,
+) -> Result<Json<ActivityPage>, PortfolioError> {
+    let nonempty =
+        |text: &Option<String>| text.as_deref().map(str::trim).filter(|text| !text.is_empty()).map(str::to_owned);
+    let kind = match nonempty(&params.kind) {
+        Some(text) => Some(ActivityKind::parse(&text).ok_or_else(|| {
+            let kinds: Vec<&str> = ActivityKind::ALL.iter().map(|kind| kind.as_str()).collect();
+            ApiError::new(ErrorCode::InvalidInput, format!("The kind must be one of: {}.", kinds.join(", ")))
+        })?),
+        None => None,
+    };
+    let token = nonempty(&params.token).map(|text| input::token(&text)).transpose()?;
+    let filter = ActivityFilter { kind, token, from: params.from, to: params.to };
+    let checked = activity::check(&filter)?;
+    let before = nonempty(&params.before).map(|text| input::reference(&text)).transpose()?;
+    let limit = input::page_limit(params.limit)?;
+    Ok(Json(activity::page(&state, &caller.wallet, &checked, before.as_ref(), limit).await?))
+}
+
+/// `GET /v1/activity/{reference}`: one row of the calling wallet's activity.
+async fn activity_row(
+    State(state): State<PortfolioState>,
+    Extension(caller): Extension<Caller>,
+    Path(reference): Path<String>,
+) -> Result<Json<ActivityRow>, PortfolioError> {
+    let reference = input::reference(&reference)?;
+    activity::find(&state, &caller.wallet, &reference).await?.map(Json).ok_or(PortfolioError::NotFound)
 }
 
 /// A token's price to value it at: the price, the price a day before (when known) and when

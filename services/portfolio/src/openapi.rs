@@ -1,9 +1,16 @@
 //! The service's OpenAPI 3.1 document, served at `/openapi.json` and rendered at `/docs`.
 
 use serde_json::{Value, json};
-use solstice_kit::openapi::{address_schema, body, error, service_document, signed_parameters, token_schema};
+use solstice_kit::openapi::{
+    address_schema, body, error, reference_schema, service_document, signed_parameters, signed_parameters_and,
+    token_schema,
+};
 
 pub fn document() -> Value {
+    let with = signed_parameters_and;
+    let kinds = json!(["airdrop", "received", "sent", "swap", "stake", "unstake", "withdraw", "reward"]);
+    let day = json!({ "type": "string", "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}$", "description": "A day, UTC: YYYY-MM-DD." });
+    let token_amount = json!({ "oneOf": [{ "type": "null" }, { "$ref": "#/components/schemas/TokenAmount" }] });
     service_document(
         "Solstice portfolio service",
         env!("CARGO_PKG_VERSION"),
@@ -19,9 +26,60 @@ pub fn document() -> Value {
                     "500": error("A fault of ours."),
                     "503": error("Prices or the database are unavailable.")
                 }
+            } },
+            "/v1/activity": { "get": {
+                "summary": "The calling wallet's activity, newest first.",
+                "description": "Every movement of the wallet's money (the sign-up airdrop, transfers in and out, swaps, stakes, unstakes, withdrawals and each staking reward), one row each, valued in USD at the price of its moment.",
+                "parameters": with(json!([
+                    { "name": "kind", "in": "query", "required": false, "schema": { "type": "string", "enum": kinds } },
+                    { "name": "token", "in": "query", "required": false, "schema": token_schema(), "description": "Only rows that move this token." },
+                    { "name": "from", "in": "query", "required": false, "schema": day, "description": "From this day (UTC), included." },
+                    { "name": "to", "in": "query", "required": false, "schema": day, "description": "Up to this day (UTC), included." },
+                    { "name": "before", "in": "query", "required": false, "schema": reference_schema(), "description": "The next_before of the previous page." },
+                    { "name": "limit", "in": "query", "required": false, "schema": { "type": "integer", "minimum": 1, "maximum": 100 } }
+                ])),
+                "responses": {
+                    "200": body("A page of activity.", "ActivityPage"),
+                    "400": error("An unknown kind or token, a date that is not a day, from after to, an invalid cursor or limit."),
+                    "401": error("Missing or invalid service credentials."),
+                    "500": error("A fault of ours."),
+                    "503": error("The database is unavailable.")
+                }
+            } },
+            "/v1/activity/{reference}": { "get": {
+                "summary": "One row of the calling wallet's activity.",
+                "parameters": with(json!([{ "name": "reference", "in": "path", "required": true, "schema": reference_schema() }])),
+                "responses": {
+                    "200": body("The row.", "ActivityRow"),
+                    "400": error("Not a reference number."),
+                    "401": error("Missing or invalid service credentials."),
+                    "404": error("The wallet's activity has no row with this reference."),
+                    "500": error("A fault of ours."),
+                    "503": error("The database is unavailable.")
+                }
             } }
         }),
         json!({
+            "TokenAmount": { "type": "object", "required": ["token", "amount"], "properties": {
+                "token": token_schema(),
+                "amount": { "type": "integer", "minimum": 0, "description": "Base units of the token." } } },
+            "ActivityRow": { "type": "object",
+                "required": ["reference", "kind", "at_ms", "sent", "received", "fee", "staked_change", "usd_value", "counterparty", "stake_account", "note"],
+                "properties": {
+                    "reference": reference_schema(),
+                    "kind": { "type": "string", "enum": kinds },
+                    "at_ms": { "type": "integer", "description": "When, Unix milliseconds." },
+                    "sent": token_amount.clone(),
+                    "received": token_amount.clone(),
+                    "fee": token_amount,
+                    "staked_change": { "type": "integer", "description": "Lamports into (positive) or out of (negative) the wallet's stake accounts." },
+                    "usd_value": { "type": ["integer", "null"], "minimum": 0, "description": "USD value at the time, in picodollars; null when no price of that moment is kept." },
+                    "counterparty": { "oneOf": [{ "type": "null" }, address_schema()] },
+                    "stake_account": { "type": ["string", "null"] },
+                    "note": { "type": ["string", "null"], "description": "A transfer's memo, a reward's epoch." } } },
+            "ActivityPage": { "type": "object", "required": ["rows", "next_before"], "properties": {
+                "rows": { "type": "array", "items": { "$ref": "#/components/schemas/ActivityRow" } },
+                "next_before": { "oneOf": [{ "type": "null" }, reference_schema()] } } },
             "Holding": { "type": "object",
                 "required": ["token", "amount", "price", "value", "change_24h_bps", "share_bps"],
                 "properties": {

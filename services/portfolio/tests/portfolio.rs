@@ -9,7 +9,11 @@ use solstice_kit::auth::{SigningKey, sign};
 use solstice_ledger::{AccountId, IdempotencyKey, Ledger, Leg, SystemAccount, TransactionRequest};
 use solstice_market::{MarketKind, MarketTick, TickPrice, store::MarketStore};
 use solstice_portfolio::Config;
-use solstice_types::{Amount, ReferenceKind, Token, UsdPrice, WalletAddress, portfolio::Portfolio};
+use solstice_types::{
+    Amount, ReferenceKind, Token, UsdPrice, WalletAddress,
+    activity::{ActivityKind, ActivityPage, ActivityRow, TokenAmount},
+    portfolio::Portfolio,
+};
 
 struct TestService {
     base: String,
@@ -187,4 +191,241 @@ async fn probes_metrics_and_api_docs_are_served_by_the_service_itself() {
         "{metrics}"
     );
     assert_eq!(http.get(format!("{}/readyz", service.base)).send().await.unwrap().status(), StatusCode::OK);
+}
+
+/// `GET path` signed for `as_wallet` by the host.
+async fn get_as(service: &TestService, as_wallet: &WalletAddress, path: &str) -> reqwest::Response {
+    let now = mongodb::bson::DateTime::now().timestamp_millis();
+    let mut request = reqwest::Client::new().get(format!("{}{path}", service.base));
+    for (name, value) in sign(&solstice_testkit::host_key(), "GET", path, as_wallet, now, b"") {
+        request = request.header(name, value);
+    }
+    request.send().await.unwrap()
+}
+
+/// Applies one ledger transaction of `kind` with `details`; returns its reference.
+async fn apply(service: &TestService, kind: ReferenceKind, legs: Vec<Leg>, details: Document) -> String {
+    let key = IdempotencyKey::new(format!("test:{}", rand_key())).unwrap();
+    let receipt = service.ledger.apply(TransactionRequest::new(kind, key, legs).with_details(details)).await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(3)).await;
+    receipt.reference.to_string()
+}
+
+fn rand_key() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    format!("{}-{}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed))
+}
+
+fn leg(from: AccountId, to: AccountId, token: Token, amount: &str) -> Leg {
+    Leg { from, to, token, amount: Amount::parse(amount, token.decimals()).unwrap() }
+}
+
+/// Every row of `wallet`'s activity under `query`, page by page (`limit` a page).
+async fn all_rows(service: &TestService, wallet: &WalletAddress, query: &str, limit: u32) -> Vec<ActivityRow> {
+    let mut rows = Vec::new();
+    let mut before: Option<String> = None;
+    loop {
+        let cursor = before.as_ref().map(|b| format!("&before={b}")).unwrap_or_default();
+        let response = get_as(service, wallet, &format!("/v1/activity?limit={limit}{query}{cursor}")).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        let page: ActivityPage = response.json().await.unwrap();
+        assert!(page.rows.len() <= limit as usize);
+        rows.extend(page.rows);
+        match page.next_before {
+            Some(next) => before = Some(next.to_string()),
+            None => return rows,
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_activity_lists_every_movement_once_newest_first_and_sums_to_the_balances() {
+    let service = spawn_service().await;
+    let (alice, bob) = (wallet(1), wallet(2));
+    let (a, b) = (AccountId::wallet(&alice), AccountId::wallet(&bob));
+    let system = AccountId::System;
+    let pool = system(SystemAccount::StakePool);
+    let airdrop = apply(
+        &service,
+        ReferenceKind::Airdrop,
+        vec![leg(system(SystemAccount::Faucet), a.clone(), Token::Sol, "10")],
+        doc! {},
+    )
+    .await;
+    apply(
+        &service,
+        ReferenceKind::Airdrop,
+        vec![leg(system(SystemAccount::Faucet), b.clone(), Token::Sol, "10")],
+        doc! {},
+    )
+    .await;
+    let sent = apply(
+        &service,
+        ReferenceKind::Transfer,
+        vec![leg(a.clone(), b.clone(), Token::Sol, "1.5")],
+        doc! { "memo": "rent" },
+    )
+    .await;
+    let received =
+        apply(&service, ReferenceKind::Transfer, vec![leg(b.clone(), a.clone(), Token::Sol, "0.25")], doc! {}).await;
+    let treasury = system(SystemAccount::Treasury);
+    let swap_details = doc! {
+        "quote_id": "q1", "side": "ExactIn", "from": "SOL", "to": "USDC", "amount_in": 2_000_000_000i64,
+        "amount_out": 299_000_000i64, "fee": 1_000_000i64, "fee_bps": 30, "price_impact_bps": 0, "slippage_bps": 50,
+        "quoted_price_in": 150_000_000_000_000i64, "quoted_price_out": 1_000_000_000_000i64,
+        "price_in": 150_000_000_000_000i64, "price_out": 1_000_000_000_000i64,
+    };
+    let swap = apply(
+        &service,
+        ReferenceKind::Swap,
+        vec![
+            leg(a.clone(), treasury.clone(), Token::Sol, "2"),
+            leg(treasury.clone(), a.clone(), Token::Usdc, "299"),
+            leg(treasury, system(SystemAccount::Fees), Token::Usdc, "1"),
+        ],
+        swap_details,
+    )
+    .await;
+    let stake_account = "StakeAcct1111111111111111111111111111111111".to_owned();
+    let stake = apply(
+        &service,
+        ReferenceKind::Stake,
+        vec![leg(a.clone(), pool.clone(), Token::Sol, "3")],
+        doc! { "action": "stake", "stake_account": &stake_account, "validator": "v1" },
+    )
+    .await;
+    let reward = apply(
+        &service,
+        ReferenceKind::Stake,
+        vec![leg(system(SystemAccount::StakeRewards), pool.clone(), Token::Sol, "0.01")],
+        doc! { "action": "reward", "stake_account": &stake_account, "epoch": 7i64 },
+    )
+    .await;
+    // Bob's reward, into the same pool: never Alice's.
+    apply(
+        &service,
+        ReferenceKind::Stake,
+        vec![leg(system(SystemAccount::StakeRewards), pool.clone(), Token::Sol, "0.02")],
+        doc! { "action": "reward", "stake_account": "BobsStake", "epoch": 7i64 },
+    )
+    .await;
+    // The unstake, as the stake service records it on the account.
+    let unstaked_at = mongodb::bson::DateTime::now().timestamp_millis();
+    let unstake = solstice_types::Reference::new(ReferenceKind::Stake, unstaked_at as u64, 77).to_string();
+    service
+        .database
+        .collection::<Document>("stake_accounts")
+        .insert_many([
+            doc! { "_id": &stake_account, "wallet": alice.as_str(), "validator": "v1", "principal": 3_000_000_000i64,
+            "amount": 0i64, "rewards": 10_000_000i64, "activation_epoch": 1i64, "deactivation_epoch": 8i64,
+            "last_rewarded_epoch": 8i64, "withdrawn": true, "created_at": mongodb::bson::DateTime::now(),
+            "reference": &stake, "unstake_reference": &unstake,
+            "unstaked_at": mongodb::bson::DateTime::from_millis(unstaked_at) },
+            doc! { "_id": "BobsStake", "wallet": bob.as_str(), "validator": "v1", "principal": 1i64, "amount": 1i64,
+            "rewards": 0i64, "activation_epoch": 1i64, "deactivation_epoch": null, "last_rewarded_epoch": 1i64,
+            "withdrawn": false, "created_at": mongodb::bson::DateTime::now(), "reference": null },
+        ])
+        .await
+        .unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(3)).await;
+    let withdraw = apply(
+        &service,
+        ReferenceKind::Stake,
+        vec![leg(pool, a.clone(), Token::Sol, "3.01")],
+        doc! { "action": "withdraw", "stake_account": &stake_account },
+    )
+    .await;
+
+    // Every row once, newest first, whatever the page size.
+    let rows = all_rows(&service, &alice, "", 100).await;
+    let references: Vec<String> = rows.iter().map(|row| row.reference.to_string()).collect();
+    assert_eq!(
+        references,
+        [&withdraw, &unstake, &reward, &stake, &swap, &received, &sent, &airdrop].map(String::clone)
+    );
+    for limit in [1, 3] {
+        let paged: Vec<String> =
+            all_rows(&service, &alice, "", limit).await.iter().map(|row| row.reference.to_string()).collect();
+        assert_eq!(paged, references, "pages of {limit}");
+    }
+    let kinds: Vec<ActivityKind> = rows.iter().map(|row| row.kind).collect();
+    use ActivityKind::*;
+    assert_eq!(kinds, [Withdraw, Unstake, Reward, Stake, Swap, Received, Sent, Airdrop]);
+
+    // What the rows say.
+    let row = |reference: &str| rows.iter().find(|row| row.reference.as_str() == reference).unwrap();
+    let sol = |text: &str| Some(TokenAmount { token: Token::Sol, amount: Amount::parse(text, 9).unwrap() });
+    assert_eq!(row(&sent).sent, sol("1.5"));
+    assert_eq!(row(&sent).counterparty, Some(bob.clone()));
+    assert_eq!(row(&sent).note.as_deref(), Some("rent"));
+    assert_eq!(row(&sent).usd_value.unwrap().format(), "$225.00", "1.5 SOL at $150");
+    assert_eq!(row(&received).received, sol("0.25"));
+    assert_eq!(row(&swap).fee, Some(TokenAmount { token: Token::Usdc, amount: Amount::parse("1", 6).unwrap() }));
+    assert_eq!(row(&swap).usd_value.unwrap().format(), "$300.00", "2 SOL at the fill's $150");
+    assert_eq!(row(&stake).staked_change, 3_000_000_000);
+    assert_eq!(row(&reward).staked_change, 10_000_000);
+    assert_eq!(row(&reward).note.as_deref(), Some("Epoch 7"));
+    assert_eq!(row(&withdraw).staked_change, -3_010_000_000);
+    assert_eq!(row(&unstake).stake_account.as_deref(), Some(stake_account.as_str()));
+
+    // Summed, the rows give the balances exactly: spendable per token, and nothing left staked.
+    let balances = solstice_ledger::LedgerReader::new(&service.database).balances(&a).await.unwrap();
+    for (token, balance) in balances {
+        let sum: i128 = rows
+            .iter()
+            .map(|row| {
+                let side = |part: Option<TokenAmount>| {
+                    part.filter(|part| part.token == token).map_or(0, |part| i128::from(part.amount.base_units()))
+                };
+                side(row.received) - side(row.sent)
+            })
+            .sum();
+        assert_eq!(sum, i128::from(balance.base_units()), "{token}");
+    }
+    assert_eq!(rows.iter().map(|row| row.staked_change).sum::<i64>(), 0);
+
+    // Filters, each alone and together.
+    for kind in ActivityKind::ALL {
+        let only = all_rows(&service, &alice, &format!("&kind={}", kind.as_str()), 100).await;
+        assert_eq!(only.len(), 1, "{kind:?}");
+        assert_eq!(only[0].kind, kind);
+    }
+    let usdc = all_rows(&service, &alice, "&token=USDC", 100).await;
+    assert_eq!(usdc.iter().map(|row| row.reference.to_string()).collect::<Vec<_>>(), [swap.clone()]);
+    let today = chrono_day(unstaked_at);
+    assert_eq!(all_rows(&service, &alice, &format!("&from={today}&to={today}"), 100).await.len(), 8);
+    assert!(all_rows(&service, &alice, "&to=2020-01-01", 100).await.is_empty());
+
+    // Look-up by reference: Alice's rows, the reward and the unstake included; Bob's are not hers.
+    for reference in [&reward, &unstake, &swap] {
+        let response = get_as(&service, &alice, &format!("/v1/activity/{}", reference.to_lowercase())).await;
+        assert_eq!(response.status(), StatusCode::OK, "{reference}");
+        assert_eq!(&response.json::<ActivityRow>().await.unwrap(), row(reference));
+    }
+    for reference in [&swap, &reward] {
+        let response = get_as(&service, &bob, &format!("/v1/activity/{reference}")).await;
+        assert_eq!(response.status(), StatusCode::NOT_FOUND, "{reference}");
+    }
+    assert_eq!(all_rows(&service, &bob, "&kind=reward", 100).await.len(), 1, "only Bob's own reward");
+
+    // Mistakes get a sentence and a 400.
+    for (query, words) in [
+        ("kind=gift", "The kind must be one of"),
+        ("token=DOGE", "DOGE"),
+        ("from=30/11/2026", "The from date must be a day like 2026-11-30."),
+        ("from=2026-11-30&to=2026-11-01", "The from date must not be after the to date."),
+        ("before=nope", "reference number"),
+        ("limit=0", "1 to 100"),
+    ] {
+        let response = get_as(&service, &alice, &format!("/v1/activity?{query}")).await;
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{query}");
+        let error: serde_json::Value = response.json().await.unwrap();
+        assert!(error["message"].as_str().unwrap().contains(words), "{query}: {error}");
+    }
+}
+
+/// The UTC day of a Unix millisecond: `YYYY-MM-DD`.
+fn chrono_day(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms).unwrap().format("%Y-%m-%d").to_string()
 }

@@ -41,6 +41,12 @@ pub struct StakeDoc {
     /// The idempotency key of the unstake that deactivated it, when the caller sent one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub unstake_key: Option<String>,
+    /// The reference number of the unstake, and when it was made (absent before unstakes had
+    /// them, and on accounts still staked).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unstake_reference: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unstaked_at: Option<DateTime>,
 }
 
 impl StakeDoc {

@@ -218,6 +218,8 @@ mod tests {
             created_at: DateTime::now(),
             reference: None,
             unstake_key: None,
+            unstake_reference: None,
+            unstaked_at: None,
         }
     }
 

@@ -12,7 +12,7 @@ use solstice_ledger::{
     is_duplicate_key,
 };
 use solstice_types::{
-    Token, WalletAddress,
+    Reference, ReferenceKind, Token, WalletAddress,
     stake::{
         MIN_STAKE_LAMPORTS, StakeAccount, StakeOverview, StakeRequest, StakeState, UnstakeRequest, WithdrawRequest,
     },
@@ -92,6 +92,8 @@ async fn open_stake(
         created_at: DateTime::now(),
         reference: None,
         unstake_key: None,
+        unstake_reference: None,
+        unstaked_at: None,
     };
     let document = mongodb::bson::to_document(&record)?;
     let leg = Leg {
@@ -150,7 +152,15 @@ pub(crate) async fn unstake(
         StakeState::Deactivating | StakeState::Inactive => return Err(StakeError::AlreadyUnstaked),
         StakeState::Withdrawn => return Err(StakeError::AlreadyWithdrawn),
     }
-    let mut set = doc! { "deactivation_epoch": epoch + 1 };
+    // The unstake's own reference number, for the wallet's activity: it moves no money, so
+    // the ledger has no record of it.
+    let now_ms = DateTime::now().timestamp_millis();
+    let reference = Reference::new(ReferenceKind::Stake, now_ms as u64, rand::random::<u32>() >> 2);
+    let mut set = doc! {
+        "deactivation_epoch": epoch + 1,
+        "unstake_reference": reference.as_str(),
+        "unstaked_at": DateTime::from_millis(now_ms),
+    };
     if let Some(key) = &key {
         set.insert("unstake_key", key.as_str());
     }

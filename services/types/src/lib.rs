@@ -3,6 +3,7 @@
 //! Nothing here touches the network or the database, so the same parsing and formatting
 //! runs on the server and in WASM, and both always agree.
 
+pub mod activity;
 mod address;
 mod amount;
 mod error;

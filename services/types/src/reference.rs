@@ -86,6 +86,14 @@ impl Reference {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// When what it refers to was created, in Unix milliseconds (the reference's time digits).
+    pub fn unix_millis(&self) -> u64 {
+        self.0[4..14].bytes().fold(0, |value, digit| {
+            let position = ALPHABET.iter().position(|&b| b == digit).expect("parsed references are base32");
+            value * 32 + position as u64
+        })
+    }
 }
 
 fn push_base32(text: &mut String, mut value: u64, digits: usize) {
@@ -143,6 +151,7 @@ mod tests {
         assert_eq!(Reference::parse(&reference.as_str().to_lowercase()), Ok(reference.clone()));
         assert_eq!(reference.kind(), ReferenceKind::Swap);
         assert!(reference.as_str().starts_with("SWP-"));
+        assert_eq!(reference.unix_millis(), 1_795_000_000_000);
     }
 
     #[test]

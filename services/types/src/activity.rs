@@ -1,0 +1,188 @@
+//! The activity timeline: every movement of a wallet's money, one row each, as the portfolio
+//! service lists it and the host exports it.
+
+use serde::{Deserialize, Serialize};
+
+use crate::{Amount, Reference, Token, UsdValue, WalletAddress};
+
+/// What a row of the timeline records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ActivityKind {
+    /// The sign-up credit.
+    Airdrop,
+    /// Tokens from another wallet.
+    Received,
+    /// Tokens to another wallet.
+    Sent,
+    Swap,
+    /// SOL into a new stake account.
+    Stake,
+    /// A stake account set to stop earning at the end of the epoch (no money moves).
+    Unstake,
+    /// A stake account's SOL back in the wallet.
+    Withdraw,
+    /// An epoch's staking reward, paid into a stake account (or to the wallet, once withdrawn).
+    Reward,
+}
+
+impl ActivityKind {
+    pub const ALL: [ActivityKind; 8] = [
+        ActivityKind::Airdrop,
+        ActivityKind::Received,
+        ActivityKind::Sent,
+        ActivityKind::Swap,
+        ActivityKind::Stake,
+        ActivityKind::Unstake,
+        ActivityKind::Withdraw,
+        ActivityKind::Reward,
+    ];
+
+    /// The name in URLs, the API and the CSV: "airdrop", "received"...
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            ActivityKind::Airdrop => "airdrop",
+            ActivityKind::Received => "received",
+            ActivityKind::Sent => "sent",
+            ActivityKind::Swap => "swap",
+            ActivityKind::Stake => "stake",
+            ActivityKind::Unstake => "unstake",
+            ActivityKind::Withdraw => "withdraw",
+            ActivityKind::Reward => "reward",
+        }
+    }
+
+    /// For people: "Airdrop", "Received"...
+    pub const fn label(self) -> &'static str {
+        match self {
+            ActivityKind::Airdrop => "Sign-up airdrop",
+            ActivityKind::Received => "Received",
+            ActivityKind::Sent => "Sent",
+            ActivityKind::Swap => "Swap",
+            ActivityKind::Stake => "Stake",
+            ActivityKind::Unstake => "Unstake",
+            ActivityKind::Withdraw => "Withdrawal",
+            ActivityKind::Reward => "Staking reward",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<ActivityKind> {
+        let text = text.trim();
+        ActivityKind::ALL.into_iter().find(|kind| kind.as_str().eq_ignore_ascii_case(text))
+    }
+}
+
+/// An amount of a token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenAmount {
+    pub token: Token,
+    pub amount: Amount,
+}
+
+/// One row of the timeline.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ActivityRow {
+    pub reference: Reference,
+    pub kind: ActivityKind,
+    /// Unix milliseconds.
+    pub at_ms: i64,
+    /// What left the wallet's spendable balance.
+    pub sent: Option<TokenAmount>,
+    /// What arrived in the wallet's spendable balance.
+    pub received: Option<TokenAmount>,
+    /// The fee, already taken from `received` (a swap's fee is paid in the token bought).
+    pub fee: Option<TokenAmount>,
+    /// SOL into (stake, reward) or out of (withdraw) the wallet's stake accounts, in lamports:
+    /// with the spendable balances, the sum of this column is what the wallet has staked.
+    pub staked_change: i64,
+    /// USD value when it happened: what was sent (or else received, or staked), at the price
+    /// of that moment; `None` when no price of that moment is stored.
+    pub usd_value: Option<UsdValue>,
+    /// The other wallet of a transfer.
+    pub counterparty: Option<WalletAddress>,
+    /// The stake account of a stake, unstake, withdrawal or reward.
+    pub stake_account: Option<String>,
+    /// A transfer's memo; a reward's epoch ("epoch 12").
+    pub note: Option<String>,
+}
+
+/// One page of the timeline, newest first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ActivityPage {
+    pub rows: Vec<ActivityRow>,
+    /// Pass as `before` for the next page; absent on the last page.
+    pub next_before: Option<Reference>,
+}
+
+/// Which rows to list. Every field is optional; in URLs they are query parameters.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ActivityFilter {
+    pub kind: Option<ActivityKind>,
+    pub token: Option<Token>,
+    /// From this day (UTC), inclusive: `YYYY-MM-DD`.
+    pub from: Option<String>,
+    /// Up to this day (UTC), inclusive: `YYYY-MM-DD`.
+    pub to: Option<String>,
+}
+
+/// Days as people type them into a filter: `YYYY-MM-DD`, checked, as Unix milliseconds of
+/// that day's start (UTC). `None` when the text is not such a day.
+pub fn day_start_ms(day: &str) -> Option<i64> {
+    let day = day.trim();
+    let mut parts = day.split('-');
+    let (Some(y), Some(m), Some(d), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
+        return None;
+    };
+    if y.len() != 4 || m.len() != 2 || d.len() != 2 {
+        return None;
+    }
+    let (y, m, d): (i64, u32, u32) = (y.parse().ok()?, m.parse().ok()?, d.parse().ok()?);
+    if !(1970..=9999).contains(&y) || !(1..=12).contains(&m) || d == 0 || d > days_in_month(y, m) {
+        return None;
+    }
+    Some(days_from_civil(y, m, d) * 86_400_000)
+}
+
+fn days_in_month(year: i64, month: u32) -> u32 {
+    match month {
+        2 if (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    }
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
+fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let m = i64::from(month);
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + i64::from(day) - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn days_are_checked_and_start_at_midnight_utc() {
+        assert_eq!(day_start_ms("1970-01-01"), Some(0));
+        assert_eq!(day_start_ms("2026-11-30"), Some(1_795_996_800_000));
+        assert_eq!(day_start_ms("2024-02-29"), Some(1_709_164_800_000));
+        for bad in ["2023-02-29", "2026-13-01", "2026-1-01", "30/11/2026", "", "2026-11-31", "1969-12-31"] {
+            assert_eq!(day_start_ms(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn kinds_read_back_from_their_names() {
+        for kind in ActivityKind::ALL {
+            assert_eq!(ActivityKind::parse(kind.as_str()), Some(kind));
+        }
+        assert_eq!(ActivityKind::parse("Reward "), Some(ActivityKind::Reward));
+        assert_eq!(ActivityKind::parse("genesis"), None);
+    }
+}
