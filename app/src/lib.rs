@@ -176,6 +176,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/stake") view={Lazy::<StakeRoute>::new()} />
                     <Route path=path!("/swaps") view={Lazy::<SwapsRoute>::new()} />
                     <Route path=path!("/swaps/:reference") view={Lazy::<SwapDetailsRoute>::new()} />
+                    <Route path=path!("/activity") view={Lazy::<ActivityRoute>::new()} />
+                    <Route path=path!("/activity/:reference") view={Lazy::<ActivityReceiptRoute>::new()} />
                 </Routes>
             </main>
             <TabBar />

@@ -15,6 +15,7 @@ use leptos::{lazy, prelude::*};
 use leptos_router::LazyRoute;
 
 use crate::pages::{
+    activity::{ActivityPage, ActivityReceiptPage},
     home::HomePage,
     login::LoginPage,
     markets::{MarketsPage, TokenPage},
@@ -94,5 +95,9 @@ page_groups! {
     swap_history_pages / __preload_swap_history_pages: SwapHistoryPages {
         SwapsRoute => SwapsPage,
         SwapDetailsRoute => SwapDetailsPage,
+    }
+    activity_pages / __preload_activity_pages: ActivityPages {
+        ActivityRoute => ActivityPage,
+        ActivityReceiptRoute => ActivityReceiptPage,
     }
 }

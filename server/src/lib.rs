@@ -17,7 +17,7 @@ use std::{
 
 use app::{
     App, SiteAssets,
-    backend::{HostState, prices::PriceHub, services::Services, session::ClientIp},
+    backend::{self, HostState, prices::PriceHub, services::Services, session::ClientIp},
     shell,
 };
 use axum::{
@@ -170,6 +170,9 @@ pub fn router(
             },
             |_| shell(),
         ))
+        // The activity as a CSV download: a plain route (a server function's answer is one
+        // body in memory), behind the same session.
+        .route("/activity.csv", get(move |session, query| backend::activity::export_csv(state.clone(), session, query)))
         .with_state(options)
         .layer(session_layer)
         .layer(middleware::from_fn(server_fn_error_status))

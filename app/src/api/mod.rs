@@ -10,6 +10,7 @@ use crate::{
     model::{FaucetBudget, Me, PriceTick, SignedUp},
 };
 
+pub mod activity;
 pub mod stake;
 pub mod swaps;
 pub mod transfers;

@@ -1,6 +1,7 @@
 //! The host-side half of the server functions: accounts, sessions, login limits.
 
 pub mod accounts;
+pub mod activity;
 pub mod error;
 pub mod prices;
 pub mod qr;

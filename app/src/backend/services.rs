@@ -7,6 +7,7 @@ use std::time::Duration;
 use solstice_kit::{auth::SigningKey, client::ServiceClient, start::StartError};
 use solstice_types::{
     ApiError, Reference, WalletAddress,
+    activity::{ActivityFilter, ActivityPage, ActivityRow},
     portfolio::Portfolio,
     stake::{StakeAccount, StakeOverview, StakeRequest, UnstakeRequest, WithdrawRequest},
     swap::{ExecuteSwap, Quote, QuoteRequest, Swap, SwapPage},
@@ -52,6 +53,34 @@ pub struct PortfolioClient(ServiceClient);
 impl PortfolioClient {
     pub async fn portfolio(&self, wallet: &WalletAddress) -> Result<Portfolio, ApiError> {
         self.0.get("/v1/portfolio", &[], wallet).await
+    }
+
+    /// A page of the wallet's activity matching `filter`, newest first, after `before`, at
+    /// most `limit` rows (the service's default when `None`).
+    pub async fn activity(
+        &self,
+        wallet: &WalletAddress,
+        filter: &ActivityFilter,
+        before: Option<&Reference>,
+        limit: Option<u32>,
+    ) -> Result<ActivityPage, ApiError> {
+        let mut query: Vec<(&str, String)> = Vec::new();
+        if let Some(kind) = filter.kind {
+            query.push(("kind", kind.as_str().to_owned()));
+        }
+        if let Some(token) = filter.token {
+            query.push(("token", token.symbol().to_owned()));
+        }
+        query.extend(filter.from.clone().map(|day| ("from", day)));
+        query.extend(filter.to.clone().map(|day| ("to", day)));
+        query.extend(before.map(|before| ("before", before.to_string())));
+        query.extend(limit.map(|limit| ("limit", limit.to_string())));
+        self.0.get("/v1/activity", &query, wallet).await
+    }
+
+    /// One row of the wallet's activity (`not_found` when it is not the wallet's).
+    pub async fn activity_row(&self, wallet: &WalletAddress, reference: &Reference) -> Result<ActivityRow, ApiError> {
+        self.0.get(&format!("/v1/activity/{reference}"), &[], wallet).await
     }
 }
 

@@ -46,13 +46,19 @@ pub async fn log_out() -> Result<(), HostError> {
 /// The wallet this session is logged in as, if any. Marks the session as in use (see
 /// [`TOUCH_EVERY_SECONDS`]); ends it once its lifetime is over.
 pub async fn current_wallet() -> Result<Option<WalletAddress>, HostError> {
-    let session = session().await?;
+    // Without the host's settings (never, in a running host) the session is treated as over.
+    let lifetime = leptos::prelude::use_context::<super::HostState>()
+        .map_or(std::time::Duration::ZERO, |state| state.config.session_lifetime);
+    wallet_of(&session().await?, lifetime).await
+}
+
+/// The wallet `session` is logged in as, if any, for routes outside the server functions.
+/// Marks the session as in use; ends it once `lifetime` after log-in has passed.
+pub async fn wallet_of(session: &Session, lifetime: std::time::Duration) -> Result<Option<WalletAddress>, HostError> {
     let wallet = session.get::<WalletAddress>(WALLET).await?;
     if wallet.is_some() {
         let now = chrono::Utc::now().timestamp();
-        // Without the host's settings (never, in a running host) the session is treated as over.
-        let lifetime = leptos::prelude::use_context::<super::HostState>()
-            .map_or(0, |state| i64::try_from(state.config.session_lifetime.as_secs()).unwrap_or(i64::MAX));
+        let lifetime = i64::try_from(lifetime.as_secs()).unwrap_or(i64::MAX);
         match session.get::<i64>(LOGGED_IN_AT).await? {
             Some(logged_in_at) if now.saturating_sub(logged_in_at) >= lifetime => {
                 session.flush().await?;

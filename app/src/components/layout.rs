@@ -65,6 +65,7 @@ fn UserMenu(me: Me) -> impl IntoView {
             <A href="/portfolio" attr:class="navlink">"Portfolio"</A>
             <A href="/swap" attr:class="navlink">"Swap"</A>
             <A href="/stake" attr:class="navlink">"Stake"</A>
+            <A href="/activity" attr:class="navlink">"Activity"</A>
             <A href="/transfers" attr:class="navlink">"Transfers"</A>
             <A href="/markets" attr:class="navlink">"Markets"</A>
         </nav>
@@ -128,6 +129,7 @@ fn Tabs(me: Me) -> impl IntoView {
                         <CopyButton text=me.address.to_string() label="Copy address" />
                     </p>
                     <div class="sheet-links" on:click=close>
+                        <A href="/activity" attr:class="sheet-link">"Activity"</A>
                         <A href="/send" attr:class="sheet-link">"Send"</A>
                         <A href="/receive" attr:class="sheet-link">"Receive"</A>
                         <A href="/transfers" attr:class="sheet-link">"Transfers"</A>

@@ -1,5 +1,6 @@
 //! One module per page.
 
+pub mod activity;
 pub mod home;
 pub mod login;
 pub mod markets;

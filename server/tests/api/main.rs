@@ -2,6 +2,7 @@
 //! binary (linked once), one set of helpers.
 
 mod accounts;
+mod activity;
 mod assets;
 mod hardening;
 mod helpers;

@@ -10,7 +10,7 @@ use solstice_ledger::{AccountId, Receipt, RecordFilter, SystemAccount};
 use solstice_stake::StakeDoc;
 use solstice_types::{
     Amount, ApiError, ErrorCode, Reference, ReferenceKind, Token, UsdPrice, WalletAddress,
-    activity::{ActivityFilter, ActivityKind, ActivityPage, ActivityRow, TokenAmount, day_start_ms},
+    activity::{ActivityFilter, ActivityKind, ActivityPage, ActivityRow, TokenAmount},
     transfer::Memo,
 };
 
@@ -45,6 +45,12 @@ pub(crate) fn check(filter: &ActivityFilter) -> Result<Checked, ApiError> {
         return Err(ApiError::new(ErrorCode::InvalidInput, "The from date must not be after the to date."));
     }
     Ok(Checked { kind: filter.kind, token: filter.token, since_ms, until_ms })
+}
+
+/// The start of a day typed as `YYYY-MM-DD`, in Unix milliseconds (UTC).
+fn day_start_ms(day: &str) -> Option<i64> {
+    let date = chrono::NaiveDate::parse_from_str(day, "%Y-%m-%d").ok()?;
+    Some(date.and_hms_opt(0, 0, 0)?.and_utc().timestamp_millis())
 }
 
 /// One page of the wallet's activity matching `filter`, newest first, after `before`.

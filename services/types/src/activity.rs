@@ -125,57 +125,9 @@ pub struct ActivityFilter {
     pub to: Option<String>,
 }
 
-/// Days as people type them into a filter: `YYYY-MM-DD`, checked, as Unix milliseconds of
-/// that day's start (UTC). `None` when the text is not such a day.
-pub fn day_start_ms(day: &str) -> Option<i64> {
-    let day = day.trim();
-    let mut parts = day.split('-');
-    let (Some(y), Some(m), Some(d), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
-        return None;
-    };
-    if y.len() != 4 || m.len() != 2 || d.len() != 2 {
-        return None;
-    }
-    let (y, m, d): (i64, u32, u32) = (y.parse().ok()?, m.parse().ok()?, d.parse().ok()?);
-    if !(1970..=9999).contains(&y) || !(1..=12).contains(&m) || d == 0 || d > days_in_month(y, m) {
-        return None;
-    }
-    Some(days_from_civil(y, m, d) * 86_400_000)
-}
-
-fn days_in_month(year: i64, month: u32) -> u32 {
-    match month {
-        2 if (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 => 29,
-        2 => 28,
-        4 | 6 | 9 | 11 => 30,
-        _ => 31,
-    }
-}
-
-/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
-fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let m = i64::from(month);
-    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + i64::from(day) - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn days_are_checked_and_start_at_midnight_utc() {
-        assert_eq!(day_start_ms("1970-01-01"), Some(0));
-        assert_eq!(day_start_ms("2026-11-30"), Some(1_795_996_800_000));
-        assert_eq!(day_start_ms("2024-02-29"), Some(1_709_164_800_000));
-        for bad in ["2023-02-29", "2026-13-01", "2026-1-01", "30/11/2026", "", "2026-11-31", "1969-12-31"] {
-            assert_eq!(day_start_ms(bad), None, "{bad}");
-        }
-    }
 
     #[test]
     fn kinds_read_back_from_their_names() {
