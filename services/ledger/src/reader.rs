@@ -46,6 +46,9 @@ pub struct HistoryQuery {
     pub limit: u32,
 }
 
+/// The last instant of year 9999 (Unix milliseconds): what every store can represent.
+const LATEST_DATE_MS: i64 = 253_402_300_799_999;
+
 /// Which records to list with [`LedgerReader::records`]: built from the conditions below, all
 /// of which must hold.
 #[derive(Debug, Clone, Default)]
@@ -125,7 +128,8 @@ impl LedgerReader {
     ) -> Result<Vec<Receipt>, LedgerError> {
         let mut filter = filter.0.clone();
         if let Some(before) = before {
-            let at = DateTime::from_millis(before.unix_millis() as i64);
+            // Years past 9999 are beyond some stores' dates; every record is older anyway.
+            let at = DateTime::from_millis((before.unix_millis() as i64).min(LATEST_DATE_MS));
             let older = vec![
                 doc! { "created_at": { "$lt": at } },
                 doc! { "created_at": at, "_id": { "$lt": before.as_str() } },

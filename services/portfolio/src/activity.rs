@@ -30,7 +30,7 @@ const DAY_MS: i64 = 86_400_000;
 /// Checks a filter as typed: dates are `YYYY-MM-DD` days (UTC), both included.
 pub(crate) fn check(filter: &ActivityFilter) -> Result<Checked, ApiError> {
     let day = |text: &Option<String>, which: &str| -> Result<Option<i64>, ApiError> {
-        match text.as_deref().map(str::trim).filter(|text| !text.is_empty()) {
+        match text.as_deref().map(str::trim) {
             None => Ok(None),
             Some(text) => day_start_ms(text).map(Some).ok_or_else(|| {
                 ApiError::new(ErrorCode::InvalidInput, format!("The {which} date must be a day like 2026-11-30."))

@@ -168,19 +168,18 @@ async fn activity(
     Extension(caller): Extension<Caller>,
     Query(params): Query<ActivityParams>,
 ) -> Result<Json<ActivityPage>, PortfolioError> {
-    let nonempty =
-        |text: &Option<String>| text.as_deref().map(str::trim).filter(|text| !text.is_empty()).map(str::to_owned);
-    let kind = match nonempty(&params.kind) {
-        Some(text) => Some(ActivityKind::parse(&text).ok_or_else(|| {
+    // The host sends only the filters a person gave: an empty value is a mistake here.
+    let kind = match &params.kind {
+        Some(text) => Some(ActivityKind::parse(text).ok_or_else(|| {
             let kinds: Vec<&str> = ActivityKind::ALL.iter().map(|kind| kind.as_str()).collect();
             ApiError::new(ErrorCode::InvalidInput, format!("The kind must be one of: {}.", kinds.join(", ")))
         })?),
         None => None,
     };
-    let token = nonempty(&params.token).map(|text| input::token(&text)).transpose()?;
+    let token = params.token.as_deref().map(input::token).transpose()?;
     let filter = ActivityFilter { kind, token, from: params.from, to: params.to };
     let checked = activity::check(&filter)?;
-    let before = nonempty(&params.before).map(|text| input::reference(&text)).transpose()?;
+    let before = params.before.as_deref().map(input::reference).transpose()?;
     let limit = input::page_limit(params.limit)?;
     Ok(Json(activity::page(&state, &caller.wallet, &checked, before.as_ref(), limit).await?))
 }

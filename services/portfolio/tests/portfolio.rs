@@ -396,6 +396,8 @@ async fn the_activity_lists_every_movement_once_newest_first_and_sums_to_the_bal
     let today = chrono_day(unstaked_at);
     assert_eq!(all_rows(&service, &alice, &format!("&from={today}&to={today}"), 100).await.len(), 8);
     assert!(all_rows(&service, &alice, "&to=2020-01-01", 100).await.is_empty());
+    // A cursor from beyond year 9999 (some stores' last date) is simply after everything.
+    assert_eq!(all_rows(&service, &alice, "&before=AIR-ZZZZZZZZZZ-000000", 100).await.len(), 8);
 
     // Look-up by reference: Alice's rows, the reward and the unstake included; Bob's are not hers.
     for reference in [&reward, &unstake, &swap] {
@@ -416,6 +418,8 @@ async fn the_activity_lists_every_movement_once_newest_first_and_sums_to_the_bal
         ("from=30/11/2026", "The from date must be a day like 2026-11-30."),
         ("from=2026-11-30&to=2026-11-01", "The from date must not be after the to date."),
         ("before=nope", "reference number"),
+        ("to=", "The to date must be a day like 2026-11-30."),
+        ("kind=", "The kind must be one of"),
         ("limit=0", "1 to 100"),
     ] {
         let response = get_as(&service, &alice, &format!("/v1/activity?{query}")).await;
