@@ -4,8 +4,8 @@ import { PASSWORD, logOut, open, signUp, watchConsole } from './helpers';
 
 // The installable app, the phone's tab bar and the weight of a first visit.
 
-const VISITOR_PAGES = ['/', '/login', '/signup', '/markets', '/markets/SOL', '/receive'];
-const USER_PAGES = ['/', '/portfolio', '/swap', '/stake', '/send', '/receive', '/transfers', '/swaps', '/markets', '/markets/SOL'];
+const VISITOR_PAGES = ['/', '/login', '/signup', '/markets', '/markets/SOL', '/receive', '/activity'];
+const USER_PAGES = ['/', '/portfolio', '/swap', '/stake', '/send', '/receive', '/transfers', '/swaps', '/activity', '/markets', '/markets/SOL'];
 /**
  * The most a page may download of WASM and JS on a first visit, brotli-compressed: the front
  * page, where new visitors land, 250 KB; the others bring more of their own code (the swap
@@ -76,7 +76,8 @@ test('nothing on a page moves when it hydrates and its live prices connect', asy
 });
 
 test('a first visit to the front page downloads at most 250 KB of WASM and JS, any other page 400 KB', async ({ browser }) => {
-  // Each page in a fresh browser: nothing cached, no service worker yet.
+  // Eighteen pages, each in a fresh browser: nothing cached, no service worker yet.
+  test.setTimeout(150_000);
   const measure = async (path: string, cookie?: string) => {
     const context = await browser.newContext();
     if (cookie) await context.addCookies([JSON.parse(cookie)]);

@@ -111,7 +111,8 @@ async fn start_export(state: HostState, session: Session, query: ExportQuery) ->
             }
         },
     ));
-    let mut response = Response::new(Body::from_stream(chunks.map(|chunk| chunk.map_err(ExportError))));
+    // Fused: the response's compression polls the body again after its end.
+    let mut response = Response::new(Body::from_stream(chunks.map(|chunk| chunk.map_err(ExportError)).fuse()));
     *response.status_mut() = StatusCode::OK;
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/csv; charset=utf-8; header=present"));

@@ -135,6 +135,12 @@ async fn the_timeline_shows_every_kind_opens_each_row_and_exports_a_csv_that_sum
     let staked_sum: i128 = rows.iter().map(|row| units(&row["staked_change_sol"], Token::Sol)).sum();
     assert_eq!(staked_sum, 2_000_000_000, "the SOL staked");
 
+    // Compressed for a browser, the stream ends cleanly (compression polls it past its end).
+    let compressed =
+        alice.client.get(format!("{}/activity.csv", alice.host)).header("accept-encoding", "br").send().await.unwrap();
+    assert_eq!(compressed.headers()["content-encoding"], "br");
+    assert!(!compressed.bytes().await.expect("the whole compressed file").is_empty());
+
     // Filtered, named after its filter; refusals before any byte, with their status.
     let (status, headers, body) = csv(&alice, "?kind=swap&token=SOL").await;
     assert_eq!(status, StatusCode::OK);
