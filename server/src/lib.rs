@@ -81,6 +81,8 @@ impl Application {
         let services = Services::new(&config.service_urls(), key, timeout)?;
         let state = HostState::init(client, &database, host, services).await?;
         state.prices.start();
+        let prices = state.prices.clone();
+        state.events.start(async move { prices.closed().await });
         let sessions = MongoSessionStore::new(&database);
         sessions.init().await?;
 
@@ -139,12 +141,16 @@ pub fn router(
     let routes = generate_route_list(App);
     let context_state = state.clone();
     let fallback_state = state.clone();
-    let hub = state.prices.clone();
-    let sockets = ws::SocketGate::new(ws::SocketLimits {
-        per_client: config.ws_per_client,
-        total: config.ws_max_connections,
-        allowed_origins: config.allowed_origins.clone(),
-    });
+    let sockets = ws::Sockets {
+        hub: state.prices.clone(),
+        events: state.events.clone(),
+        session_lifetime: state.config.session_lifetime,
+        gate: ws::SocketGate::new(ws::SocketLimits {
+            per_client: config.ws_per_client,
+            total: config.ws_max_connections,
+            allowed_origins: config.allowed_origins.clone(),
+        }),
+    };
 
     // Pages and server functions need the session. Probes, the price socket and the built
     // assets do not: keeping the session layer off them spares two database round trips (load
@@ -174,7 +180,7 @@ pub fn router(
         // body in memory), behind the same session.
         .route("/activity.csv", get(move |session, query| backend::activity::export_csv(state.clone(), session, query)))
         .with_state(options)
-        .layer(session_layer)
+        .layer(session_layer.clone())
         .layer(middleware::from_fn(server_fn_error_status))
         // Pages show the logged-in user's address and balances, and server functions answer
         // with them: no copy of either may be kept by the browser or a proxy.
@@ -185,7 +191,11 @@ pub fn router(
         .route("/readyz", get(move || readyz(database.clone())))
         .route(
             "/ws/prices",
-            get(move |upgrade, headers, client| ws::prices(upgrade, headers, client, hub.clone(), sockets.clone())),
+            // The session tells whose account events the socket gets (none for a visitor).
+            get(move |upgrade, headers, client, session| {
+                ws::prices(upgrade, headers, client, session, sockets.clone())
+            })
+            .layer(session_layer),
         )
         .merge(
             // The built site. Precompressed at build (brotli, gzip); hashed names are kept for

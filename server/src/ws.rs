@@ -1,4 +1,9 @@
-//! `/ws/prices`: every price tick, pushed to the browser.
+//! `/ws/prices`: every price tick, pushed to the browser; and, on a logged-in browser's
+//! socket, its own account's events (`{"account":{"reference":"TRF-..."}}` when its money
+//! moved, whichever host or tab moved it). The wallet comes from the session cookie sent with
+//! the upgrade, never from anything the browser says on the socket, and the session is read
+//! again every few seconds: a log-out anywhere stops the events and closes the socket (the
+//! browser reconnects for prices alone).
 //!
 //! An upgraded connection leaves the HTTP server's connection cap, so sockets have their own:
 //! at most so many per client (an IPv4 address or IPv6 /64) and in all. A socket opened by a
@@ -14,7 +19,12 @@ use std::{
     time::Duration,
 };
 
-use app::backend::{prices::PriceHub, rate_limit::client_key, session::ClientIp};
+use app::backend::{
+    events::{AccountEvents, Subscription},
+    prices::PriceHub,
+    rate_limit::client_key,
+    session::{ClientIp, still_logged_in, wallet_of},
+};
 use axum::{
     Extension, Json,
     extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade, close_code},
@@ -22,12 +32,18 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use futures::{SinkExt, StreamExt};
-use solstice_types::{ApiError, ErrorCode};
+use solstice_types::{ApiError, ErrorCode, WalletAddress};
 use tokio::sync::broadcast::error::RecvError;
+use tower_sessions::Session;
 
 /// A subscriber that cannot take a tick within this time is disconnected (it reconnects and
 /// resumes from the latest tick) instead of holding memory for it.
 const SEND_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// How often a socket's session is read again from the store.
+const SESSION_RECHECK: Duration = Duration::from_secs(10);
+/// The close code a socket gets when its session ended: the browser reconnects without it.
+const LOGGED_OUT: u16 = 4001;
 
 /// Browsers send nothing but control frames here, and ticks are about a kilobyte; the default
 /// 128 KiB read buffer per connection would make memory, not CPU, the limit on subscribers.
@@ -114,21 +130,40 @@ fn refuse(error: ApiError) -> Response {
     (status, Json(error)).into_response()
 }
 
+/// What every socket shares: the price frames, the account events and the socket limits.
+#[derive(Clone)]
+pub struct Sockets {
+    pub hub: PriceHub,
+    pub events: AccountEvents,
+    pub session_lifetime: Duration,
+    pub gate: SocketGate,
+}
+
+/// A logged-in socket's account: its events, and the session that must stay logged in.
+struct Account {
+    wallet: WalletAddress,
+    session: Session,
+    events: Subscription,
+}
+
 pub async fn prices(
     upgrade: WebSocketUpgrade,
     headers: HeaderMap,
     client: Option<Extension<ClientIp>>,
-    hub: PriceHub,
-    gate: SocketGate,
+    session: Session,
+    sockets: Sockets,
 ) -> Response {
-    if !gate.origin_allowed(&headers) {
+    if !sockets.gate.origin_allowed(&headers) {
         return refuse(ApiError::new(ErrorCode::Forbidden, "Connections from other sites are not accepted."));
     }
     let client = client.and_then(|Extension(ClientIp(ip))| ip).map_or_else(|| "unknown".to_owned(), client_key);
-    let place = match gate.enter(client) {
+    let place = match sockets.gate.enter(client) {
         Ok(place) => place,
         Err(error) => return refuse(error),
     };
+    // A session that cannot be read is no log-in: prices still flow.
+    let wallet = wallet_of(&session, sockets.session_lifetime).await.ok().flatten();
+    let account = wallet.map(|wallet| Account { events: sockets.events.subscribe(&wallet), wallet, session });
     upgrade
         .read_buffer_size(READ_BUFFER)
         .write_buffer_size(0)
@@ -136,12 +171,21 @@ pub async fn prices(
         .max_message_size(READ_BUFFER)
         .max_frame_size(READ_BUFFER)
         .on_upgrade(move |socket| async move {
-            serve(socket, hub).await;
+            serve(socket, sockets.hub, account, sockets.session_lifetime).await;
             drop(place);
         })
 }
 
-async fn serve(socket: WebSocket, hub: PriceHub) {
+/// The next account event of a logged-in socket (never, for a visitor's); a subscriber that
+/// fell behind is told to reload everything (`{"account":{}}`).
+async fn next_event(account: &mut Option<Account>) -> Utf8Bytes {
+    match account {
+        Some(account) => account.events.next().await.unwrap_or_else(|| Utf8Bytes::from_static(r#"{"account":{}}"#)),
+        None => std::future::pending().await,
+    }
+}
+
+async fn serve(socket: WebSocket, hub: PriceHub, mut account: Option<Account>, lifetime: Duration) {
     let (mut sink, mut incoming) = socket.split();
     let (latest, mut ticks) = hub.subscribe();
     let mut sent = 0;
@@ -153,6 +197,7 @@ async fn serve(socket: WebSocket, hub: PriceHub) {
     }
     let closed = hub.closed();
     tokio::pin!(closed);
+    let mut recheck = tokio::time::interval_at(tokio::time::Instant::now() + SESSION_RECHECK, SESSION_RECHECK);
     loop {
         tokio::select! {
             tick = ticks.recv() => match tick {
@@ -178,6 +223,20 @@ async fn serve(socket: WebSocket, hub: PriceHub) {
                 }
                 Err(RecvError::Closed) => return,
             },
+            event = next_event(&mut account) => {
+                if !send(&mut sink, event).await {
+                    return;
+                }
+            }
+            _ = recheck.tick(), if account.is_some() => {
+                if let Some(Account { wallet, session, .. }) = &account
+                    && !still_logged_in(session, wallet, lifetime).await
+                {
+                    let frame = CloseFrame { code: LOGGED_OUT, reason: "logged out".into() };
+                    let _ = tokio::time::timeout(SEND_TIMEOUT, sink.send(Message::Close(Some(frame)))).await;
+                    return;
+                }
+            }
             () = &mut closed => {
                 // "Going away": the browser reconnects, to this host's replacement.
                 let frame = CloseFrame { code: close_code::AWAY, reason: "server restarting".into() };
@@ -185,7 +244,8 @@ async fn serve(socket: WebSocket, hub: PriceHub) {
                 return;
             }
             message = incoming.next() => match message {
-                // Pings are answered by the websocket layer itself; anything else is ignored.
+                // Pings are answered by the websocket layer itself; anything else (a forged
+                // "subscribe" included) is ignored: the account is the session's.
                 Some(Ok(Message::Close(_)) | Err(_)) | None => return,
                 Some(Ok(_)) => {}
             },

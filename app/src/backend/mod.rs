@@ -3,6 +3,7 @@
 pub mod accounts;
 pub mod activity;
 pub mod error;
+pub mod events;
 pub mod prices;
 pub mod qr;
 pub mod rate_limit;

@@ -77,6 +77,20 @@ pub async fn wallet_of(session: &Session, lifetime: std::time::Duration) -> Resu
     Ok(wallet)
 }
 
+/// Whether `session`, read afresh from the store, is still logged in as `wallet`: a log-out
+/// (in any tab, on any host), an expiry, the end of its `lifetime` or another log-in ends it.
+/// Changes nothing.
+pub async fn still_logged_in(session: &Session, wallet: &WalletAddress, lifetime: std::time::Duration) -> bool {
+    if session.load().await.is_err()
+        || session.get::<WalletAddress>(WALLET).await.ok().flatten().as_ref() != Some(wallet)
+    {
+        return false;
+    }
+    let lifetime = i64::try_from(lifetime.as_secs()).unwrap_or(i64::MAX);
+    let logged_in_at = session.get::<i64>(LOGGED_IN_AT).await.ok().flatten();
+    logged_in_at.is_some_and(|at| chrono::Utc::now().timestamp().saturating_sub(at) < lifetime)
+}
+
 /// The wallet this session is logged in as, or an "unauthorized" error.
 pub async fn require_wallet() -> Result<WalletAddress, HostError> {
     match current_wallet().await? {

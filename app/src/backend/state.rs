@@ -9,8 +9,12 @@ use solstice_ledger::Ledger;
 use solstice_types::Amount;
 use tokio::sync::Semaphore;
 
+/// How often each host looks for new ledger records to tell browsers about.
+const EVENTS_POLL: std::time::Duration = std::time::Duration::from_millis(250);
+
 use super::{
     accounts,
+    events::AccountEvents,
     prices::{PriceConfig, PriceHub},
     rate_limit::{Limits, RateLimiter},
     services::Services,
@@ -34,6 +38,8 @@ pub struct HostState {
     pub users: Collection<UserDoc>,
     pub limiter: RateLimiter,
     pub prices: PriceHub,
+    /// Tells each logged-in browser when its wallet's money moved.
+    pub events: AccountEvents,
     pub services: Services,
     pub config: HostConfig,
     /// Bounds how many password hashes run at once: each takes ~19 MiB and a core for a while,
@@ -57,12 +63,14 @@ impl HostState {
         let limiter = RateLimiter::new(database, config.limits.clone());
         limiter.init().await?;
         let prices = PriceHub::new(database, config.prices.clone());
+        let events = AccountEvents::new(database, EVENTS_POLL);
         let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
         Ok(HostState {
             ledger,
             users: database.collection(USERS),
             limiter,
             prices,
+            events,
             services,
             config,
             hashing: Arc::new(Semaphore::new(cores * 2)),

@@ -4,6 +4,7 @@
 mod accounts;
 mod activity;
 mod assets;
+mod events;
 mod hardening;
 mod helpers;
 mod prices;

@@ -40,6 +40,8 @@ impl Ledger {
                 IndexModel::builder().keys(doc! { "details.stake_account": 1, "created_at": -1, "_id": -1 }).build(),
             )
             .await?;
+        // Every host follows new records by time, to tell browsers their money moved.
+        self.transactions.create_index(IndexModel::builder().keys(doc! { "created_at": 1 }).build()).await?;
         self.balances.create_index(IndexModel::builder().keys(doc! { "account": 1 }).build()).await?;
         for token in Token::ALL {
             let legs: Vec<Leg> = GENESIS
