@@ -153,8 +153,8 @@ pub fn shell() -> impl IntoView {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
-    provide_context(Auth::new());
-    LivePrices::provide();
+    let live = LivePrices::provide();
+    provide_context(Auth::new(live));
 
     view! {
         <Title formatter=|page: String| if page.is_empty() { "Solstice".to_owned() } else { format!("{page} · Solstice") } />

@@ -132,3 +132,25 @@ test('the timeline shows every kind of action, opens each receipt and exports a 
   expect(staked).toBe(BigInt(portfolio.staked.amount));
   expect(errors).toEqual([]);
 });
+
+test('a transfer from another browser shows up live: a notice and the new balance, without reloading', async ({ page, browser }) => {
+  const errors = watchConsole(page);
+  const alice = await signUp(page, '4');
+  await open(page, '/portfolio');
+  await expect(page.getByTestId('topbar-balance')).toHaveText('4');
+
+  const bobContext = await browser.newContext();
+  await bobContext.request.post('/api/sign_up', { form: { password: PASSWORD, confirm_password: PASSWORD, initial_sol: '5' } });
+  const sent = await call(bobContext.request, 'send_transfer', { to: alice, token: 'SOL', amount: '1.5', memo: '', idempotency_key: key('live') });
+  await bobContext.close();
+
+  // Within a second or two, on the page as it is: the notice, then the balances.
+  const notice = page.getByTestId('account-notice');
+  await expect(notice).toContainText(/^Received 1\.5 SOL from \w{4}…\w{4}/, { timeout: 5_000 });
+  await expect(page.getByTestId('topbar-balance')).toHaveText('5.5');
+  await expect(page.getByTestId('holding-SOL').getByTestId('holding-amount')).toContainText('5.5 SOL');
+  // The notice opens the transfer's receipt.
+  await notice.getByRole('link').click();
+  await expect(page.getByTestId('receipt-reference')).toHaveText(sent.reference);
+  expect(errors).toEqual([]);
+});

@@ -4,6 +4,7 @@ use leptos::prelude::*;
 
 use crate::{
     api::{LogOut, current_user},
+    components::live_prices::LivePrices,
     error::AppError,
     model::Me,
 };
@@ -16,16 +17,30 @@ pub struct Auth {
     pub log_out: ServerAction<LogOut>,
     /// Counts log-ins and sign-ups, after which `me` is fetched again.
     logged_in: RwSignal<usize>,
-    /// The logged-in user; fetched again after a log-in, sign-up or log-out.
+    /// The logged-in user; fetched again after a log-in, sign-up or log-out, and whenever the
+    /// account's money moved (the live socket says so).
     pub me: Resource<Result<Option<Me>, AppError>>,
+    /// Counts the account's money movements the live socket told of: what shows balances
+    /// fetches them again when it changes.
+    pub moved: Signal<u64>,
 }
 
 impl Auth {
-    pub fn new() -> Auth {
+    pub fn new(live: LivePrices) -> Auth {
         let log_out = ServerAction::<LogOut>::new();
         let logged_in = RwSignal::new(0);
-        let me = Resource::new(move || (logged_in.get(), log_out.version().get()), |_| current_user());
-        Auth { log_out, logged_in, me }
+        let moved = Signal::derive(move || live.account.with(|(count, _)| *count));
+        let me = Resource::new(move || (logged_in.get(), log_out.version().get(), moved.get()), |_| current_user());
+        // The socket follows whoever is logged in.
+        Effect::new(move |_| {
+            if let Some(Ok(me)) = me.get() {
+                let wallet = me.map(|me| me.address);
+                if live.wallet.with_untracked(|current| *current != wallet) {
+                    live.wallet.set(wallet);
+                }
+            }
+        });
+        Auth { log_out, logged_in, me, moved }
     }
 
     /// Fetches the logged-in user again once `action` has succeeded (a log-in or a sign-up).
@@ -43,12 +58,6 @@ impl Auth {
             }
             version
         });
-    }
-}
-
-impl Default for Auth {
-    fn default() -> Auth {
-        Auth::new()
     }
 }
 

@@ -6,7 +6,7 @@ use leptos::{prelude::*, server_fn::ServerFn};
 use leptos_router::components::A;
 use solstice_types::Token;
 
-use super::{auth::use_auth, copy::CopyButton};
+use super::{account_notice::AccountNotice, auth::use_auth, copy::CopyButton};
 use crate::{api::LogOut, model::Me};
 
 #[component]
@@ -28,6 +28,7 @@ pub fn TopBar() -> impl IntoView {
                 }}
             </Transition>
         </header>
+        <AccountNotice />
     }
 }
 

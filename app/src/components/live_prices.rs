@@ -1,9 +1,11 @@
 //! Live prices in the browser: one websocket to `/ws/prices` for the whole app, reconnecting
-//! by itself with backoff, and the connection state for the UI.
+//! by itself with backoff, and the connection state for the UI. For a logged-in user the same
+//! socket says when the account's money moved (`{"account":{"reference":...}}`): see
+//! [`LivePrices::account`].
 
 use leptos::prelude::*;
 use solstice_market::MarketKind;
-use solstice_types::Token;
+use solstice_types::{Reference, Token, WalletAddress};
 
 use crate::model::{PriceTick, TokenPrice};
 
@@ -33,6 +35,12 @@ pub struct LivePrices {
     /// When the browser last received a tick (its own clock, so server clock skew does not
     /// matter); the page's start until the first tick.
     pub received_ms: RwSignal<i64>,
+    /// Counts the account's money movements told since the page loaded, with the reference of
+    /// the last (`None` when the host could not say which: reload everything).
+    pub account: RwSignal<(u64, Option<Reference>)>,
+    /// Who is logged in, as the socket must know it: when this changes (a log-in or log-out in
+    /// this tab), the socket reconnects with the new session.
+    pub wallet: RwSignal<Option<WalletAddress>>,
     /// Whether the connection was opened.
     #[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
     started: StoredValue<bool>,
@@ -46,6 +54,8 @@ impl LivePrices {
             connection: RwSignal::new(Connection::Connecting),
             now_ms: RwSignal::new(0),
             received_ms: RwSignal::new(0),
+            account: RwSignal::new((0, None)),
+            wallet: RwSignal::new(None),
             started: StoredValue::new(false),
         };
         provide_context(live);
@@ -54,7 +64,7 @@ impl LivePrices {
 
     /// In the browser, opens the connection, once per page load. It starts in an effect, after
     /// the page has hydrated: hydration must find the state the server rendered.
-    fn connect(self) {
+    pub fn connect(self) {
         #[cfg(feature = "hydrate")]
         if !self.started.get_value() {
             self.start_after_hydration();
@@ -209,10 +219,22 @@ mod client {
     use futures::StreamExt;
     use gloo_net::websocket::{Message, futures::WebSocket};
 
-    use leptos::prelude::Set;
+    use leptos::prelude::{GetUntracked, Set, Update};
+    use solstice_types::Reference;
 
     use super::{Connection, LivePrices};
     use crate::model::PriceTick;
+
+    /// What the host says when the account's money moved.
+    #[derive(serde::Deserialize)]
+    struct AccountMessage {
+        account: AccountMoved,
+    }
+
+    #[derive(serde::Deserialize)]
+    struct AccountMoved {
+        reference: Option<Reference>,
+    }
 
     const FIRST_RETRY_MS: u32 = 500;
     const LAST_RETRY_MS: u32 = 15_000;
@@ -246,20 +268,37 @@ mod client {
         let Some(url) = url() else { return };
         let mut retry_ms = FIRST_RETRY_MS;
         loop {
+            // The session the socket opens with; another one after a log-in or log-out here.
+            let wallet = live.wallet.get_untracked();
             if let Ok(socket) = WebSocket::open(&url) {
                 let (_, mut incoming) = socket.split();
                 loop {
                     let next = futures::future::select(incoming.next(), Box::pin(sleep(SILENCE_MS))).await;
                     let futures::future::Either::Left((Some(Ok(message)), _)) = next else { break };
-                    if let Message::Text(text) = message
-                        && let Ok(tick) = serde_json::from_str::<PriceTick>(&text)
-                    {
+                    if live.wallet.get_untracked() != wallet {
+                        // Reconnect at once, as whoever is logged in now.
+                        retry_ms = 0;
+                        break;
+                    }
+                    let Message::Text(text) = message else { continue };
+                    if text.starts_with(r#"{"account""#) {
+                        if let Ok(message) = serde_json::from_str::<AccountMessage>(&text) {
+                            live.account.update(|(count, last)| {
+                                *count += 1;
+                                *last = message.account.reference;
+                            });
+                        }
+                    } else if let Ok(tick) = serde_json::from_str::<PriceTick>(&text) {
                         live.tick.set(Some(tick));
                         live.received_ms.set(js_sys::Date::now() as i64);
                         live.connection.set(Connection::Live);
                         retry_ms = FIRST_RETRY_MS;
                     }
                 }
+            }
+            if retry_ms == 0 {
+                retry_ms = FIRST_RETRY_MS;
+                continue;
             }
             live.connection.set(Connection::Reconnecting);
             let jitter = (js_sys::Math::random() * f64::from(retry_ms) / 2.0) as u32;

@@ -1,5 +1,6 @@
 //! Pieces shared by several pages.
 
+pub mod account_notice;
 pub mod auth;
 pub mod balances;
 pub mod copy;

@@ -18,7 +18,7 @@ use crate::{
     components::{
         copy::CopyButton,
         errors::{Missing, Problem, loaded},
-        format::{format_amount, format_time},
+        format::{describe, format_amount, format_time},
         load_more::LoadMore,
     },
 };
@@ -66,7 +66,10 @@ pub fn ActivityPage() -> impl IntoView {
             Filters { kind: field("kind"), token: field("token"), from: field("from"), to: field("to") }
         })
     });
-    let first = Resource::new(move || filters.get(), |f| my_activity(f.kind, f.token, f.from, f.to, None));
+    // The first page again when the account's money moves.
+    let moved = crate::components::auth::use_auth().moved;
+    let first =
+        Resource::new(move || (filters.get(), moved.get()), |(f, _)| my_activity(f.kind, f.token, f.from, f.to, None));
     let selected = move |name: &'static str, value: &'static str| {
         move || {
             filters.with(|f| {
@@ -121,7 +124,7 @@ pub fn ActivityPage() -> impl IntoView {
             </label>
             <button type="submit" class="btn">"Apply"</button>
         </Form>
-        <Suspense fallback=|| view! { <p class="muted">"Loading your activity…"</p> }>
+        <Transition fallback=|| view! { <p class="muted">"Loading your activity…"</p> }>
             {move || {
                 first
                     .get()
@@ -131,7 +134,7 @@ pub fn ActivityPage() -> impl IntoView {
                         })
                     })
             }}
-        </Suspense>
+        </Transition>
     }
 }
 
@@ -277,6 +280,7 @@ fn Receipt(row: ActivityRow) -> impl IntoView {
     view! {
         <section class="card narrow" data-testid="activity-receipt">
             <h1>{row.kind.label()}</h1>
+            <p class="muted" data-testid="receipt-summary">{describe(&row)}</p>
             <dl class="facts">
                 <dt>"Reference"</dt>
                 <dd>

@@ -110,7 +110,9 @@ fn Swatch(color: &'static str) -> impl IntoView {
 
 #[component]
 pub fn PortfolioPage() -> impl IntoView {
-    let portfolio = Resource::new(|| (), |_| my_portfolio());
+    // Fetched again when the account's money moves (a transfer arrives, a reward is paid).
+    let moved = crate::components::auth::use_auth().moved;
+    let portfolio = Resource::new(move || moved.get(), |_| my_portfolio());
     view! {
         <Title text="Portfolio" />
         <div class="page-head">
@@ -118,13 +120,13 @@ pub fn PortfolioPage() -> impl IntoView {
             <ConnectionBadge />
         </div>
         <LatestPriceSource />
-        <Suspense fallback=|| view! { <p class="muted">"Loading your portfolio…"</p> }>
+        <Transition fallback=|| view! { <p class="muted">"Loading your portfolio…"</p> }>
             {move || {
                 portfolio
                     .get()
                     .map(|result| loaded(result, "see your portfolio", None, |portfolio| view! { <Holdings portfolio /> }))
             }}
-        </Suspense>
+        </Transition>
     }
 }
 

@@ -24,7 +24,10 @@ const AFTER_BOUNDARY_MS: i64 = 1_500;
 #[component]
 pub fn StakePage() -> impl IntoView {
     let version = RwSignal::new(0u32);
-    let overview = Resource::new(move || version.get(), |_| my_stakes());
+    // Fetched again after this page's own actions, and when the account's money moves
+    // elsewhere (a reward is paid, a stake is made in another tab).
+    let moved = crate::components::auth::use_auth().moved;
+    let overview = Resource::new(move || (version.get(), moved.get()), |_| my_stakes());
     // The form outlives each refresh of the overview (every epoch), so typing is never lost.
     let form = StakeForm {
         chosen: RwSignal::new(String::new()),

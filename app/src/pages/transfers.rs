@@ -23,14 +23,16 @@ use crate::{
 
 #[component]
 pub fn TransfersPage() -> impl IntoView {
-    let first = Resource::new(|| (), |_| my_transfers(None));
+    // The first page again when the account's money moves (a transfer arrives).
+    let moved = crate::components::auth::use_auth().moved;
+    let first = Resource::new(move || moved.get(), |_| my_transfers(None));
     view! {
         <Title text="Transfers" />
         <div class="page-head">
             <h1 class="page-title">"Transfers"</h1>
             <A href="/send" attr:class="btn btn-primary">"Send"</A>
         </div>
-        <Suspense fallback=|| view! { <p class="muted">"Loading your transfers…"</p> }>
+        <Transition fallback=|| view! { <p class="muted">"Loading your transfers…"</p> }>
             {move || {
                 first
                     .get()
@@ -40,7 +42,7 @@ pub fn TransfersPage() -> impl IntoView {
                         })
                     })
             }}
-        </Suspense>
+        </Transition>
     }
 }
 
