@@ -17,6 +17,8 @@ pub mod model;
 mod pages;
 mod routes;
 
+#[cfg(feature = "hydrate")]
+pub use components::live_prices::page_hydrated;
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Title, provide_meta_context};
 use leptos_router::{

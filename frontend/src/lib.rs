@@ -37,6 +37,7 @@ pub fn hydrate() {
     wasm_bindgen_futures::spawn_local(async {
         let body = leptos::prelude::document().body().expect("a page has a body");
         leptos::mount::hydrate_from_async(body.clone(), app::App).await.forget();
+        app::page_hydrated();
         // Marks the page interactive: end-to-end tests wait for it before they click.
         let _ = body.set_attribute("data-hydrated", "true");
     });

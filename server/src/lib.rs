@@ -144,6 +144,7 @@ pub fn router(
     let sockets = ws::Sockets {
         hub: state.prices.clone(),
         events: state.events.clone(),
+        services: state.services.clone(),
         session_lifetime: state.config.session_lifetime,
         gate: ws::SocketGate::new(ws::SocketLimits {
             per_client: config.ws_per_client,

@@ -1,6 +1,6 @@
 //! `/ws/prices`: every price tick, pushed to the browser; and, on a logged-in browser's
-//! socket, its own account's events (`{"account":{"reference":"TRF-..."}}` when its money
-//! moved, whichever host or tab moved it). The wallet comes from the session cookie sent with
+//! socket, its own account's events (`{"account":{"reference":"TRF-...","text":"Received 1.5
+//! SOL from 9xQe…4Fd2"}}` when its money moved, whichever host or tab moved it). The wallet comes from the session cookie sent with
 //! the upgrade, never from anything the browser says on the socket, and the session is read
 //! again every few seconds: a log-out anywhere stops the events and closes the socket (the
 //! browser reconnects for prices alone).
@@ -23,6 +23,7 @@ use app::backend::{
     events::{AccountEvents, Subscription},
     prices::PriceHub,
     rate_limit::client_key,
+    services::Services,
     session::{ClientIp, still_logged_in, wallet_of},
 };
 use axum::{
@@ -135,6 +136,8 @@ fn refuse(error: ApiError) -> Response {
 pub struct Sockets {
     pub hub: PriceHub,
     pub events: AccountEvents,
+    /// For each event's row, read as the socket's wallet.
+    pub services: Services,
     pub session_lifetime: Duration,
     pub gate: SocketGate,
 }
@@ -171,21 +174,38 @@ pub async fn prices(
         .max_message_size(READ_BUFFER)
         .max_frame_size(READ_BUFFER)
         .on_upgrade(move |socket| async move {
-            serve(socket, sockets.hub, account, sockets.session_lifetime).await;
+            serve(socket, sockets.hub, account, sockets.services, sockets.session_lifetime).await;
             drop(place);
         })
 }
 
-/// The next account event of a logged-in socket (never, for a visitor's); a subscriber that
-/// fell behind is told to reload everything (`{"account":{}}`).
-async fn next_event(account: &mut Option<Account>) -> Utf8Bytes {
+/// The next account event of a logged-in socket (never, for a visitor's): its reference, or
+/// `None` when the socket fell behind and the browser should reload everything.
+async fn next_event(account: &mut Option<Account>) -> Option<Arc<str>> {
     match account {
-        Some(account) => account.events.next().await.unwrap_or_else(|| Utf8Bytes::from_static(r#"{"account":{}}"#)),
+        Some(account) => account.events.next().await,
         None => std::future::pending().await,
     }
 }
 
-async fn serve(socket: WebSocket, hub: PriceHub, mut account: Option<Account>, lifetime: Duration) {
+/// What the browser is told of an event: the reference and a line for people, read as the
+/// socket's own wallet (the reference alone if the row cannot be read now: balances still
+/// refresh; `{"account":{}}` after falling behind).
+async fn event_json(services: &Services, wallet: &WalletAddress, reference: Option<Arc<str>>) -> Utf8Bytes {
+    let Some(reference) = reference.and_then(|reference| solstice_types::Reference::parse(&reference).ok()) else {
+        return Utf8Bytes::from_static(r#"{"account":{}}"#);
+    };
+    let text = match services.portfolio.activity_row(wallet, &reference).await {
+        Ok(row) => Some(row.summary()),
+        Err(error) => {
+            tracing::debug!(code = ?error.code, "an account event's row could not be read");
+            None
+        }
+    };
+    serde_json::json!({ "account": { "reference": reference, "text": text } }).to_string().into()
+}
+
+async fn serve(socket: WebSocket, hub: PriceHub, mut account: Option<Account>, services: Services, lifetime: Duration) {
     let (mut sink, mut incoming) = socket.split();
     let (latest, mut ticks) = hub.subscribe();
     let mut sent = 0;
@@ -224,7 +244,8 @@ async fn serve(socket: WebSocket, hub: PriceHub, mut account: Option<Account>, l
                 Err(RecvError::Closed) => return,
             },
             event = next_event(&mut account) => {
-                if !send(&mut sink, event).await {
+                let Some(Account { wallet, .. }) = &account else { continue };
+                if !send(&mut sink, event_json(&services, wallet, event).await).await {
                     return;
                 }
             }

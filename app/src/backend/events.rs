@@ -9,8 +9,8 @@
 //! and each is told once. Rewards paid into a stake account name the stake account, not the
 //! wallet: the owner is looked up once per stake account.
 //!
-//! Only references travel: the browser asks for the row itself, with its own session, so an
-//! event never carries anything its receiver could not read anyway.
+//! Only references travel here: each socket asks the portfolio service for the row as its own
+//! wallet, so an event never carries anything its receiver could not read anyway.
 
 use std::{
     collections::{HashMap, HashSet},
@@ -18,7 +18,6 @@ use std::{
     time::Duration,
 };
 
-use axum::extract::ws::Utf8Bytes;
 use futures::TryStreamExt;
 use mongodb::{
     Collection, Database,
@@ -51,8 +50,8 @@ struct Inner {
     listeners: Mutex<HashMap<String, broadcast::Sender<Event>>>,
 }
 
-/// An event: when its record was made (Unix milliseconds) and the JSON a browser gets.
-type Event = (i64, Utf8Bytes);
+/// An event: when its record was made (Unix milliseconds) and its reference.
+type Event = (i64, Arc<str>);
 
 /// A wallet's events for one socket; stops listening when dropped.
 pub struct Subscription {
@@ -64,12 +63,12 @@ pub struct Subscription {
 }
 
 impl Subscription {
-    /// The next event's JSON; `None` if this subscriber fell behind (some were skipped).
-    pub async fn next(&mut self) -> Option<Utf8Bytes> {
+    /// The next event's reference; `None` if this subscriber fell behind (some were skipped).
+    pub async fn next(&mut self) -> Option<Arc<str>> {
         loop {
             match self.receiver.recv().await {
                 Ok((at_ms, _)) if at_ms < self.since_ms => {}
-                Ok((_, json)) => return Some(json),
+                Ok((_, reference)) => return Some(reference),
                 Err(broadcast::error::RecvError::Lagged(_)) => return None,
                 // The hub keeps the sender while anyone listens: never closed under a subscriber.
                 Err(broadcast::error::RecvError::Closed) => std::future::pending().await,
@@ -216,10 +215,10 @@ impl AccountEvents {
 
     fn tell(&self, wallets: &HashSet<String>, reference: &str, at_ms: i64) {
         let listeners = self.inner.listeners.lock().expect("listeners lock");
+        let reference: Arc<str> = reference.into();
         for wallet in wallets {
             if let Some(sender) = listeners.get(wallet) {
-                let json = serde_json::json!({ "account": { "reference": reference } }).to_string();
-                let _ = sender.send((at_ms, json.into()));
+                let _ = sender.send((at_ms, reference.clone()));
             }
         }
     }

@@ -1,9 +1,6 @@
 //! Small pieces the money pages share: times, amounts, idempotency keys.
 
-use solstice_types::{
-    Amount, Token,
-    activity::{ActivityKind, ActivityRow},
-};
+use solstice_types::{Amount, Token};
 
 /// A time as people read it, in UTC: "26 Nov 2026, 14:05 UTC". The same text on the server
 /// and in the browser (a local time zone would make the two disagree during hydration).
@@ -27,28 +24,6 @@ pub fn format_time(unix_ms: i64) -> String {
 /// An amount with its symbol, to at most six decimals (the exact amount is in the title).
 pub fn format_amount(amount: Amount, token: Token) -> String {
     format!("{} {}", amount.format_display(token.decimals(), 6), token.symbol())
-}
-
-/// One line for a row of the activity, as a notice says it: "Received 1.5 SOL from 9xQe…4Fd2".
-pub fn describe(row: &ActivityRow) -> String {
-    let amount = |part: Option<solstice_types::activity::TokenAmount>| {
-        part.map(|part| format_amount(part.amount, part.token)).unwrap_or_default()
-    };
-    let other = row.counterparty.as_ref().map(|other| other.short()).unwrap_or_default();
-    let staked = Amount::from_base_units(row.staked_change.unsigned_abs())
-        .map(|a| format_amount(a, Token::Sol))
-        .unwrap_or_default();
-    match row.kind {
-        ActivityKind::Airdrop => format!("Sign-up airdrop: {}", amount(row.received)),
-        ActivityKind::Received => format!("Received {} from {other}", amount(row.received)),
-        ActivityKind::Sent => format!("Sent {} to {other}", amount(row.sent)),
-        ActivityKind::Swap => format!("Swapped {} for {}", amount(row.sent), amount(row.received)),
-        ActivityKind::Stake => format!("Staked {}", amount(row.sent)),
-        ActivityKind::Unstake => "Unstaked: the stake stops earning at the end of the epoch".to_owned(),
-        ActivityKind::Withdraw => format!("Withdrew {} from staking", amount(row.received)),
-        ActivityKind::Reward if row.received.is_some() => format!("Staking reward: {}", amount(row.received)),
-        ActivityKind::Reward => format!("Staking reward: {staked}"),
-    }
 }
 
 /// A fresh idempotency key for one submission of a money-moving form.

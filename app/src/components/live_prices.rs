@@ -35,9 +35,9 @@ pub struct LivePrices {
     /// When the browser last received a tick (its own clock, so server clock skew does not
     /// matter); the page's start until the first tick.
     pub received_ms: RwSignal<i64>,
-    /// Counts the account's money movements told since the page loaded, with the reference of
-    /// the last (`None` when the host could not say which: reload everything).
-    pub account: RwSignal<(u64, Option<Reference>)>,
+    /// Counts the account's money movements told since the page loaded, with the last one's
+    /// reference and line for people (`None` when the host could not say: reload everything).
+    pub account: RwSignal<(u64, Option<(Reference, String)>)>,
     /// Who is logged in, as the socket must know it: when this changes (a log-in or log-out in
     /// this tab), the socket reconnects with the new session.
     pub wallet: RwSignal<Option<WalletAddress>>,
@@ -62,31 +62,35 @@ impl LivePrices {
         live
     }
 
-    /// In the browser, opens the connection, once per page load. It starts in an effect, after
-    /// the page has hydrated: hydration must find the state the server rendered.
+    /// In the browser, opens the connection, once per page load, and only once the whole page
+    /// has hydrated ([`page_hydrated`]): the first frame changes what the price views show, and
+    /// hydration must find the state the server rendered (a page's routes hydrate after their
+    /// modules arrive, well after the top bar's effects have run).
     pub fn connect(self) {
         #[cfg(feature = "hydrate")]
         if !self.started.get_value() {
-            self.start_after_hydration();
+            if HYDRATED.get() {
+                self.start();
+            } else {
+                WAITING.set(Some(self));
+            }
         }
     }
 
     #[cfg(feature = "hydrate")]
-    fn start_after_hydration(self) {
-        // Several components of one page may ask before the first effect runs: one starts.
-        Effect::new(move |_| {
-            if self.started.get_value() {
-                return;
-            }
-            self.started.set_value(true);
-            self.now_ms.set(js_sys::Date::now() as i64);
-            self.received_ms.set(js_sys::Date::now() as i64);
-            let _ = set_interval_with_handle(
-                move || self.now_ms.set(js_sys::Date::now() as i64),
-                std::time::Duration::from_secs(1),
-            );
-            leptos::task::spawn_local(client::run(self));
-        });
+    fn start(self) {
+        // Several components of one page may ask: one connection starts.
+        if self.started.get_value() {
+            return;
+        }
+        self.started.set_value(true);
+        self.now_ms.set(js_sys::Date::now() as i64);
+        self.received_ms.set(js_sys::Date::now() as i64);
+        let _ = set_interval_with_handle(
+            move || self.now_ms.set(js_sys::Date::now() as i64),
+            std::time::Duration::from_secs(1),
+        );
+        leptos::task::spawn_local(client::run(self));
     }
 
     /// The latest price of `token`, from the websocket or else from `fallback` (the snapshot
@@ -117,6 +121,24 @@ impl LivePrices {
         self.tick.with(|tick| {
             tick.as_ref().is_some_and(|tick| tick.seq == 0 || self.age_ms(None).is_some_and(|age| age > tick.fresh_ms))
         })
+    }
+}
+
+#[cfg(feature = "hydrate")]
+thread_local! {
+    /// Whether the page has hydrated.
+    static HYDRATED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    /// The connection asked for before then.
+    static WAITING: std::cell::Cell<Option<LivePrices>> = const { std::cell::Cell::new(None) };
+}
+
+/// Called by the entry point once the page has hydrated: a connection asked for before then
+/// opens now.
+#[cfg(feature = "hydrate")]
+pub fn page_hydrated() {
+    HYDRATED.set(true);
+    if let Some(live) = WAITING.take() {
+        live.start();
     }
 }
 
@@ -234,6 +256,7 @@ mod client {
     #[derive(serde::Deserialize)]
     struct AccountMoved {
         reference: Option<Reference>,
+        text: Option<String>,
     }
 
     const FIRST_RETRY_MS: u32 = 500;
@@ -285,7 +308,7 @@ mod client {
                         if let Ok(message) = serde_json::from_str::<AccountMessage>(&text) {
                             live.account.update(|(count, last)| {
                                 *count += 1;
-                                *last = message.account.reference;
+                                *last = message.account.reference.zip(message.account.text);
                             });
                         }
                     } else if let Ok(tick) = serde_json::from_str::<PriceTick>(&text) {

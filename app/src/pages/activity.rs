@@ -18,7 +18,7 @@ use crate::{
     components::{
         copy::CopyButton,
         errors::{Missing, Problem, loaded},
-        format::{describe, format_amount, format_time},
+        format::{format_amount, format_time},
         load_more::LoadMore,
     },
 };
@@ -280,7 +280,7 @@ fn Receipt(row: ActivityRow) -> impl IntoView {
     view! {
         <section class="card narrow" data-testid="activity-receipt">
             <h1>{row.kind.label()}</h1>
-            <p class="muted" data-testid="receipt-summary">{describe(&row)}</p>
+            <p class="muted" data-testid="receipt-summary">{row.summary()}</p>
             <dl class="facts">
                 <dt>"Reference"</dt>
                 <dd>

@@ -54,10 +54,11 @@ async fn account_events(socket: &mut Socket, wait: Duration) -> Vec<Value> {
 #[tokio::test]
 async fn a_wallet_hears_of_its_own_money_moving_on_any_host_and_no_one_else_does() {
     let platform = TestPlatform::with_services().await;
-    // A second host over the same database: it moves no money here, it only has sockets.
-    let other_host = platform.another_host(|_| {}).await;
+    // A second host over the same database: no money moves through it here.
+    let urls = platform.services.clone().unwrap();
+    let other_host = platform.another_host(move |config| config.portfolio_url = urls.portfolio).await;
     let (alice, alice_address, alice_cookie) = user(&platform, "2").await;
-    let (bob, _, _) = user(&platform, "5").await;
+    let (bob, bob_address, _) = user(&platform, "5").await;
     let (_, _, carol_cookie) = user(&platform, "1").await;
 
     let mut alice_socket = socket(&other_host, Some(&alice_cookie)).await;
@@ -79,7 +80,13 @@ async fn a_wallet_hears_of_its_own_money_moving_on_any_host_and_no_one_else_does
     let (status, sent) = bob.call("send_transfer", &send).await;
     assert_eq!(status, StatusCode::OK, "{sent}");
     let heard = account_events(&mut alice_socket, Duration::from_secs(3)).await;
-    assert_eq!(heard, [json!({ "account": { "reference": sent["reference"] } })], "once, on the other host");
+    let from = solstice_types::WalletAddress::parse(&bob_address).unwrap().short();
+    let line = format!("Received 1.5 SOL from {from}");
+    assert_eq!(
+        heard,
+        [json!({ "account": { "reference": sent["reference"], "text": line } })],
+        "once, on the other host"
+    );
     assert!(account_events(&mut carol_socket, Duration::from_secs(1)).await.is_empty(), "Carol hears nothing");
     assert!(account_events(&mut visitor_socket, Duration::from_millis(200)).await.is_empty());
 
@@ -90,7 +97,9 @@ async fn a_wallet_hears_of_its_own_money_moving_on_any_host_and_no_one_else_does
         .await;
     assert_eq!(status, StatusCode::OK, "{swap}");
     let heard = account_events(&mut alice_socket, Duration::from_secs(3)).await;
-    assert_eq!(heard, [json!({ "account": { "reference": swap["reference"] } })]);
+    assert_eq!(heard.len(), 1, "{heard:?}");
+    assert_eq!(heard[0]["account"]["reference"], swap["reference"]);
+    assert!(text(&heard[0]["account"]["text"]).starts_with("Swapped 0.5 SOL for "), "{heard:?}");
 
     // Logged out (in another tab): the socket is closed within the session re-check, so that
     // nothing more of the account reaches this browser.

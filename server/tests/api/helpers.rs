@@ -22,6 +22,8 @@ pub struct TestPlatform {
     pub host: String,
     pub database: Database,
     pub ledger: Ledger,
+    /// The services' URLs, when the platform has them.
+    pub services: Option<ServiceUrls>,
 }
 
 impl TestPlatform {
@@ -31,7 +33,7 @@ impl TestPlatform {
     pub async fn host_only(configure: impl FnOnce(&mut Config)) -> TestPlatform {
         let (client, database) = solstice_testkit::fresh_database().await;
         let host = start_host(database.name(), configure).await;
-        TestPlatform { host, ledger: Ledger::new(client, &database), database }
+        TestPlatform { host, ledger: Ledger::new(client, &database), database, services: None }
     }
 
     /// A host alone and a recorder, each with the test defaults changed.
@@ -42,7 +44,7 @@ impl TestPlatform {
         let (client, database) = solstice_testkit::fresh_database().await;
         start_recorder(&database, recorder).await;
         let host = start_host(database.name(), configure).await;
-        TestPlatform { host, ledger: Ledger::new(client, &database), database }
+        TestPlatform { host, ledger: Ledger::new(client, &database), database, services: None }
     }
 
     /// A host wired to all four services over one fresh database.
@@ -50,14 +52,15 @@ impl TestPlatform {
         let (client, database) = solstice_testkit::fresh_database().await;
         start_recorder(&database, |_| {}).await;
         let services = start_services(database.name()).await;
+        let urls = services.clone();
         let host = start_host(database.name(), move |config| {
-            config.portfolio_url = services.portfolio;
-            config.transfer_url = services.transfer;
-            config.swap_url = services.swap;
-            config.stake_url = services.stake;
+            config.portfolio_url = urls.portfolio;
+            config.transfer_url = urls.transfer;
+            config.swap_url = urls.swap;
+            config.stake_url = urls.stake;
         })
         .await;
-        TestPlatform { host, ledger: Ledger::new(client, &database), database }
+        TestPlatform { host, ledger: Ledger::new(client, &database), database, services: Some(services) }
     }
 
     /// Another host process over the same database; returns its base URL.

@@ -106,6 +106,32 @@ pub struct ActivityRow {
     pub note: Option<String>,
 }
 
+impl ActivityRow {
+    /// One line for people, as a notice says it: "Received 1.5 SOL from 9xQe…4Fd2".
+    pub fn summary(&self) -> String {
+        let amount = |part: Option<TokenAmount>| {
+            part.map(|part| format!("{} {}", part.amount.format_display(part.token.decimals(), 6), part.token.symbol()))
+                .unwrap_or_default()
+        };
+        let other = self.counterparty.as_ref().map(WalletAddress::short).unwrap_or_default();
+        match self.kind {
+            ActivityKind::Airdrop => format!("Sign-up airdrop: {}", amount(self.received)),
+            ActivityKind::Received => format!("Received {} from {other}", amount(self.received)),
+            ActivityKind::Sent => format!("Sent {} to {other}", amount(self.sent)),
+            ActivityKind::Swap => format!("Swapped {} for {}", amount(self.sent), amount(self.received)),
+            ActivityKind::Stake => format!("Staked {}", amount(self.sent)),
+            ActivityKind::Unstake => "Unstaked: the stake stops earning at the end of the epoch".to_owned(),
+            ActivityKind::Withdraw => format!("Withdrew {} from staking", amount(self.received)),
+            ActivityKind::Reward if self.received.is_some() => format!("Staking reward: {}", amount(self.received)),
+            ActivityKind::Reward => {
+                let staked = Amount::from_base_units(self.staked_change.unsigned_abs())
+                    .map(|amount| TokenAmount { token: Token::Sol, amount });
+                format!("Staking reward: {}", amount(staked))
+            }
+        }
+    }
+}
+
 /// One page of the timeline, newest first.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ActivityPage {
@@ -128,6 +154,30 @@ pub struct ActivityFilter {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_row_reads_as_one_line() {
+        let sol = |units| Some(TokenAmount { token: Token::Sol, amount: Amount::from_base_units(units).unwrap() });
+        let other = WalletAddress::from_public_key(&[7; 32]);
+        let mut row = ActivityRow {
+            reference: crate::Reference::new(crate::ReferenceKind::Transfer, 0, 0),
+            kind: ActivityKind::Received,
+            at_ms: 0,
+            sent: None,
+            received: sol(1_500_000_000),
+            fee: None,
+            staked_change: 0,
+            usd_value: None,
+            counterparty: Some(other.clone()),
+            stake_account: None,
+            note: None,
+        };
+        assert_eq!(row.summary(), format!("Received 1.5 SOL from {}", other.short()));
+        row.kind = ActivityKind::Reward;
+        row.received = None;
+        row.staked_change = 1_234;
+        assert_eq!(row.summary(), "Staking reward: 0.000001 SOL", "at most six decimals, truncated");
+    }
 
     #[test]
     fn kinds_read_back_from_their_names() {
