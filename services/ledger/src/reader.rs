@@ -126,20 +126,43 @@ impl LedgerReader {
         before: Option<&Reference>,
         limit: u32,
     ) -> Result<Vec<Receipt>, LedgerError> {
+        self.ordered(filter, before, limit, -1).await
+    }
+
+    /// Records matching `filter`, oldest first, at most `limit` (1 to 1,000), starting after
+    /// `after` in that order: a whole history, page by page.
+    pub async fn records_oldest_first(
+        &self,
+        filter: &RecordFilter,
+        after: Option<&Reference>,
+        limit: u32,
+    ) -> Result<Vec<Receipt>, LedgerError> {
+        self.ordered(filter, after, limit, 1).await
+    }
+
+    /// `direction` -1: newest first, past `cursor`; 1: oldest first.
+    async fn ordered(
+        &self,
+        filter: &RecordFilter,
+        cursor: Option<&Reference>,
+        limit: u32,
+        direction: i32,
+    ) -> Result<Vec<Receipt>, LedgerError> {
         let mut filter = filter.0.clone();
-        if let Some(before) = before {
+        if let Some(cursor) = cursor {
             // Years past 9999 are beyond some stores' dates; every record is older anyway.
-            let at = DateTime::from_millis((before.unix_millis() as i64).min(LATEST_DATE_MS));
-            let older = vec![
-                doc! { "created_at": { "$lt": at } },
-                doc! { "created_at": at, "_id": { "$lt": before.as_str() } },
+            let at = DateTime::from_millis((cursor.unix_millis() as i64).min(LATEST_DATE_MS));
+            let beyond = if direction < 0 { "$lt" } else { "$gt" };
+            let past = vec![
+                doc! { "created_at": { beyond: at } },
+                doc! { "created_at": at, "_id": { beyond: cursor.as_str() } },
             ];
-            filter = doc! { "$and": [filter, { "$or": older }] };
+            filter = doc! { "$and": [filter, { "$or": past }] };
         }
         let records: Vec<TransactionDoc> = self
             .transactions
             .find(filter)
-            .sort(doc! { "created_at": -1, "_id": -1 })
+            .sort(doc! { "created_at": direction, "_id": direction })
             .limit(i64::from(limit.clamp(1, 1_000)))
             .await?
             .try_collect()

@@ -140,7 +140,10 @@ enum Source {
 }
 
 /// Every stake account the wallet ever had, withdrawn ones included.
-async fn stake_accounts(state: &PortfolioState, wallet: &WalletAddress) -> Result<Vec<StakeDoc>, PortfolioError> {
+pub(crate) async fn stake_accounts(
+    state: &PortfolioState,
+    wallet: &WalletAddress,
+) -> Result<Vec<StakeDoc>, PortfolioError> {
     Ok(state.stakes.find(doc! { "wallet": wallet.as_str() }).await?.try_collect().await?)
 }
 
@@ -152,7 +155,7 @@ fn unstakes(stakes: &[StakeDoc]) -> impl Iterator<Item = (i64, Reference, &Stake
 }
 
 /// The ledger queries that find the rows of `filter`.
-fn ledger_filters(account: &AccountId, stake_accounts: &[String], filter: &Checked) -> Vec<RecordFilter> {
+pub(crate) fn ledger_filters(account: &AccountId, stake_accounts: &[String], filter: &Checked) -> Vec<RecordFilter> {
     let mine = || RecordFilter::involving(account);
     let rewards = || RecordFilter::rewards_of(stake_accounts, account);
     let filters = match filter.kind {
@@ -209,7 +212,7 @@ fn unstake_row(reference: Reference, at_ms: i64, stake_account: String) -> Activ
 }
 
 /// What a ledger record did to `account`'s money, as a row (not yet valued).
-fn row_of(receipt: &Receipt, account: &AccountId) -> Result<ActivityRow, PortfolioError> {
+pub(crate) fn row_of(receipt: &Receipt, account: &AccountId) -> Result<ActivityRow, PortfolioError> {
     let corrupt = || PortfolioError::Corrupt(receipt.reference.to_string());
     // The wallet's net change per token.
     let mut net: Vec<(Token, i128)> = Vec::new();

@@ -5,6 +5,7 @@
 //! role, so that even a bug here could not change a balance.
 
 mod activity;
+mod history;
 mod openapi;
 
 use std::{collections::BTreeMap, net::SocketAddr, time::Duration};
@@ -32,7 +33,7 @@ use solstice_stake::{STAKE_ACCOUNTS, StakeDoc, model::staked_by};
 use solstice_types::{
     Amount, ApiError, ErrorCode, ToApiError, Token, UsdPrice, UsdValue, WalletAddress,
     activity::{ActivityFilter, ActivityKind, ActivityPage, ActivityRow},
-    portfolio::{Holding, Portfolio, Staked},
+    portfolio::{Holding, Portfolio, Staked, ValueHistory, ValueRange},
 };
 
 /// What can go wrong valuing a wallet.
@@ -131,6 +132,7 @@ struct PortfolioState {
 fn api(state: PortfolioState, verifier: Verifier) -> Router {
     Router::new()
         .route("/v1/portfolio", get(portfolio))
+        .route("/v1/portfolio/history", get(value_history))
         .route("/v1/activity", get(activity))
         .route("/v1/activity/{reference}", get(activity_row))
         .layer(middleware::from_fn_with_state(verifier, require_signature))
@@ -149,6 +151,27 @@ async fn portfolio(
     let freshness_ms = state.ticks.freshness().as_millis() as i64;
     let portfolio = value(caller.wallet, &balances, staked, price_of, now_ms, freshness_ms)?;
     Ok(Json(portfolio))
+}
+
+#[derive(serde::Deserialize)]
+struct HistoryParams {
+    range: Option<String>,
+}
+
+/// `GET /v1/portfolio/history?range=24h|7d|30d|all`: the calling wallet's value over the range
+/// (staked SOL included) and what each holding cost.
+async fn value_history(
+    State(state): State<PortfolioState>,
+    Extension(caller): Extension<Caller>,
+    Query(params): Query<HistoryParams>,
+) -> Result<Json<ValueHistory>, PortfolioError> {
+    let range = match params.range.as_deref() {
+        None => ValueRange::Day,
+        Some(text) => ValueRange::parse(text)
+            .ok_or_else(|| ApiError::new(ErrorCode::InvalidInput, "The range must be one of: 24h, 7d, 30d, all."))?,
+    };
+    let now_ms = mongodb::bson::DateTime::now().timestamp_millis();
+    Ok(Json(history::history(&state, &caller.wallet, range, now_ms).await?))
 }
 
 /// Query parameters of `GET /v1/activity`.

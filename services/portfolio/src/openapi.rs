@@ -27,6 +27,20 @@ pub fn document() -> Value {
                     "503": error("Prices or the database are unavailable.")
                 }
             } },
+            "/v1/portfolio/history": { "get": {
+                "summary": "The calling wallet's value over time, and what each holding cost.",
+                "description": "The total value (staked SOL included) at regular moments over the range, rebuilt from the ledger and the stored prices, ending now at the live prices; with each holding's average cost and unrealised profit or loss.",
+                "parameters": with(json!([
+                    { "name": "range", "in": "query", "required": false, "schema": { "type": "string", "enum": ["24h", "7d", "30d", "all"] } }
+                ])),
+                "responses": {
+                    "200": body("The value history.", "ValueHistory"),
+                    "400": error("An unknown range."),
+                    "401": error("Missing or invalid service credentials."),
+                    "500": error("A fault of ours."),
+                    "503": error("The database is unavailable.")
+                }
+            } },
             "/v1/activity": { "get": {
                 "summary": "The calling wallet's activity, newest first.",
                 "description": "Every movement of the wallet's money (the sign-up airdrop, transfers in and out, swaps, stakes, unstakes, withdrawals and each staking reward), one row each, valued in USD at the price of its moment.",
@@ -60,6 +74,22 @@ pub fn document() -> Value {
             } }
         }),
         json!({
+            "ValuePoint": { "type": "object", "required": ["at_ms", "value"], "properties": {
+                "at_ms": { "type": "integer", "description": "Unix milliseconds." },
+                "value": { "type": "integer", "minimum": 0, "description": "USD value in picodollars." } } },
+            "TokenCost": { "type": "object", "required": ["token", "amount", "cost", "value", "pnl", "pnl_bps"], "properties": {
+                "token": token_schema(),
+                "amount": { "type": "integer", "minimum": 0, "description": "Held now, in base units (SOL: staked included)." },
+                "cost": { "type": ["integer", "null"], "minimum": 0, "description": "Average cost of the amount held, in picodollars; null when an acquisition is older than the prices kept." },
+                "value": { "type": "integer", "minimum": 0, "description": "Value at the live price, in picodollars." },
+                "pnl": { "type": ["integer", "null"], "description": "Unrealised profit (positive) or loss, in picodollars." },
+                "pnl_bps": { "type": ["integer", "null"], "description": "The same against the cost, in basis points." } } },
+            "ValueHistory": { "type": "object", "required": ["range", "points", "change", "change_bps", "tokens"], "properties": {
+                "range": { "type": "string", "enum": ["24h", "7d", "30d", "all"] },
+                "points": { "type": "array", "items": { "$ref": "#/components/schemas/ValuePoint" }, "description": "Oldest first; the last is now." },
+                "change": { "type": ["integer", "null"], "description": "From the first point to the last, in picodollars." },
+                "change_bps": { "type": ["integer", "null"] },
+                "tokens": { "type": "array", "items": { "$ref": "#/components/schemas/TokenCost" } } } },
             "TokenAmount": { "type": "object", "required": ["token", "amount"], "properties": {
                 "token": token_schema(),
                 "amount": { "type": "integer", "minimum": 0, "description": "Base units of the token." } } },

@@ -384,6 +384,12 @@ async fn the_activity_lists_every_movement_once_newest_first_and_sums_to_the_bal
         assert_eq!(sum, i128::from(balance.base_units()), "{token}");
     }
     assert_eq!(rows.iter().map(|row| row.staked_change).sum::<i64>(), 0);
+    // The value history, rebuilt from the same records, ends at what the portfolio shows.
+    let history: solstice_types::portfolio::ValueHistory =
+        get_as(&service, &alice, "/v1/portfolio/history?range=all").await.json().await.unwrap();
+    let portfolio: Portfolio =
+        get_signed(&service, &alice, solstice_testkit::host_key(), 0).await.json().await.unwrap();
+    assert_eq!(history.points.last().map(|point| point.value), Some(portfolio.total_value));
 
     // Filters, each alone and together.
     for kind in ActivityKind::ALL {
@@ -432,4 +438,112 @@ async fn the_activity_lists_every_movement_once_newest_first_and_sums_to_the_bal
 /// The UTC day of a Unix millisecond: `YYYY-MM-DD`.
 fn chrono_day(ms: i64) -> String {
     chrono::DateTime::from_timestamp_millis(ms).unwrap().format("%Y-%m-%d").to_string()
+}
+
+/// Writes a record straight into the ledger's collection, made at `at` (Unix milliseconds; the
+/// ledger itself only ever records the present).
+async fn record_at(
+    service: &TestService,
+    kind: ReferenceKind,
+    at: i64,
+    legs: &[(&AccountId, &AccountId, Token, u64)],
+    details: Document,
+) -> String {
+    let reference = solstice_types::Reference::new(kind, at as u64, rand_key().len() as u32 * 7919).to_string();
+    let legs: Vec<Document> = legs
+        .iter()
+        .map(|(from, to, token, amount)| doc! { "from": from.to_string(), "to": to.to_string(), "token": token.symbol(), "amount": *amount as i64 })
+        .collect();
+    let mut accounts: Vec<String> = legs
+        .iter()
+        .flat_map(|leg| [leg.get_str("from").unwrap().to_owned(), leg.get_str("to").unwrap().to_owned()])
+        .collect();
+    accounts.dedup();
+    service
+        .database
+        .collection::<Document>("ledger_transactions")
+        .insert_one(doc! {
+            "_id": &reference, "kind": mongodb::bson::to_bson(&kind).unwrap(), "idempotency_key": rand_key(),
+            "fingerprint": "test", "legs": legs, "entries": [], "accounts": accounts,
+            "created_at": mongodb::bson::DateTime::from_millis(at), "details": details,
+        })
+        .await
+        .unwrap();
+    reference
+}
+
+#[tokio::test]
+async fn the_value_history_is_rebuilt_from_the_ledger_and_the_stored_prices_and_costs_are_averaged() {
+    use solstice_market::{Candle, Interval};
+    use solstice_types::portfolio::ValueHistory;
+    let service = spawn_service().await;
+    let (alice, bob) = (wallet(1), wallet(2));
+    let (a, b) = (AccountId::wallet(&alice), AccountId::wallet(&bob));
+    let (faucet, treasury) = (AccountId::System(SystemAccount::Faucet), AccountId::System(SystemAccount::Treasury));
+    let hour = 3_600_000;
+    // SOL was $100 three hours ago, $125 two hours ago, $140 since; USDC $1. Live: SOL $150.
+    let store = MarketStore::new(&service.database);
+    let now_ms = mongodb::bson::DateTime::now().timestamp_millis();
+    let now_s = now_ms / 1_000;
+    // Three hours before the current hour began: on the chart's grid and the candles'.
+    let t0 = now_ms - now_ms.rem_euclid(hour) - 3 * hour;
+    for hours_ago in 0..=4 {
+        let start = Interval::OneHour.start_of(now_s - hours_ago * 3_600);
+        let sol = match hours_ago {
+            4 | 3 => 100,
+            2 => 125,
+            _ => 140,
+        };
+        for (token, dollars) in [(Token::Sol, sol), (Token::Usdc, 1)] {
+            let price = UsdPrice::from_picodollars(dollars * 1_000_000_000_000);
+            store.write_candle(token, Interval::OneHour, &Candle::at(start, price), 1).await.unwrap();
+        }
+    }
+    record_at(&service, ReferenceKind::Airdrop, t0, &[(&faucet, &a, Token::Sol, 10_000_000_000)], doc! {}).await;
+    let swap_details = doc! {
+        "quote_id": "q", "side": "ExactIn", "from": "SOL", "to": "USDC", "amount_in": 4_000_000_000i64,
+        "amount_out": 500_000_000i64, "fee": 0i64, "fee_bps": 0, "price_impact_bps": 0, "slippage_bps": 50,
+        "quoted_price_in": 125_000_000_000_000i64, "quoted_price_out": 1_000_000_000_000i64,
+        "price_in": 125_000_000_000_000i64, "price_out": 1_000_000_000_000i64,
+    };
+    record_at(
+        &service,
+        ReferenceKind::Swap,
+        t0 + hour,
+        &[(&a, &treasury, Token::Sol, 4_000_000_000), (&treasury, &a, Token::Usdc, 500_000_000)],
+        swap_details,
+    )
+    .await;
+    record_at(&service, ReferenceKind::Transfer, t0 + 2 * hour, &[(&b, &a, Token::Usdc, 100_000_000)], doc! {}).await;
+
+    let response = get_as(&service, &alice, "/v1/portfolio/history?range=24h").await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let history: ValueHistory = response.json().await.unwrap();
+    let dollars = |picos: u128| picos / 1_000_000_000_000;
+    let values: Vec<u128> = history.points.iter().map(|point| dollars(point.value.picodollars())).collect();
+    // Every quarter hour from the airdrop: 10 SOL at $100 for an hour, then 6 SOL at $125 and
+    // 500 USDC, then 6 SOL at $140 and 600 USDC; now 6 SOL at $150 and 600 USDC.
+    assert_eq!(values[..12], [1_000, 1_000, 1_000, 1_000, 1_250, 1_250, 1_250, 1_250, 1_440, 1_440, 1_440, 1_440]);
+    assert!(values[12..values.len() - 1].iter().all(|value| *value == 1_440), "{values:?}");
+    assert_eq!(values.last(), Some(&1_500), "{values:?}");
+    assert_eq!(history.points[0].at_ms, t0);
+    assert!(history.points.windows(2).all(|w| w[0].at_ms < w[1].at_ms));
+    assert_eq!(history.change.map(|c| c / 1_000_000_000_000), Some(500));
+    assert_eq!(history.change_bps, Some(5_000));
+
+    // SOL: 10 bought at $100, 4 sold: 6 cost $600, worth $900. USDC: 500 for 4 SOL at $125
+    // ($500) and 100 at $1: 600 cost $600, worth $600.
+    let cost = |token: Token| history.tokens.iter().find(|cost| cost.token == token).unwrap().clone();
+    assert_eq!(cost(Token::Sol).amount, Amount::parse("6", 9).unwrap());
+    assert_eq!(cost(Token::Sol).cost.map(|c| dollars(c.picodollars())), Some(600));
+    assert_eq!(cost(Token::Sol).pnl.map(|p| p / 1_000_000_000_000), Some(300));
+    assert_eq!(cost(Token::Sol).pnl_bps, Some(5_000));
+    assert_eq!(cost(Token::Usdc).cost.map(|c| dollars(c.picodollars())), Some(600));
+    assert_eq!(cost(Token::Usdc).pnl, Some(0));
+
+    // Bob's history knows nothing of Alice's SOL; a range that does not exist is refused.
+    let bobs: ValueHistory = get_as(&service, &bob, "/v1/portfolio/history?range=all").await.json().await.unwrap();
+    assert!(bobs.tokens.iter().all(|cost| cost.token != Token::Sol));
+    let response = get_as(&service, &alice, "/v1/portfolio/history?range=1y").await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
 }

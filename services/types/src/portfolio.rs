@@ -49,3 +49,83 @@ pub struct Portfolio {
     #[serde(default)]
     pub prices_stale: bool,
 }
+
+/// The ranges the value chart shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum ValueRange {
+    #[serde(rename = "24h")]
+    Day,
+    #[serde(rename = "7d")]
+    Week,
+    #[serde(rename = "30d")]
+    Month,
+    #[serde(rename = "all")]
+    All,
+}
+
+impl ValueRange {
+    pub const ALL: [ValueRange; 4] = [ValueRange::Day, ValueRange::Week, ValueRange::Month, ValueRange::All];
+
+    /// As in URLs: "24h", "7d", "30d", "all".
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            ValueRange::Day => "24h",
+            ValueRange::Week => "7d",
+            ValueRange::Month => "30d",
+            ValueRange::All => "all",
+        }
+    }
+
+    /// For people: "24 hours", "7 days"...
+    pub const fn label(self) -> &'static str {
+        match self {
+            ValueRange::Day => "24 hours",
+            ValueRange::Week => "7 days",
+            ValueRange::Month => "30 days",
+            ValueRange::All => "All time",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<ValueRange> {
+        ValueRange::ALL.into_iter().find(|range| range.as_str().eq_ignore_ascii_case(text.trim()))
+    }
+}
+
+/// The wallet's total value (staked SOL included) at one moment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ValuePoint {
+    /// Unix milliseconds.
+    pub at_ms: i64,
+    pub value: UsdValue,
+}
+
+/// What a token cost the wallet, against what it is worth now.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenCost {
+    pub token: Token,
+    /// Held now, in base units (SOL: staked included).
+    pub amount: Amount,
+    /// What the amount held cost, at the average cost of every acquisition (swaps at their fill
+    /// price, transfers in, the airdrop and rewards at the price of their moment); `None` when
+    /// an acquisition is older than the prices kept.
+    pub cost: Option<UsdValue>,
+    pub value: UsdValue,
+    /// Unrealised profit (positive) or loss, in picodollars.
+    pub pnl: Option<i128>,
+    /// The same against the cost, in basis points.
+    pub pnl_bps: Option<i64>,
+}
+
+/// The wallet's value over a range and what each holding cost.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ValueHistory {
+    pub range: ValueRange,
+    /// Oldest first; the last is now, at the live prices. Moments with a held token unpriced
+    /// are left out rather than drawn wrong.
+    pub points: Vec<ValuePoint>,
+    /// From the first point to the last, in picodollars and basis points.
+    pub change: Option<i128>,
+    pub change_bps: Option<i64>,
+    /// Largest value first.
+    pub tokens: Vec<TokenCost>,
+}

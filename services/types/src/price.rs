@@ -62,6 +62,10 @@ impl UsdPrice {
 impl UsdValue {
     pub const ZERO: UsdValue = UsdValue(0);
 
+    pub const fn from_picodollars(picodollars: u128) -> UsdValue {
+        UsdValue(picodollars)
+    }
+
     pub const fn picodollars(self) -> u128 {
         self.0
     }
