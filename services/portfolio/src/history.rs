@@ -182,8 +182,8 @@ impl Costs {
         if let Some(sent) = row.sent {
             let (held, cost, _) = self.by_token.entry(sent.token).or_insert((0, 0, true));
             let amount = u128::from(sent.amount.base_units());
-            if *held > 0 {
-                *cost -= *cost * amount.min(*held) / *held;
+            if let Some(share) = (*cost * amount.min(*held)).checked_div(*held) {
+                *cost -= share;
             }
             *held = held.saturating_sub(amount);
         }

@@ -398,7 +398,7 @@ async fn the_activity_lists_every_movement_once_newest_first_and_sums_to_the_bal
         assert_eq!(only[0].kind, kind);
     }
     let usdc = all_rows(&service, &alice, "&token=USDC", 100).await;
-    assert_eq!(usdc.iter().map(|row| row.reference.to_string()).collect::<Vec<_>>(), [swap.clone()]);
+    assert_eq!(usdc.iter().map(|row| row.reference.to_string()).collect::<Vec<_>>(), std::slice::from_ref(&swap));
     let today = chrono_day(unstaked_at);
     assert_eq!(all_rows(&service, &alice, &format!("&from={today}&to={today}"), 100).await.len(), 8);
     assert!(all_rows(&service, &alice, "&to=2020-01-01", 100).await.is_empty());
