@@ -42,3 +42,28 @@ test('when prices stop updating, the portfolio says its values are as of their t
   await expect(page.getByTestId('total-value')).toHaveText('$1,000.00');
   await expect(page.getByTestId('values-as-of')).toHaveText(/^Prices are stale: values as of \d+ \w{3} \d{4}, 10:00 UTC\.$/);
 });
+
+test('the value over time draws, extends with the live prices, changes range, and shows what each holding cost', async ({ page }) => {
+  const errors = watchConsole(page);
+  await signUp(page, '40');
+  await open(page, '/portfolio');
+  const chart = page.getByTestId('value-chart');
+  await expect(chart).toHaveAttribute('aria-label', /^Total value over 24 hours: from \$[\d,]+\.\d\d to \$[\d,]+\.\d\d$/);
+  const line = chart.locator('path.chart-line');
+  const points = async () => ((await line.getAttribute('d')) ?? '').split(/[ML]/).filter((part) => part.trim()).length;
+  const drawn = await points();
+  expect(drawn).toBeGreaterThanOrEqual(1);
+  // Each live tick adds a point at the holdings' new value.
+  await expect.poll(points, { timeout: 15_000 }).toBeGreaterThan(drawn + 1);
+  await expect(page.getByTestId('history-change')).toHaveText(/^([+−]\$[\d,]+\.\d\d \([+-]?\d+\.\d\d%\)|\$0\.00 \(0\.00%\)) over 24 hours$/);
+
+  // The sign-up's 40 SOL cost what SOL was worth then.
+  await expect(page.getByTestId('pnl-SOL')).toContainText(/^SOL40 SOL · worth \$[\d,]+\.\d\dcost \$[\d,]+\.\d\d · /);
+
+  // Another range, in the address.
+  await page.getByTestId('range-7d').click();
+  await expect(page).toHaveURL(/\/portfolio\?range=7d$/);
+  await expect(page.getByTestId('range-7d')).toHaveAttribute('aria-current', 'page');
+  await expect(chart).toHaveAttribute('aria-label', /^Total value over 7 days: /);
+  expect(errors).toEqual([]);
+});

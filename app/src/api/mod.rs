@@ -3,7 +3,10 @@
 
 use leptos::prelude::*;
 use solstice_market::{Candle, Interval};
-use solstice_types::{Token, portfolio::Portfolio};
+use solstice_types::{
+    Token,
+    portfolio::{Portfolio, ValueHistory},
+};
 
 use crate::{
     error::AppError,
@@ -81,6 +84,18 @@ pub async fn market_snapshot() -> Result<PriceTick, AppError> {
 pub async fn price_history(token: Token, interval: Interval) -> Result<Vec<Candle>, AppError> {
     let state = crate::backend::state()?;
     Ok(state.prices.history(token, interval).await?)
+}
+
+/// The logged-in wallet's value over `range` (`24h`, `7d`, `30d` or `all`), staked SOL
+/// included, and what each holding cost, from the portfolio service.
+#[server(endpoint = "my_value_history")]
+pub async fn my_value_history(range: String) -> Result<ValueHistory, AppError> {
+    use solstice_types::{ApiError, ErrorCode, portfolio::ValueRange};
+    let state = crate::backend::state()?;
+    let wallet = crate::backend::session::require_wallet().await?;
+    let range = ValueRange::parse(&range)
+        .ok_or_else(|| ApiError::new(ErrorCode::InvalidInput, "The range must be one of: 24h, 7d, 30d, all."))?;
+    Ok(state.services.portfolio.history(&wallet, range).await?)
 }
 
 /// The logged-in wallet's holdings valued at live prices, from the portfolio service.

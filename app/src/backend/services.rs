@@ -8,7 +8,7 @@ use solstice_kit::{auth::SigningKey, client::ServiceClient, start::StartError};
 use solstice_types::{
     ApiError, Reference, WalletAddress,
     activity::{ActivityFilter, ActivityPage, ActivityRow},
-    portfolio::Portfolio,
+    portfolio::{Portfolio, ValueHistory, ValueRange},
     stake::{StakeAccount, StakeOverview, StakeRequest, UnstakeRequest, WithdrawRequest},
     swap::{ExecuteSwap, Quote, QuoteRequest, Swap, SwapPage},
     transfer::{Recipient, SendTransfer, Transfer, TransferPage},
@@ -53,6 +53,11 @@ pub struct PortfolioClient(ServiceClient);
 impl PortfolioClient {
     pub async fn portfolio(&self, wallet: &WalletAddress) -> Result<Portfolio, ApiError> {
         self.0.get("/v1/portfolio", &[], wallet).await
+    }
+
+    /// The wallet's value over `range`, and what each holding cost.
+    pub async fn history(&self, wallet: &WalletAddress, range: ValueRange) -> Result<ValueHistory, ApiError> {
+        self.0.get("/v1/portfolio/history", &[("range", range.as_str().to_owned())], wallet).await
     }
 
     /// A page of the wallet's activity matching `filter`, newest first, after `before`, at

@@ -1,14 +1,17 @@
-//! The portfolio: every holding valued at live prices, the total, 24-hour change, allocation.
+//! The portfolio: every holding valued at live prices, the total, 24-hour change, allocation;
+//! the value over time (24 hours to all time, the range in the page's address) extending with
+//! each live tick, and each holding's cost and unrealised profit or loss.
 
 use leptos::prelude::*;
 use leptos_meta::Title;
+use leptos_router::{components::A, hooks::use_query_map};
 use solstice_types::{
     Amount, Token, UsdPrice, UsdValue, format_change_bps,
-    portfolio::{Holding, Portfolio},
+    portfolio::{Holding, Portfolio, TokenCost, ValueHistory, ValuePoint, ValueRange},
 };
 
 use crate::{
-    api::my_portfolio,
+    api::{my_portfolio, my_value_history},
     components::{
         errors::loaded,
         format::format_time,
@@ -127,6 +130,211 @@ pub fn PortfolioPage() -> impl IntoView {
                     .map(|result| loaded(result, "see your portfolio", None, |portfolio| view! { <Holdings portfolio /> }))
             }}
         </Transition>
+        <ValueOverTime />
+    }
+}
+
+/// Picodollars with a sign, for people: "+$300.00", "−$12.34", "$0.00".
+fn signed_usd(picodollars: i128) -> String {
+    let amount = UsdValue::from_picodollars(picodollars.unsigned_abs()).format();
+    match picodollars.signum() {
+        1 => format!("+{amount}"),
+        -1 => format!("−{amount}"),
+        _ => amount,
+    }
+}
+
+/// The value over a range, and what each holding cost.
+#[component]
+fn ValueOverTime() -> impl IntoView {
+    let query = use_query_map();
+    let range = Memo::new(move |_| {
+        query.with(|q| q.get("range").and_then(|r| ValueRange::parse(&r))).unwrap_or(ValueRange::Day)
+    });
+    let moved = crate::components::auth::use_auth().moved;
+    let history =
+        Resource::new(move || (range.get(), moved.get()), |(range, _)| my_value_history(range.as_str().to_owned()));
+    view! {
+        <section class="card" aria-labelledby="history-heading">
+            <div class="card-head">
+                <h2 id="history-heading" class="card-label">"Value over time"</h2>
+                <nav class="range-tabs" aria-label="Range">
+                    {ValueRange::ALL
+                        .into_iter()
+                        .map(|r| {
+                            view! {
+                                <A
+                                    href=format!("/portfolio?range={}", r.as_str())
+                                    attr:aria-current=move || (range.get() == r).then_some("page")
+                                    attr:title=r.label()
+                                    attr:data-testid=format!("range-{}", r.as_str())
+                                >
+                                    {r.as_str()}
+                                </A>
+                            }
+                        })
+                        .collect_view()}
+                </nav>
+            </div>
+            <Transition fallback=|| view! { <p class="muted">"Loading your history…"</p> }>
+                {move || {
+                    history
+                        .get()
+                        .map(|result| loaded(result, "see your portfolio's history", None, |history| view! { <HistoryChart history /> }))
+                }}
+            </Transition>
+        </section>
+    }
+}
+
+const CHART_WIDTH: f64 = 600.0;
+const CHART_HEIGHT: f64 = 180.0;
+/// Live points kept beyond the history's (about ten minutes of ticks).
+const LIVE_POINTS: usize = 600;
+
+/// The value line, extended with a point at each live tick (the holdings at its prices).
+#[component]
+fn HistoryChart(history: ValueHistory) -> impl IntoView {
+    let live = use_live_prices();
+    let ValueHistory { range, points, tokens, .. } = history;
+    let last_ms = points.last().map_or(0, |point| point.at_ms);
+    let live_points = RwSignal::new(Vec::<ValuePoint>::new());
+    let held = tokens.clone();
+    Effect::new(move |_| {
+        let Some(at_ms) = live.tick.with(|tick| tick.as_ref().filter(|tick| tick.seq > 0).map(|tick| tick.at_ms))
+        else {
+            return;
+        };
+        let value = held.iter().try_fold(UsdValue::ZERO, |sum, cost| {
+            let (price, _) = live.price(cost.token, None)?;
+            sum.checked_add(price.price.value_of(cost.amount, cost.token.decimals()))
+        });
+        if let Some(value) = value.filter(|_| at_ms > last_ms) {
+            live_points.update(|extra| {
+                if extra.last().is_none_or(|point| point.at_ms < at_ms) {
+                    extra.push(ValuePoint { at_ms, value });
+                    if extra.len() > LIVE_POINTS {
+                        extra.remove(0);
+                    }
+                }
+            });
+        }
+    });
+    let all = Memo::new(move |_| {
+        let mut all = points.clone();
+        live_points.with(|extra| all.extend(extra.iter().copied()));
+        all
+    });
+    let change = move || {
+        all.with(|all| -> Option<(i128, Option<i64>)> {
+            let (first, last) = (all.first()?, all.last()?);
+            if all.len() < 2 {
+                return None;
+            }
+            let change = last.value.picodollars() as i128 - first.value.picodollars() as i128;
+            let bps =
+                (first.value.picodollars() > 0).then(|| (change * 10_000 / first.value.picodollars() as i128) as i64);
+            Some((change, bps))
+        })
+    };
+    let change_text = move || match change() {
+        Some((change, Some(bps))) => {
+            format!("{} ({}) over {}", signed_usd(change), format_change_bps(bps), range.label().to_lowercase())
+        }
+        Some((change, None)) => format!("{} over {}", signed_usd(change), range.label().to_lowercase()),
+        None => "Not enough history yet.".to_owned(),
+    };
+    let change_class = move || match change() {
+        Some((c, _)) if c > 0 => "change up",
+        Some((c, _)) if c < 0 => "change down",
+        _ => "change",
+    };
+    let shape = move || all.with(|all| value_shape(all));
+    let label = move || {
+        all.with(|all| match (all.first(), all.last()) {
+            (Some(first), Some(last)) => {
+                format!(
+                    "Total value over {}: from {} to {}",
+                    range.label().to_lowercase(),
+                    first.value.format(),
+                    last.value.format()
+                )
+            }
+            _ => "Total value: no history yet".to_owned(),
+        })
+    };
+    view! {
+        <p class=change_class data-testid="history-change">{change_text}</p>
+        <figure class="chart">
+            <div class="chart-scale">
+                <span>{move || shape().map(|s| s.2).unwrap_or_default()}</span>
+            </div>
+            <svg viewBox=format!("0 0 {CHART_WIDTH} {CHART_HEIGHT}") preserveAspectRatio="none" role="img" aria-label=label data-testid="value-chart">
+                <path class="chart-area" d=move || shape().map(|s| s.1).unwrap_or_default() />
+                <path class="chart-line" d=move || shape().map(|s| s.0).unwrap_or_default() vector-effect="non-scaling-stroke" />
+            </svg>
+            <div class="chart-scale">
+                <span>{move || shape().map(|s| s.3).unwrap_or_default()}</span>
+            </div>
+            <figcaption class="chart-axis muted small">
+                <span>{move || all.with(|all| all.first().map(|p| format_time(p.at_ms)).unwrap_or_default())}</span>
+                <span>"now"</span>
+            </figcaption>
+        </figure>
+        <ul class="cost-list" aria-label="Cost and unrealised profit or loss">
+            {tokens.into_iter().map(|cost| view! { <CostRow cost /> }).collect_view()}
+        </ul>
+    }
+}
+
+/// The line and area of the value over time, x by time; and the highest and lowest values.
+fn value_shape(points: &[ValuePoint]) -> Option<(String, String, String, String)> {
+    let (first, last) = (points.first()?, points.last()?);
+    let high = points.iter().map(|p| p.value).max()?;
+    let low = points.iter().map(|p| p.value).min()?;
+    let (top, bottom) = (high.picodollars() as f64, low.picodollars() as f64);
+    let span = (last.at_ms - first.at_ms).max(1) as f64;
+    let x = |p: &ValuePoint| (p.at_ms - first.at_ms) as f64 / span * CHART_WIDTH;
+    let y = |p: &ValuePoint| {
+        if top > bottom {
+            CHART_HEIGHT - (p.value.picodollars() as f64 - bottom) / (top - bottom) * (CHART_HEIGHT - 8.0) - 4.0
+        } else {
+            CHART_HEIGHT / 2.0
+        }
+    };
+    let mut line = String::with_capacity(points.len() * 16);
+    for (i, point) in points.iter().enumerate() {
+        line.push_str(&format!("{}{:.1} {:.1}", if i == 0 { "M" } else { " L" }, x(point), y(point)));
+    }
+    if points.len() == 1 {
+        line.push_str(&format!(" L{CHART_WIDTH} {:.1}", y(first)));
+    }
+    let area = format!("{line} L{CHART_WIDTH} {CHART_HEIGHT} L0 {CHART_HEIGHT} Z");
+    Some((line, area, high.format(), low.format()))
+}
+
+/// A holding's cost and its unrealised profit or loss.
+#[component]
+fn CostRow(cost: TokenCost) -> impl IntoView {
+    let symbol = cost.token.symbol();
+    let figures = match (cost.cost, cost.pnl) {
+        (Some(paid), Some(pnl)) => {
+            let bps = cost.pnl_bps.map(|bps| format!(" ({})", format_change_bps(bps))).unwrap_or_default();
+            format!("cost {} · {}{bps}", paid.format(), signed_usd(pnl))
+        }
+        _ => "cost unknown (bought before the prices kept)".to_owned(),
+    };
+    let class = match cost.pnl {
+        Some(pnl) if pnl > 0 => "change up",
+        Some(pnl) if pnl < 0 => "change down",
+        _ => "muted",
+    };
+    view! {
+        <li class="cost" data-testid=format!("pnl-{symbol}")>
+            <strong>{symbol}</strong>
+            <span class="muted small">{format!("{} {symbol} · worth {}", cost.amount.format_display(cost.token.decimals(), 6), cost.value.format())}</span>
+            <span class=class>{figures}</span>
+        </li>
     }
 }
 
