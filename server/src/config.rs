@@ -42,6 +42,11 @@ pub struct Config {
     #[arg(long, env = "SOLSTICE_SESSION_MAX_HOURS", default_value_t = 24)]
     pub session_max_hours: u32,
 
+    /// Rows the activity's CSV export asks the portfolio service for at a time (and holds in
+    /// memory at most), 1 to 1,000.
+    #[arg(long, env = "SOLSTICE_EXPORT_PAGE_ROWS", default_value_t = 1_000)]
+    pub export_page_rows: u32,
+
     /// Number of reverse proxies in front of the host (an Ingress counts one) whose
     /// `X-Forwarded-For` entries are trusted. 0 uses the connection's address.
     #[arg(long, env = "SOLSTICE_TRUSTED_PROXY_HOPS", default_value_t = 0)]
@@ -168,6 +173,7 @@ impl Config {
                 window: Duration::from_secs(self.rate_limit_window_seconds),
             },
             session_lifetime: Duration::from_secs(u64::from(self.session_max_hours.max(1)) * 3600),
+            export_page_rows: self.export_page_rows.clamp(1, 1_000),
             prices: PriceConfig {
                 freshness: Duration::from_secs(self.price_freshness_seconds.max(1)),
                 ..PriceConfig::default()

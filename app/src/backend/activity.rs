@@ -69,9 +69,6 @@ pub struct ExportQuery {
 pub const CSV_HEADER: &str = "time_utc,reference,kind,sent_amount,sent_token,received_amount,received_token,\
 fee_amount,fee_token,staked_change_sol,usd_value,counterparty,stake_account,note\r\n";
 
-/// Rows per call to the portfolio service.
-const EXPORT_PAGE: u32 = 100;
-
 /// `GET /activity.csv`: the logged-in wallet's activity matching the query, as a CSV download.
 /// Refusals (not logged in, a bad filter, the service down) come before the first byte, with
 /// their status and message; a failure later cuts the download short, so that the browser
@@ -90,15 +87,17 @@ async fn start_export(state: HostState, session: Session, query: ExportQuery) ->
         .map_err(|error: HostError| error.to_api_error())?
         .ok_or_else(|| ApiError::new(ErrorCode::Unauthorized, "Please log in to continue."))?;
     let filter = filter(query.kind, query.token, query.from, query.to)?;
-    let first = state.services.portfolio.activity(&wallet, &filter, None, Some(EXPORT_PAGE)).await?;
+    // Rows per call to the portfolio service, and at most in the host's memory at once.
+    let rows = state.config.export_page_rows;
+    let first = state.services.portfolio.activity(&wallet, &filter, None, Some(rows)).await?;
     let name = file_name(&filter);
     let mut text = String::from(CSV_HEADER);
     write_rows(&mut text, &first.rows);
     let chunks = stream::once(async move { Ok::<_, ApiError>(text) }).chain(stream::unfold(
         (state, wallet, filter, first.next_before),
-        |(state, wallet, filter, next)| async move {
+        move |(state, wallet, filter, next)| async move {
             let before = next?;
-            match state.services.portfolio.activity(&wallet, &filter, Some(&before), Some(EXPORT_PAGE)).await {
+            match state.services.portfolio.activity(&wallet, &filter, Some(&before), Some(rows)).await {
                 Ok(page) => {
                     let mut text = String::new();
                     write_rows(&mut text, &page.rows);

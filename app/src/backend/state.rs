@@ -29,6 +29,8 @@ pub struct HostConfig {
     pub prices: PriceConfig,
     /// How long a session lasts after log-in, however active.
     pub session_lifetime: std::time::Duration,
+    /// Rows the activity's CSV export reads from the portfolio service at a time.
+    pub export_page_rows: u32,
 }
 
 /// Shared by all requests; cheap to clone.

@@ -37,7 +37,8 @@ fn units(text: &str, token: Token) -> i128 {
 
 #[tokio::test]
 async fn the_timeline_shows_every_kind_opens_each_row_and_exports_a_csv_that_sums_to_the_balances() {
-    let platform = TestPlatform::with_services().await;
+    // The export reads pages of 40 rows here, so that this history takes several.
+    let platform = TestPlatform::with_services_and(|config| config.export_page_rows = 40).await;
     let (alice, _) = platform.user("20").await;
     let (bob, bob_address) = platform.user("5").await;
     let alice_address = text(&alice.current_user().await["address"]);

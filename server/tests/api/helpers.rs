@@ -49,6 +49,11 @@ impl TestPlatform {
 
     /// A host wired to all four services over one fresh database.
     pub async fn with_services() -> TestPlatform {
+        TestPlatform::with_services_and(|_| {}).await
+    }
+
+    /// [`TestPlatform::with_services`], with the host's test defaults changed by `configure`.
+    pub async fn with_services_and(configure: impl FnOnce(&mut Config) + Send + 'static) -> TestPlatform {
         let (client, database) = solstice_testkit::fresh_database().await;
         start_recorder(&database, |_| {}).await;
         let services = start_services(database.name()).await;
@@ -58,6 +63,7 @@ impl TestPlatform {
             config.transfer_url = urls.transfer;
             config.swap_url = urls.swap;
             config.stake_url = urls.stake;
+            configure(config);
         })
         .await;
         TestPlatform { host, ledger: Ledger::new(client, &database), database, services: Some(services) }

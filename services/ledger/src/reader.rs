@@ -46,6 +46,13 @@ pub struct HistoryQuery {
     pub limit: u32,
 }
 
+/// Records fetched per round trip when reading a whole history.
+const BATCH: u32 = 2_000;
+
+/// Records one account may have in the same millisecond as a page's cursor, at most: the
+/// ledger applies an account's transactions one after another, so there are hardly ever two.
+const TIES: usize = 16;
+
 /// The last instant of year 9999 (Unix milliseconds): what every store can represent.
 const LATEST_DATE_MS: i64 = 253_402_300_799_999;
 
@@ -129,18 +136,19 @@ impl LedgerReader {
         self.ordered(filter, before, limit, -1).await
     }
 
-    /// Records matching `filter`, oldest first, at most `limit` (1 to 1,000), starting after
-    /// `after` in that order: a whole history, page by page.
-    pub async fn records_oldest_first(
-        &self,
-        filter: &RecordFilter,
-        after: Option<&Reference>,
-        limit: u32,
-    ) -> Result<Vec<Receipt>, LedgerError> {
-        self.ordered(filter, after, limit, 1).await
+    /// Every record matching `filter`, oldest first, in one query whose results the driver
+    /// fetches in batches, each turned into a receipt as it arrives.
+    pub async fn all_records_oldest_first(&self, filter: &RecordFilter) -> Result<Vec<Receipt>, LedgerError> {
+        let mut cursor =
+            self.transactions.find(filter.0.clone()).sort(doc! { "created_at": 1, "_id": 1 }).batch_size(BATCH).await?;
+        let mut receipts = Vec::new();
+        while let Some(record) = cursor.try_next().await? {
+            receipts.push(receipt(record, false)?);
+        }
+        Ok(receipts)
     }
 
-    /// `direction` -1: newest first, past `cursor`; 1: oldest first.
+    /// Newest first, past `cursor`.
     async fn ordered(
         &self,
         filter: &RecordFilter,
@@ -148,25 +156,37 @@ impl LedgerReader {
         limit: u32,
         direction: i32,
     ) -> Result<Vec<Receipt>, LedgerError> {
-        let mut filter = filter.0.clone();
+        let limit = limit.clamp(1, 1_000) as usize;
+        let mut query = filter.0.clone();
+        let mut past = None;
         if let Some(cursor) = cursor {
+            // A plain range on the time, which every store answers from the index; records of
+            // the cursor's very millisecond are then kept only past the cursor's reference.
             // Years past 9999 are beyond some stores' dates; every record is older anyway.
-            let at = DateTime::from_millis((cursor.unix_millis() as i64).min(LATEST_DATE_MS));
-            let beyond = if direction < 0 { "$lt" } else { "$gt" };
-            let past = vec![
-                doc! { "created_at": { beyond: at } },
-                doc! { "created_at": at, "_id": { beyond: cursor.as_str() } },
-            ];
-            filter = doc! { "$and": [filter, { "$or": past }] };
+            let at_ms = (cursor.unix_millis() as i64).min(LATEST_DATE_MS);
+            let bound = if direction < 0 { "$lte" } else { "$gte" };
+            query = doc! { "$and": [query, { "created_at": { bound: DateTime::from_millis(at_ms) } }] };
+            past = Some((at_ms, cursor.as_str()));
         }
         let records: Vec<TransactionDoc> = self
             .transactions
-            .find(filter)
+            .find(query)
             .sort(doc! { "created_at": direction, "_id": direction })
-            .limit(i64::from(limit.clamp(1, 1_000)))
+            .limit((limit + TIES) as i64)
             .await?
             .try_collect()
             .await?;
+        let is_past = |record: &TransactionDoc| match past {
+            Some((at_ms, reference)) if record.created_at.timestamp_millis() == at_ms => {
+                if direction < 0 {
+                    record.reference.as_str() < reference
+                } else {
+                    record.reference.as_str() > reference
+                }
+            }
+            _ => true,
+        };
+        let records: Vec<TransactionDoc> = records.into_iter().filter(is_past).take(limit).collect();
         records.into_iter().map(|record| receipt(record, false)).collect()
     }
 

@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 use solstice_ledger::AccountId;
 use solstice_market::{Candle, Interval, store::MarketStore};
 use solstice_types::{
-    Amount, Reference, Token, UsdPrice, UsdValue, WalletAddress,
+    Amount, Token, UsdPrice, UsdValue, WalletAddress,
     activity::{ActivityKind, ActivityRow},
     portfolio::{TokenCost, ValueHistory, ValuePoint, ValueRange},
 };
@@ -26,8 +26,6 @@ use crate::{
 const MINUTE_MS: i64 = 60_000;
 const HOUR_MS: i64 = 3_600_000;
 const DAY_MS: i64 = 86_400_000;
-/// Records read per query.
-const BATCH: u32 = 1_000;
 /// About how many points a chart has.
 const POINTS: i64 = 120;
 
@@ -94,17 +92,8 @@ async fn all_rows(state: &PortfolioState, wallet: &WalletAddress) -> Result<Vec<
     let addresses: Vec<String> = stakes.iter().map(|stake| stake.address.clone()).collect();
     let mut rows = Vec::new();
     for filter in ledger_filters(&account, &addresses, &Checked::default()) {
-        let mut after: Option<Reference> = None;
-        loop {
-            let page = state.reader.records_oldest_first(&filter, after.as_ref(), BATCH).await?;
-            let full = page.len() == BATCH as usize;
-            after = page.last().map(|receipt| receipt.reference.clone());
-            for receipt in &page {
-                rows.push(row_of(receipt, &account)?);
-            }
-            if !full {
-                break;
-            }
+        for receipt in state.reader.all_records_oldest_first(&filter).await? {
+            rows.push(row_of(&receipt, &account)?);
         }
     }
     rows.sort_by(|a, b| (a.at_ms, &a.reference).cmp(&(b.at_ms, &b.reference)));

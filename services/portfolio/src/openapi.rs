@@ -50,7 +50,7 @@ pub fn document() -> Value {
                     { "name": "from", "in": "query", "required": false, "schema": day, "description": "From this day (UTC), included." },
                     { "name": "to", "in": "query", "required": false, "schema": day, "description": "Up to this day (UTC), included." },
                     { "name": "before", "in": "query", "required": false, "schema": reference_schema(), "description": "The next_before of the previous page." },
-                    { "name": "limit", "in": "query", "required": false, "schema": { "type": "integer", "minimum": 1, "maximum": 100 } }
+                    { "name": "limit", "in": "query", "required": false, "schema": { "type": "integer", "minimum": 1, "maximum": 1000 }, "description": "Rows per page (20 unless asked)." }
                 ])),
                 "responses": {
                     "200": body("A page of activity.", "ActivityPage"),

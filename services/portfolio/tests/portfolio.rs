@@ -426,7 +426,8 @@ async fn the_activity_lists_every_movement_once_newest_first_and_sums_to_the_bal
         ("before=nope", "reference number"),
         ("to=", "The to date must be a day like 2026-11-30."),
         ("kind=", "The kind must be one of"),
-        ("limit=0", "1 to 100"),
+        ("limit=0", "1 to 1,000"),
+        ("limit=1001", "1 to 1,000"),
     ] {
         let response = get_as(&service, &alice, &format!("/v1/activity?{query}")).await;
         assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{query}");
