@@ -87,20 +87,27 @@ const REGISTER_SERVICE_WORKER: &str = concat!(
 /// Starts the app in the browser once the page has loaded and the browser is idle (or 2 s
 /// after load at the latest), so that its code never competes with what the page shows: the
 /// page is whole and usable before, as its forms post without it. Then fetches the main
-/// module, the page's own modules (named by `preload_page_modules`) and their loader all at
-/// once, at low priority, and hydrates in a task of its own after the module has started, so
-/// that a tap in between is not held up by both. Called with the glue's and the main WASM's paths.
+/// module, the page's own modules (named by `preload_page_modules`) and their loader, at low
+/// priority, asking for six at a time in tasks of their own (a page names up to 70: adding all
+/// their links in one go was a long task of up to 300 ms on a phone), and hydrates in a task of
+/// its own after the module has started, so that a tap in between is not held up by both.
+/// Called with the glue's and the main WASM's paths.
 const HYDRATE: &str = concat!(
     "((script, wasm) => { \
      const start = () => { \
        const modules = document.querySelector('meta[name=",
     page_modules_meta!(),
     "]'); \
-       for (const href of modules ? modules.content.split(' ').concat(wasm) : [wasm]) { \
-         const link = Object.assign(document.createElement('link'), { href, crossOrigin: 'anonymous', fetchPriority: 'low' }); \
-         if (href.endsWith('.js')) link.rel = 'modulepreload'; else Object.assign(link, { rel: 'preload', as: 'fetch', type: 'application/wasm' }); \
-         document.head.append(link); \
-       } \
+       const hrefs = [wasm].concat(modules ? modules.content.split(' ') : []); \
+       const add = (from) => { \
+         for (const href of hrefs.slice(from, from + 6)) { \
+           const link = Object.assign(document.createElement('link'), { href, crossOrigin: 'anonymous', fetchPriority: 'low' }); \
+           if (href.endsWith('.js')) link.rel = 'modulepreload'; else Object.assign(link, { rel: 'preload', as: 'fetch', type: 'application/wasm' }); \
+           document.head.append(link); \
+         } \
+         if (from + 6 < hrefs.length) setTimeout(() => add(from + 6)); \
+       }; \
+       add(0); \
        import(script).then((app) => app.default({ module_or_path: wasm }).then(() => setTimeout(() => app.hydrate()))); \
      }; \
      const idle = () => 'requestIdleCallback' in window ? requestIdleCallback(start, { timeout: 2000 }) : setTimeout(start, 1); \
