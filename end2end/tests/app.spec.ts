@@ -16,14 +16,19 @@ const FIRST_LOAD_BUDGET: Record<string, number> = { '/': 250_000 };
 const OTHER_PAGE_BUDGET = 400_000;
 const budget = (path: string) => FIRST_LOAD_BUDGET[path] ?? OTHER_PAGE_BUDGET;
 
-/** The JS and WASM a page fetched, in the order it asked for them. */
+/**
+ * The JS and WASM files a page fetched, each once: a module the split loader asks for before
+ * its preload link is added is listed twice, the second time from the cache (their names are
+ * hashed and kept for a year).
+ */
 async function scriptsLoaded(page: Page): Promise<string[]> {
-  return page.evaluate(() =>
+  const urls = await page.evaluate(() =>
     performance
       .getEntriesByType('resource')
       .map((entry) => entry.name)
       .filter((url) => /\.(js|wasm)(\?|$)/.test(new URL(url).pathname)),
   );
+  return [...new Set(urls)];
 }
 
 /** How many bytes the host sends for `url` to a browser that accepts brotli (over HTTPS, all do). */

@@ -130,7 +130,6 @@ pub fn PortfolioPage() -> impl IntoView {
                     .map(|result| loaded(result, "see your portfolio", None, |portfolio| view! { <Holdings portfolio /> }))
             }}
         </Transition>
-        <ValueOverTime />
     }
 }
 
@@ -383,6 +382,9 @@ fn Holdings(portfolio: Portfolio) -> impl IntoView {
                 </section>
             </div>
         </Show>
+        // Under the holdings, and only once they are there: streamed in later, above them, it
+        // would push them down.
+        <ValueOverTime />
     }
 }
 
