@@ -126,7 +126,7 @@ impl RecordFilter {
 
 impl LedgerReader {
     /// Records matching `filter`, newest first (by creation time, then reference), at most
-    /// `limit` (1 to 1,000), starting after `before` in that order.
+    /// `limit` (1 to 2,000), starting after `before` in that order.
     pub async fn records(
         &self,
         filter: &RecordFilter,
@@ -156,7 +156,7 @@ impl LedgerReader {
         limit: u32,
         direction: i32,
     ) -> Result<Vec<Receipt>, LedgerError> {
-        let limit = limit.clamp(1, 1_000) as usize;
+        let limit = limit.clamp(1, 2_000) as usize;
         let mut query = filter.0.clone();
         let mut past = None;
         if let Some(cursor) = cursor {

@@ -474,6 +474,26 @@ async fn record_at(
 }
 
 #[tokio::test]
+async fn a_full_page_of_a_thousand_rows_says_there_is_more() {
+    let service = spawn_service().await;
+    let alice = wallet(1);
+    let (a, faucet) = (AccountId::wallet(&alice), AccountId::System(SystemAccount::Faucet));
+    let now = mongodb::bson::DateTime::now().timestamp_millis();
+    for i in 0..1_001 {
+        record_at(
+            &service,
+            ReferenceKind::Transfer,
+            now - 2_000_000 + i * 1_000,
+            &[(&faucet, &a, Token::Sol, 1)],
+            doc! {},
+        )
+        .await;
+    }
+    let rows = all_rows(&service, &alice, "", 1_000).await;
+    assert_eq!(rows.len(), 1_001, "the second page holds the last row");
+}
+
+#[tokio::test]
 async fn the_value_history_is_rebuilt_from_the_ledger_and_the_stored_prices_and_costs_are_averaged() {
     use solstice_market::{Candle, Interval};
     use solstice_types::portfolio::ValueHistory;
