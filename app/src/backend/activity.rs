@@ -29,7 +29,7 @@ use futures::{StreamExt, stream};
 use solstice_kit::error::ErrorResponse;
 use solstice_types::{
     ApiError, ErrorCode, Token, UsdValue, WalletAddress,
-    activity::{ActivityFilter, ActivityKind, ActivityRow, TokenAmount},
+    activity::{ActivityFilter, ActivityRow, TokenAmount},
 };
 use tower_sessions::Session;
 
@@ -44,14 +44,7 @@ pub fn filter(
     to: Option<String>,
 ) -> Result<ActivityFilter, ApiError> {
     let given = |text: Option<String>| text.map(|text| text.trim().to_owned()).filter(|text| !text.is_empty());
-    let kind = given(kind)
-        .map(|text| {
-            ActivityKind::parse(&text).ok_or_else(|| {
-                let kinds: Vec<&str> = ActivityKind::ALL.iter().map(|kind| kind.as_str()).collect();
-                ApiError::new(ErrorCode::InvalidInput, format!("The kind must be one of: {}.", kinds.join(", ")))
-            })
-        })
-        .transpose()?;
+    let kind = given(kind).map(|text| solstice_kit::input::activity_kind(&text)).transpose()?;
     let token = given(token).map(|text| solstice_kit::input::token(&text)).transpose()?;
     Ok(ActivityFilter { kind, token, from: given(from), to: given(to) })
 }
@@ -218,7 +211,7 @@ fn push_field(out: &mut String, field: &str) {
 
 #[cfg(test)]
 mod tests {
-    use solstice_types::{Amount, Reference, ReferenceKind};
+    use solstice_types::{Amount, Reference, ReferenceKind, activity::ActivityKind};
 
     use super::*;
 

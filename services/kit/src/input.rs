@@ -34,6 +34,15 @@ pub fn idempotency_key(text: &str) -> Result<&str, ApiError> {
     Ok(text)
 }
 
+/// An activity kind by its name ("received", "swap"...), in any case.
+pub fn activity_kind(text: &str) -> Result<solstice_types::activity::ActivityKind, ApiError> {
+    use solstice_types::activity::ActivityKind;
+    ActivityKind::parse(text).ok_or_else(|| {
+        let kinds: Vec<&str> = ActivityKind::ALL.iter().map(|kind| kind.as_str()).collect();
+        ApiError::new(ErrorCode::InvalidInput, format!("The kind must be one of: {}.", kinds.join(", ")))
+    })
+}
+
 /// A reference number as a person typed it (any case, spaces around).
 pub fn reference(text: &str) -> Result<Reference, ApiError> {
     Reference::parse(text.trim()).map_err(|error| ApiError::new(ErrorCode::InvalidInput, error.to_string()))

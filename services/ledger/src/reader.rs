@@ -133,7 +133,7 @@ impl LedgerReader {
         before: Option<&Reference>,
         limit: u32,
     ) -> Result<Vec<Receipt>, LedgerError> {
-        self.ordered(filter, before, limit, -1).await
+        self.newest_first(filter, before, limit).await
     }
 
     /// Every record matching `filter`, oldest first, in one query whose results the driver
@@ -149,12 +149,11 @@ impl LedgerReader {
     }
 
     /// Newest first, past `cursor`.
-    async fn ordered(
+    async fn newest_first(
         &self,
         filter: &RecordFilter,
         cursor: Option<&Reference>,
         limit: u32,
-        direction: i32,
     ) -> Result<Vec<Receipt>, LedgerError> {
         let limit = limit.clamp(1, 2_000) as usize;
         let mut query = filter.0.clone();
@@ -164,25 +163,20 @@ impl LedgerReader {
             // the cursor's very millisecond are then kept only past the cursor's reference.
             // Years past 9999 are beyond some stores' dates; every record is older anyway.
             let at_ms = (cursor.unix_millis() as i64).min(LATEST_DATE_MS);
-            let bound = if direction < 0 { "$lte" } else { "$gte" };
-            query = doc! { "$and": [query, { "created_at": { bound: DateTime::from_millis(at_ms) } }] };
+            query = doc! { "$and": [query, { "created_at": { "$lte": DateTime::from_millis(at_ms) } }] };
             past = Some((at_ms, cursor.as_str()));
         }
         let records: Vec<TransactionDoc> = self
             .transactions
             .find(query)
-            .sort(doc! { "created_at": direction, "_id": direction })
+            .sort(doc! { "created_at": -1, "_id": -1 })
             .limit((limit + TIES) as i64)
             .await?
             .try_collect()
             .await?;
         let is_past = |record: &TransactionDoc| match past {
             Some((at_ms, reference)) if record.created_at.timestamp_millis() == at_ms => {
-                if direction < 0 {
-                    record.reference.as_str() < reference
-                } else {
-                    record.reference.as_str() > reference
-                }
+                record.reference.as_str() < reference
             }
             _ => true,
         };

@@ -32,7 +32,7 @@ use solstice_market::store::{MarketStore, Ticks};
 use solstice_stake::{STAKE_ACCOUNTS, StakeDoc, model::staked_by};
 use solstice_types::{
     Amount, ApiError, ErrorCode, ToApiError, Token, UsdPrice, UsdValue, WalletAddress,
-    activity::{ActivityFilter, ActivityKind, ActivityPage, ActivityRow},
+    activity::{ActivityFilter, ActivityPage, ActivityRow},
     portfolio::{Holding, Portfolio, Staked, ValueHistory, ValueRange},
 };
 
@@ -192,13 +192,7 @@ async fn activity(
     Query(params): Query<ActivityParams>,
 ) -> Result<Json<ActivityPage>, PortfolioError> {
     // The host sends only the filters a person gave: an empty value is a mistake here.
-    let kind = match &params.kind {
-        Some(text) => Some(ActivityKind::parse(text).ok_or_else(|| {
-            let kinds: Vec<&str> = ActivityKind::ALL.iter().map(|kind| kind.as_str()).collect();
-            ApiError::new(ErrorCode::InvalidInput, format!("The kind must be one of: {}.", kinds.join(", ")))
-        })?),
-        None => None,
-    };
+    let kind = params.kind.as_deref().map(input::activity_kind).transpose()?;
     let token = params.token.as_deref().map(input::token).transpose()?;
     let filter = ActivityFilter { kind, token, from: params.from, to: params.to };
     let checked = activity::check(&filter)?;
