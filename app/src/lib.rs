@@ -187,6 +187,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/swaps/:reference") view={Lazy::<SwapDetailsRoute>::new()} />
                     <Route path=path!("/activity") view={Lazy::<ActivityRoute>::new()} />
                     <Route path=path!("/activity/:reference") view={Lazy::<ActivityReceiptRoute>::new()} />
+                    <Route path=path!("/api-keys") view={Lazy::<ApiKeysRoute>::new()} />
                 </Routes>
             </main>
             <TabBar />

@@ -16,6 +16,7 @@ use leptos_router::LazyRoute;
 
 use crate::pages::{
     activity::{ActivityPage, ActivityReceiptPage},
+    api_keys::ApiKeysPage,
     home::HomePage,
     login::LoginPage,
     markets::{MarketsPage, TokenPage},
@@ -100,4 +101,5 @@ page_groups! {
         ActivityRoute => ActivityPage,
         ActivityReceiptRoute => ActivityReceiptPage,
     }
+    api_key_pages / __preload_api_key_pages: ApiKeyPages { ApiKeysRoute => ApiKeysPage }
 }

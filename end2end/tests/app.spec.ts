@@ -4,8 +4,8 @@ import { PASSWORD, logOut, open, signUp, watchConsole } from './helpers';
 
 // The installable app, the phone's tab bar and the weight of a first visit.
 
-const VISITOR_PAGES = ['/', '/login', '/signup', '/markets', '/markets/SOL', '/receive', '/activity'];
-const USER_PAGES = ['/', '/portfolio', '/swap', '/stake', '/send', '/receive', '/transfers', '/swaps', '/activity', '/markets', '/markets/SOL'];
+const VISITOR_PAGES = ['/', '/login', '/signup', '/markets', '/markets/SOL', '/receive', '/activity', '/api-keys'];
+const USER_PAGES = ['/', '/portfolio', '/swap', '/stake', '/send', '/receive', '/transfers', '/swaps', '/activity', '/api-keys', '/markets', '/markets/SOL'];
 /**
  * The most a page may download of WASM and JS on a first visit, brotli-compressed: the front
  * page, where new visitors land, 250 KB; the others bring more of their own code (the swap

@@ -47,6 +47,10 @@ pub struct Config {
     #[arg(long, env = "SOLSTICE_EXPORT_PAGE_ROWS", default_value_t = 1_000)]
     pub export_page_rows: u32,
 
+    /// Requests each personal API key may make per minute on the public API (`/api/v1`).
+    #[arg(long, env = "SOLSTICE_API_REQUESTS_PER_MINUTE", default_value_t = 300)]
+    pub api_requests_per_minute: u32,
+
     /// Number of reverse proxies in front of the host (an Ingress counts one) whose
     /// `X-Forwarded-For` entries are trusted. 0 uses the connection's address.
     #[arg(long, env = "SOLSTICE_TRUSTED_PROXY_HOPS", default_value_t = 0)]
@@ -174,6 +178,7 @@ impl Config {
             },
             session_lifetime: Duration::from_secs(u64::from(self.session_max_hours.max(1)) * 3600),
             export_page_rows: self.export_page_rows.clamp(1, 1_000),
+            api_requests_per_minute: self.api_requests_per_minute.max(1),
             prices: PriceConfig {
                 freshness: Duration::from_secs(self.price_freshness_seconds.max(1)),
                 ..PriceConfig::default()

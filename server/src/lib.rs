@@ -6,6 +6,7 @@
 #![recursion_limit = "256"]
 
 pub mod config;
+pub mod public_api;
 pub mod session_store;
 mod ws;
 
@@ -141,6 +142,7 @@ pub fn router(
     let routes = generate_route_list(App);
     let context_state = state.clone();
     let fallback_state = state.clone();
+    let api = public_api::router(state.clone());
     let sockets = ws::Sockets {
         hub: state.prices.clone(),
         events: state.events.clone(),
@@ -211,6 +213,9 @@ pub fn router(
                 .route_service("/offline.html", ServeFile::new(site_root.join("offline.html")))
                 .layer(middleware::from_fn(asset_caching)),
         )
+        // The public API, for scripts with a personal API key: no session layer, so the
+        // session cookie means nothing there.
+        .merge(api)
         .merge(pages)
         .layer(middleware::from_fn(move |request, next| client_ip(trusted_hops, request, next)))
         .layer(middleware::from_fn(refuse_cross_site_writes))

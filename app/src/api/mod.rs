@@ -14,6 +14,7 @@ use crate::{
 };
 
 pub mod activity;
+pub mod api_keys;
 pub mod stake;
 pub mod swaps;
 pub mod transfers;

@@ -2,6 +2,7 @@
 
 pub mod accounts;
 pub mod activity;
+pub mod api_keys;
 pub mod error;
 pub mod events;
 pub mod prices;

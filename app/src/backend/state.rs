@@ -14,6 +14,7 @@ const EVENTS_POLL: std::time::Duration = std::time::Duration::from_millis(250);
 
 use super::{
     accounts,
+    api_keys::ApiKeys,
     events::AccountEvents,
     prices::{PriceConfig, PriceHub},
     rate_limit::{Limits, RateLimiter},
@@ -31,6 +32,8 @@ pub struct HostConfig {
     pub session_lifetime: std::time::Duration,
     /// Rows the activity's CSV export reads from the portfolio service at a time.
     pub export_page_rows: u32,
+    /// Requests each API key may make per minute on the public API.
+    pub api_requests_per_minute: u32,
 }
 
 /// Shared by all requests; cheap to clone.
@@ -39,6 +42,8 @@ pub struct HostState {
     pub ledger: Ledger,
     pub users: Collection<UserDoc>,
     pub limiter: RateLimiter,
+    /// Personal API keys, for the public API.
+    pub api_keys: ApiKeys,
     pub prices: PriceHub,
     /// Tells each logged-in browser when its wallet's money moved.
     pub events: AccountEvents,
@@ -64,6 +69,8 @@ impl HostState {
         ledger.init().await.map_err(StartError::setup)?;
         let limiter = RateLimiter::new(database, config.limits.clone());
         limiter.init().await?;
+        let api_keys = ApiKeys::new(database, config.api_requests_per_minute);
+        api_keys.init().await?;
         let prices = PriceHub::new(database, config.prices.clone());
         let events = AccountEvents::new(database, EVENTS_POLL);
         let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
@@ -71,6 +78,7 @@ impl HostState {
             ledger,
             users: database.collection(USERS),
             limiter,
+            api_keys,
             prices,
             events,
             services,

@@ -69,6 +69,7 @@ fn UserMenu(me: Me) -> impl IntoView {
             <A href="/activity" attr:class="navlink">"Activity"</A>
             <A href="/transfers" attr:class="navlink">"Transfers"</A>
             <A href="/markets" attr:class="navlink">"Markets"</A>
+            <A href="/api-keys" attr:class="navlink">"API"</A>
         </nav>
         <div class="account" data-testid="account">
             <div class="account-balance" title=format!("{} SOL", me.sol_balance.format(sol))>
@@ -136,6 +137,7 @@ fn Tabs(me: Me) -> impl IntoView {
                         <A href="/transfers" attr:class="sheet-link">"Transfers"</A>
                         <A href="/swaps" attr:class="sheet-link">"Swap history"</A>
                         <A href="/markets" attr:class="sheet-link">"Markets"</A>
+                        <A href="/api-keys" attr:class="sheet-link">"API keys"</A>
                         <LogOutForm action=auth.log_out class="inline-form">
                             <button type="submit" class="sheet-link">"Log out"</button>
                         </LogOutForm>

@@ -1,6 +1,7 @@
 //! One module per page.
 
 pub mod activity;
+pub mod api_keys;
 pub mod home;
 pub mod login;
 pub mod markets;

@@ -8,5 +8,6 @@ mod events;
 mod hardening;
 mod helpers;
 mod prices;
+mod public_api;
 mod security;
 mod services;

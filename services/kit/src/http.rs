@@ -11,7 +11,7 @@ use axum::{
     extract::{MatchedPath, Request, State},
     http::{Method, StatusCode, header},
     middleware::{self, Next},
-    response::{Html, IntoResponse, Response},
+    response::{IntoResponse, Response},
     routing::get,
 };
 use mongodb::{Database, bson::doc};
@@ -111,7 +111,7 @@ pub fn with_operations(api: Router, service: &'static str, database: Database, o
                 std::future::ready(([(header::CONTENT_TYPE, "application/json")], openapi.as_str().to_owned()))
             }),
         )
-        .route("/docs", get(move || std::future::ready(Html(docs_page(service)))))
+        .merge(docs())
         .merge(api)
         .layer(middleware::from_fn_with_state(metrics, measure))
 }
@@ -127,37 +127,25 @@ pub async fn readyz(database: Database) -> Response {
     }
 }
 
-/// A self-contained page that renders the service's OpenAPI document: no CDN, no framework.
-fn docs_page(service: &str) -> String {
-    format!(
-        r#"<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{service} API</title>
-<style>
-body{{font:15px/1.5 system-ui,sans-serif;margin:0 auto;max-width:60rem;padding:1rem;color:#1b1d2a}}
-h1{{margin-bottom:0}} .op{{border:1px solid #ccd;border-radius:8px;margin:1rem 0;padding:.75rem 1rem}}
-.method{{font-weight:700;text-transform:uppercase;margin-right:.5rem}} code,pre{{background:#f3f3f8;border-radius:4px}}
-pre{{padding:.5rem;overflow:auto}} .muted{{color:#555}}
-</style></head>
-<body><h1>{service} API</h1><p class="muted">From <a href="/openapi.json">/openapi.json</a>.</p><div id="ops">Loading…</div>
-<script>
-fetch('/openapi.json').then(r => r.json()).then(spec => {{
-  const ops = document.getElementById('ops'); ops.textContent = '';
-  const intro = document.createElement('p'); intro.textContent = spec.info.description || ''; ops.append(intro);
-  for (const [path, item] of Object.entries(spec.paths)) for (const [method, op] of Object.entries(item)) {{
-    const box = document.createElement('section'); box.className = 'op';
-    const head = document.createElement('h2'); const m = document.createElement('span'); m.className = 'method'; m.textContent = method;
-    const p = document.createElement('code'); p.textContent = path; head.append(m, p);
-    const summary = document.createElement('p'); summary.textContent = (op.summary || '') + (op.description ? ' ' + op.description : '');
-    const responses = document.createElement('pre'); responses.textContent = JSON.stringify(op.responses, null, 2);
-    box.append(head, summary, responses); ops.append(box);
-  }}
-  const schemas = document.createElement('pre'); schemas.textContent = JSON.stringify(spec.components || {{}}, null, 2);
-  const title = document.createElement('h2'); title.textContent = 'Schemas'; ops.append(title, schemas);
-}}).catch(() => {{ document.getElementById('ops').textContent = 'Could not load the API document.'; }});
-</script></body></html>"#
+/// Swagger UI at `/docs` for the service's own `/openapi.json`: its files come with the binary
+/// (nothing is loaded from elsewhere), the same viewer as the host's public API.
+fn docs() -> Router {
+    let config = utoipa_swagger_ui::Config::from("/openapi.json")
+        .validator_url("none")
+        .use_base_layout()
+        .display_request_duration(true);
+    Router::from(utoipa_swagger_ui::SwaggerUi::new("/docs").config(config)).layer(
+        tower_http::set_header::SetResponseHeaderLayer::overriding(
+            header::CONTENT_SECURITY_POLICY,
+            header::HeaderValue::from_static(DOCS_POLICY),
+        ),
     )
 }
+
+/// The Content Security Policy of a Swagger UI page (here and on the host's public API): its own
+/// scripts and styles only, and its inline icons.
+pub const DOCS_POLICY: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+    connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
 /// Completes on Ctrl-C or SIGTERM (what Kubernetes sends before stopping a pod).
 pub async fn shutdown_signal() {

@@ -182,8 +182,15 @@ async fn probes_metrics_and_api_docs_are_served_by_the_service_itself() {
         http.get(format!("{}/openapi.json", service.base)).send().await.unwrap().json().await.unwrap();
     assert_eq!(spec["openapi"], "3.1.0");
     assert!(spec["paths"]["/v1/portfolio"]["get"]["responses"]["200"].is_object());
-    let docs = http.get(format!("{}/docs", service.base)).send().await.unwrap().text().await.unwrap();
-    assert!(docs.contains("/openapi.json") && !docs.contains("https://"), "the docs page loads nothing from elsewhere");
+    // Swagger UI, from the service itself: its page loads nothing from elsewhere and its
+    // initializer reads the service's own document.
+    let docs = http.get(format!("{}/docs", service.base)).send().await.unwrap();
+    assert!(docs.headers()["content-security-policy"].to_str().unwrap().contains("default-src 'self'"));
+    let docs = docs.text().await.unwrap();
+    assert!(docs.contains("swagger-ui") && !docs.contains("https://"), "the docs page loads nothing from elsewhere");
+    let initializer =
+        http.get(format!("{}/docs/swagger-initializer.js", service.base)).send().await.unwrap().text().await.unwrap();
+    assert!(initializer.contains("/openapi.json"), "{initializer}");
     let metrics = http.get(format!("{}/metrics", service.base)).send().await.unwrap().text().await.unwrap();
     assert!(
         metrics

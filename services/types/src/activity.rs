@@ -7,6 +7,7 @@ use crate::{Amount, Reference, Token, UsdValue, WalletAddress};
 
 /// What a row of the timeline records.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ActivityKind {
     /// The sign-up credit.
@@ -74,6 +75,7 @@ impl ActivityKind {
 
 /// An amount of a token.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TokenAmount {
     pub token: Token,
     pub amount: Amount,
@@ -81,6 +83,7 @@ pub struct TokenAmount {
 
 /// One row of the timeline.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ActivityRow {
     pub reference: Reference,
     pub kind: ActivityKind,
@@ -134,6 +137,7 @@ impl ActivityRow {
 
 /// One page of the timeline, newest first.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ActivityPage {
     pub rows: Vec<ActivityRow>,
     /// Pass as `before` for the next page; absent on the last page.

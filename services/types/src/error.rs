@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 /// A stable, machine-readable error code. Each has one HTTP status; the body of every error
 /// response anywhere in Solstice is an [`ApiError`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorCode {
     /// The request is malformed or a field is invalid.
@@ -113,6 +114,7 @@ impl fmt::Display for ErrorCode {
 
 /// The body of every error response: `{ "code": "insufficient_funds", "message": "…" }`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[error("{message}")]
 pub struct ApiError {
     pub code: ErrorCode,

@@ -6,7 +6,10 @@
 pub mod activity;
 mod address;
 mod amount;
+pub mod api_key;
 mod error;
+#[cfg(feature = "openapi")]
+mod openapi;
 pub mod portfolio;
 mod price;
 mod reference;

@@ -6,6 +6,7 @@ use crate::{Amount, Token, UsdPrice, UsdValue, WalletAddress};
 
 /// One token a wallet holds, valued at the live price.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Holding {
     pub token: Token,
     /// Base units of the token.
@@ -20,6 +21,7 @@ pub struct Holding {
 
 /// SOL the wallet has staked (principal and compounded rewards, not yet withdrawn).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Staked {
     /// Lamports in the wallet's stake accounts, rewards included.
     pub amount: Amount,
@@ -32,6 +34,7 @@ pub struct Staked {
 
 /// A wallet's holdings and what they are worth.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Portfolio {
     pub wallet: WalletAddress,
     /// Largest value first; tokens the wallet holds none of are left out.
@@ -52,6 +55,7 @@ pub struct Portfolio {
 
 /// The ranges the value chart shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum ValueRange {
     #[serde(rename = "24h")]
     Day,
@@ -93,6 +97,7 @@ impl ValueRange {
 
 /// The wallet's total value (staked SOL included) at one moment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ValuePoint {
     /// Unix milliseconds.
     pub at_ms: i64,
@@ -101,6 +106,7 @@ pub struct ValuePoint {
 
 /// What a token cost the wallet, against what it is worth now.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TokenCost {
     pub token: Token,
     /// Held now, in base units (SOL: staked included).
@@ -118,6 +124,7 @@ pub struct TokenCost {
 
 /// The wallet's value over a range and what each holding cost.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ValueHistory {
     pub range: ValueRange,
     /// Oldest first; the last is now, at the live prices. Moments with a held token unpriced

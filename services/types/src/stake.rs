@@ -9,6 +9,7 @@ pub const MIN_STAKE_LAMPORTS: u64 = 10_000_000;
 
 /// A validator SOL can be delegated to.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Validator {
     pub id: String,
     pub name: String,
@@ -27,6 +28,7 @@ impl Validator {
 
 /// Where the epoch clock stands.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EpochInfo {
     pub epoch: i64,
     pub started_at_ms: i64,
@@ -38,6 +40,7 @@ pub struct EpochInfo {
 
 /// Where a stake account is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum StakeState {
     /// Delegated; starts earning when the current epoch ends.
@@ -54,6 +57,7 @@ pub enum StakeState {
 
 /// A stake account, as its owner sees it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct StakeAccount {
     /// The stake account's address (base58, like a Solana stake account).
     pub address: String,
@@ -107,6 +111,7 @@ pub struct WithdrawRequest {
 /// Everything the stake page shows: the epoch, the validators and the caller's stake accounts
 /// (newest first).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct StakeOverview {
     pub epoch: EpochInfo,
     pub validators: Vec<Validator>,

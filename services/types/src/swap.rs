@@ -14,6 +14,7 @@ pub const MAX_SLIPPAGE_BPS: u32 = 500;
 
 /// Which side of a swap the user fixed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum SwapSide {
     /// Sell exactly `amount` of the from-token.
@@ -24,6 +25,7 @@ pub enum SwapSide {
 
 /// A request for a firm quote.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct QuoteRequest {
     pub from: String,
     pub to: String,
@@ -38,6 +40,7 @@ pub struct QuoteRequest {
 /// A swap priced at the latest prices, executable until `expires_at_ms`. It fills at the
 /// prices of the moment it is executed, within `min_received` / `max_sold`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Quote {
     pub id: String,
     pub from: Token,
@@ -79,6 +82,7 @@ pub struct ExecuteSwap {
 
 /// What became of a swap.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum SwapStatus {
     /// Filled at the live price within the quote's bound: both sides moved in one ledger
@@ -88,6 +92,7 @@ pub enum SwapStatus {
 
 /// A filled swap.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Swap {
     pub reference: Reference,
     pub status: SwapStatus,
@@ -119,6 +124,7 @@ pub struct Swap {
 
 /// One page of a wallet's swaps, newest first.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SwapPage {
     pub swaps: Vec<Swap>,
     /// Pass as `before` to get the next page; absent on the last page.

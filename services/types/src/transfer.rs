@@ -107,6 +107,7 @@ pub struct SendTransfer {
 
 /// Whether the caller sent or received a transfer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Direction {
     Sent,
@@ -115,6 +116,7 @@ pub enum Direction {
 
 /// A transfer, as its sender or recipient sees it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Transfer {
     pub reference: Reference,
     pub direction: Direction,
@@ -130,6 +132,7 @@ pub struct Transfer {
 
 /// One page of a wallet's transfers, newest first.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TransferPage {
     pub transfers: Vec<Transfer>,
     /// Pass as `before` to get the next page; absent on the last page.

@@ -1,0 +1,125 @@
+//! How the types that travel as plain numbers or strings read in an OpenAPI document (the
+//! host's public API documents itself from these types: `openapi` feature). The structs and
+//! enums derive theirs; these newtypes say what their text or number means.
+
+use std::borrow::Cow;
+
+use utoipa::{
+    PartialSchema, ToSchema,
+    openapi::{
+        RefOr,
+        schema::{KnownFormat, ObjectBuilder, Schema, SchemaFormat, Type},
+    },
+};
+
+use crate::{Amount, Reference, Token, UsdPrice, UsdValue, WalletAddress};
+
+fn integer(description: &str, format: KnownFormat, example: u64) -> RefOr<Schema> {
+    ObjectBuilder::new()
+        .schema_type(Type::Integer)
+        .format(Some(SchemaFormat::KnownFormat(format)))
+        .minimum(Some(0))
+        .description(Some(description))
+        .examples([example])
+        .into()
+}
+
+impl PartialSchema for Amount {
+    fn schema() -> RefOr<Schema> {
+        integer(
+            "An amount in the token's base units (10^decimals of them make one token: 9 decimals for SOL, so 1 SOL is 1000000000).",
+            KnownFormat::Int64,
+            1_500_000_000,
+        )
+    }
+}
+
+impl ToSchema for Amount {
+    fn name() -> Cow<'static, str> {
+        Cow::Borrowed("Amount")
+    }
+}
+
+impl PartialSchema for UsdPrice {
+    fn schema() -> RefOr<Schema> {
+        integer(
+            "A price of one whole token in picodollars (10^-12 USD): 187500000000000 is $187.50.",
+            KnownFormat::Int64,
+            187_500_000_000_000,
+        )
+    }
+}
+
+impl ToSchema for UsdPrice {
+    fn name() -> Cow<'static, str> {
+        Cow::Borrowed("UsdPrice")
+    }
+}
+
+impl PartialSchema for UsdValue {
+    fn schema() -> RefOr<Schema> {
+        integer(
+            "An amount of US dollars in picodollars (10^-12 USD): 1000000000000 is $1.",
+            KnownFormat::Int64,
+            281_250_000_000_000,
+        )
+    }
+}
+
+impl ToSchema for UsdValue {
+    fn name() -> Cow<'static, str> {
+        Cow::Borrowed("UsdValue")
+    }
+}
+
+impl PartialSchema for Token {
+    fn schema() -> RefOr<Schema> {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .enum_values(Some(Token::ALL.map(Token::symbol)))
+            .description(Some("A token's symbol."))
+            .into()
+    }
+}
+
+impl ToSchema for Token {
+    fn name() -> Cow<'static, str> {
+        Cow::Borrowed("Token")
+    }
+}
+
+impl PartialSchema for Reference {
+    fn schema() -> RefOr<Schema> {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .pattern(Some("^(SWP|TRF|STK|AIR|GEN)-[0-9A-HJKMNP-TV-Z]{10}-[0-9A-HJKMNP-TV-Z]{6}$"))
+            .description(Some(
+                "A reference number: its kind (SWP a swap, TRF a transfer, STK staking, AIR the sign-up airdrop), the time it was made and a random part. Case does not matter.",
+            ))
+            .examples(["TRF-01JDX3Q7ZK-8M2XQF"])
+            .into()
+    }
+}
+
+impl ToSchema for Reference {
+    fn name() -> Cow<'static, str> {
+        Cow::Borrowed("Reference")
+    }
+}
+
+impl PartialSchema for WalletAddress {
+    fn schema() -> RefOr<Schema> {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .pattern(Some("^[1-9A-HJ-NP-Za-km-z]{32,44}$"))
+            .description(Some("A wallet (or stake account) address: base58, like Solana's."))
+            .examples(["7xKXtg2CW87d97TXJSDpbD5jBkheTqA83TZRuJosgAsU"])
+            .into()
+    }
+}
+
+impl ToSchema for WalletAddress {
+    fn name() -> Cow<'static, str> {
+        Cow::Borrowed("WalletAddress")
+    }
+}
