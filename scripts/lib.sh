@@ -48,9 +48,10 @@ ensure_rust() {
 }
 
 ensure_node_tools() {
-    step "Checking the Node tools (wasm-opt, Playwright)"
+    step "Checking the Node tools (wasm-opt, terser, Playwright)"
     command -v npm >/dev/null || fail "npm not found: install Node.js 20 or later first"
     if [ ! -x "$ROOT/node_modules/.bin/wasm-opt" ] || [ ! -x "$ROOT/node_modules/.bin/playwright" ] \
+        || [ ! -x "$ROOT/node_modules/.bin/terser" ] \
         || [ "$ROOT/package-lock.json" -nt "$ROOT/node_modules/.package-lock.json" ]; then
         note "npm ci"
         (cd "$ROOT" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error) || fail "npm ci failed"
@@ -71,9 +72,14 @@ build_site() {
     # The splitter needs the linker's relocations to move each lazy route's code into a module
     # of its own. Source paths in panic messages are shortened: they are bytes on every phone
     # (and the build machine's directories are nobody's business).
-    local cargo_home="${CARGO_HOME:-$HOME/.cargo}"
+    local cargo_home="${CARGO_HOME:-$HOME/.cargo}" remaps="" registry
+    # Each registry's folder (`index.crates.io-<hash>`) goes too: a crate's path starts with its
+    # name and version.
+    for registry in "$cargo_home"/registry/src/*/; do
+        [ -d "$registry" ] && remaps="$remaps --remap-path-prefix=${registry%/}/="
+    done
     (cd "$ROOT" && CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="-Clink-args=--emit-relocs \
-        --remap-path-prefix=$cargo_home/registry/src= --remap-path-prefix=$ROOT/=" \
+        $remaps --remap-path-prefix=$ROOT/=" \
         cargo build -p frontend --lib --target wasm32-unknown-unknown --profile wasm-release) \
         || fail "the WASM build failed"
     (cd "$ROOT" && cargo build --release -p solstice-split --quiet) || fail "the WASM splitter did not build"
@@ -95,6 +101,13 @@ build_site() {
         --strip-debug --strip-producers --strip-target-features --enable-bulk-memory --enable-nontrapping-float-to-int \
         --enable-sign-ext --enable-mutable-globals --enable-reference-types {} -o {} 2>"$split/wasm-opt.log" \
         || { grep -v "unknown name subsection" "$split/wasm-opt.log" >&2; fail "wasm-opt failed"; }
+    # The JS minified (wasm-bindgen's glue, the split loader, the snippets): names inside each
+    # file are shortened, what they export and the properties they set keep theirs. A third of
+    # the brotli bytes of a first visit's JS.
+    local script
+    while IFS= read -r -d '' script; do
+        "$ROOT/node_modules/.bin/terser" "$script" --module --compress --mangle -o "$script" || fail "minifying $script failed"
+    done < <(find "$pkg.new" -name '*.js' -print0)
     cp "$ROOT/style/main.css" "$pkg.new/solstice.css"
     # Content-hashed names, so that browsers may keep them for a year (the host serves them
     # `immutable`): the host reads the hashes from pkg/hash.txt to name them in its pages, and the
