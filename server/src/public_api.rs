@@ -254,6 +254,18 @@ fn reference(text: &str) -> Result<Reference, Failure> {
     Ok(input::reference(text)?)
 }
 
+/// A query parameter as given: absent is `None`, but given empty is a mistake (a script that
+/// sends `?range=` meant something), answered with a 400 naming it.
+fn given(name: &str, value: Option<String>) -> Result<Option<String>, Failure> {
+    match value {
+        Some(text) if text.trim().is_empty() => Err(Failure(ApiError::new(
+            ErrorCode::InvalidInput,
+            format!("The {name} parameter is empty: leave it out, or give it a value."),
+        ))),
+        other => Ok(other.map(|text| text.trim().to_owned())),
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Market
 
@@ -355,8 +367,8 @@ async fn candles(
 ) -> Answer<Vec<CandleEntry>> {
     key.wallet(Scope::Read)?;
     let token = input::token(&token)?;
-    let interval = match query.interval.as_deref().map(str::trim) {
-        None | Some("") | Some("5m") => Interval::FiveMinutes,
+    let interval = match given("interval", query.interval)?.as_deref() {
+        None | Some("5m") => Interval::FiveMinutes,
         Some("1m") => Interval::OneMinute,
         Some("1h") => Interval::OneHour,
         Some(_) => {
@@ -463,8 +475,8 @@ async fn portfolio_history(
     Params(query): Params<HistoryQuery>,
 ) -> Answer<ValueHistory> {
     let wallet = key.wallet(Scope::Read)?;
-    let range = match query.range.as_deref().map(str::trim) {
-        None | Some("") => ValueRange::Day,
+    let range = match given("range", query.range)?.as_deref() {
+        None => ValueRange::Day,
         Some(text) => ValueRange::parse(text)
             .ok_or_else(|| ApiError::new(ErrorCode::InvalidInput, "The range must be one of: 24h, 7d, 30d, all."))?,
     };
@@ -551,7 +563,11 @@ struct SwapsQuery {
     ))]
 async fn swaps(State(state): State<HostState>, key: Key, Params(query): Params<SwapsQuery>) -> Answer<SwapPage> {
     let wallet = key.wallet(Scope::Read)?;
-    let filter = SwapFilter { token: query.token, before: query.before, ..SwapFilter::default() };
+    let filter = SwapFilter {
+        token: given("token", query.token)?,
+        before: given("before", query.before)?,
+        ..SwapFilter::default()
+    };
     Ok(Json(state.services.swap.history(wallet, filter).await.map_err(Failure)?))
 }
 
@@ -559,7 +575,7 @@ async fn swaps(State(state): State<HostState>, key: Key, Params(query): Params<S
 ///
 /// One of the wallet's swaps by its reference number.
 #[utoipa::path(get, path = "/api/v1/swaps/{reference}", tag = "Swaps",
-    params(("reference" = String, Path, description = "The swap's reference number.", example = "SWP-01JDX3Q7ZK-8M2XQF")),
+    params(("reference" = Reference, Path, description = "The swap's reference number.")),
     responses(
         (status = 200, description = "The swap.", body = Swap),
         (status = 400, description = "Not a reference number.", body = ApiError),
@@ -643,14 +659,14 @@ struct PageQuery {
     ))]
 async fn transfers(State(state): State<HostState>, key: Key, Params(query): Params<PageQuery>) -> Answer<TransferPage> {
     let wallet = key.wallet(Scope::Read)?;
-    Ok(Json(state.services.transfer.history(wallet, query.before).await.map_err(Failure)?))
+    Ok(Json(state.services.transfer.history(wallet, given("before", query.before)?).await.map_err(Failure)?))
 }
 
 /// A transfer
 ///
 /// One of the wallet's transfers, sent or received, by its reference number.
 #[utoipa::path(get, path = "/api/v1/transfers/{reference}", tag = "Transfers",
-    params(("reference" = String, Path, description = "The transfer's reference number.", example = "TRF-01JDX3Q7ZK-8M2XQF")),
+    params(("reference" = Reference, Path, description = "The transfer's reference number.")),
     responses(
         (status = 200, description = "The transfer.", body = Transfer),
         (status = 400, description = "Not a reference number.", body = ApiError),
@@ -828,8 +844,13 @@ async fn activity(
     Params(query): Params<ActivityQuery>,
 ) -> Answer<ActivityPage> {
     let wallet = key.wallet(Scope::Read)?;
-    let filter: ActivityFilter = app::backend::activity::filter(query.kind, query.token, query.from, query.to)?;
-    let before = query.before.as_deref().map(str::trim).filter(|text| !text.is_empty()).map(reference).transpose()?;
+    let filter: ActivityFilter = app::backend::activity::filter(
+        given("kind", query.kind)?,
+        given("token", query.token)?,
+        given("from", query.from)?,
+        given("to", query.to)?,
+    )?;
+    let before = given("before", query.before)?.as_deref().map(reference).transpose()?;
     let limit = query.limit.map(|limit| input::page_limit(Some(limit))).transpose()?;
     Ok(Json(state.services.portfolio.activity(wallet, &filter, before.as_ref(), limit).await.map_err(Failure)?))
 }
@@ -838,7 +859,7 @@ async fn activity(
 ///
 /// One row of the wallet's activity by its reference number, of any kind.
 #[utoipa::path(get, path = "/api/v1/activity/{reference}", tag = "Activity",
-    params(("reference" = String, Path, description = "Any reference number of the wallet's activity.", example = "TRF-01JDX3Q7ZK-8M2XQF")),
+    params(("reference" = Reference, Path, description = "Any reference number of the wallet's activity.")),
     responses(
         (status = 200, description = "The row.", body = ActivityRow),
         (status = 400, description = "Not a reference number.", body = ApiError),

@@ -68,6 +68,17 @@ async fn a_key_reads_its_wallet_and_moves_money_only_within_its_scopes_once_per_
     let (status, candles) = reader.get("/api/v1/prices/SOL/candles?interval=1m").await;
     assert_eq!(status, StatusCode::OK, "{candles}");
     assert_eq!(reader.get("/api/v1/prices/DOGE/candles").await.0, StatusCode::BAD_REQUEST);
+    // A parameter given empty is a mistake, not "absent" (found by the fuzzer).
+    for path in [
+        "/api/v1/portfolio/history?range=",
+        "/api/v1/prices/SOL/candles?interval=",
+        "/api/v1/activity?to=",
+        "/api/v1/swaps?token=",
+    ] {
+        let (status, refused) = reader.get(path).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{path}: {refused}");
+        assert!(text(&refused["message"]).contains("is empty"), "{refused}");
+    }
 
     // ...and moves nothing: each money-moving request needs its own scope.
     let send = json!({ "to": bob_address, "token": "SOL", "amount": "1" });
