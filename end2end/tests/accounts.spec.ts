@@ -103,7 +103,7 @@ test('pages fit a 360 px wide phone without sideways scrolling', async ({ page }
   await page.getByRole('textbox', { name: 'You pay' }).fill('999');
   await expect(page.getByTestId('quote').getByTestId('terms')).toBeVisible();
   await fits();
-  for (const path of ['/transfers', '/swaps', '/stake']) {
+  for (const path of ['/transfers', '/swaps', '/stake', '/activity', '/api-keys']) {
     await open(page, path);
     await expect(page.locator('h1')).toBeVisible();
     await fits();

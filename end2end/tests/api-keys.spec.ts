@@ -22,6 +22,12 @@ test('a key is made on the page, works from a script within its scopes, and is r
   const shown = page.getByTestId('new-api-key-secret');
   await expect(shown).toHaveText(/^sol_[0-9a-f]{12}_[1-9A-HJ-NP-Za-km-z]{32,44}$/);
   const key = (await shown.textContent())!.trim();
+  // The key, the page's widest line, wraps on a 360 px phone rather than scrolling sideways.
+  const viewport = page.viewportSize()!;
+  await page.setViewportSize({ width: 360, height: 740 });
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+  expect(overflow).toBeLessThanOrEqual(0);
+  await page.setViewportSize(viewport);
   await expect(page.getByTestId('api-key')).toHaveCount(1);
   await expect(page.getByTestId('api-key')).toContainText('tax export');
   await expect(page.getByTestId('api-key')).toContainText('Scopes: read, transfer');

@@ -100,7 +100,6 @@ pub fn router(state: HostState) -> Router {
         transfer_by_reference, stakes, stake, unstake, withdraw, activity, activity_by_reference
     ),
     modifiers(&Common),
-    security(("api_key" = [])),
     tags(
         (name = "Market", description = "Live prices and candles."),
         (name = "Wallet", description = "Balances, the portfolio and its value over time."),
@@ -112,19 +111,26 @@ pub fn router(state: HostState) -> Router {
 )]
 pub struct ApiDoc;
 
-/// What every operation shares: the API key scheme ("Authorize" in Swagger UI asks for a key)
-/// and the 503 of a service briefly unavailable (or of stale prices, for swaps).
+/// What every operation shares: the API key scheme ("Authorize" in Swagger UI asks for a key;
+/// each operation names the scope it needs in its security requirement), and the answers any
+/// of them can give: 401, 403, 429 and the 503 of a service briefly unavailable.
 struct Common;
 
 impl Modify for Common {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         use utoipa::openapi::{Content, Ref, ResponseBuilder};
-        let unavailable = ResponseBuilder::new()
-            .description(
-                "Briefly unavailable (a service, or fresh prices for swaps): retry, with the same Idempotency-Key.",
-            )
-            .content("application/json", Content::new(Some(Ref::from_schema_name("ApiError"))))
-            .build();
+        let shared: Vec<(&str, utoipa::openapi::Response)> = [
+            ("401", "No valid API key: missing, unknown, revoked or expired."),
+            ("403", "The API key lacks the scope this operation needs (its security requirement)."),
+            ("429", "Too many requests with this key this minute."),
+            ("503", "Briefly unavailable (a service, or fresh prices for swaps): retry, with the same Idempotency-Key."),
+        ]
+        .into_iter()
+        .map(|(status, description)| {
+            let body = Content::new(Some(Ref::from_schema_name("ApiError")));
+            (status, ResponseBuilder::new().description(description).content("application/json", body).build())
+        })
+        .collect();
         // What `solstice_kit::input::idempotency_key` accepts.
         let idempotency_key = utoipa::openapi::schema::ObjectBuilder::new()
             .schema_type(utoipa::openapi::schema::Type::String)
@@ -134,7 +140,9 @@ impl Modify for Common {
             .build();
         for item in openapi.paths.paths.values_mut() {
             for operation in [&mut item.get, &mut item.post].into_iter().flatten() {
-                operation.responses.responses.entry("503".to_owned()).or_insert_with(|| unavailable.clone().into());
+                for (status, response) in &shared {
+                    operation.responses.responses.entry((*status).to_owned()).or_insert_with(|| response.clone().into());
+                }
                 for parameter in operation.parameters.iter_mut().flatten() {
                     if let utoipa::openapi::RefOr::T(parameter) = parameter
                         && parameter.name == "Idempotency-Key"
@@ -299,12 +307,9 @@ struct TokenPriceEntry {
 ///
 /// Every listed token's latest price in US dollars, its change over 24 hours and where it
 /// comes from.
-#[utoipa::path(get, path = "/api/v1/prices", tag = "Market",
+#[utoipa::path(get, path = "/api/v1/prices", tag = "Market", security(("api_key" = ["read"])),
     responses(
         (status = 200, description = "The latest prices.", body = Prices),
-        (status = 401, description = "No valid API key.", body = ApiError),
-        (status = 403, description = "The key lacks the read scope.", body = ApiError),
-        (status = 429, description = "Too many requests with this key this minute.", body = ApiError),
     ))]
 async fn prices(State(state): State<HostState>, key: Key) -> Answer<Prices> {
     key.wallet(Scope::Read)?;
@@ -350,14 +355,11 @@ struct CandleEntry {
 /// Price candles
 ///
 /// A token's candles of the last intervals, oldest first, the one in progress last.
-#[utoipa::path(get, path = "/api/v1/prices/{token}/candles", tag = "Market",
+#[utoipa::path(get, path = "/api/v1/prices/{token}/candles", tag = "Market", security(("api_key" = ["read"])),
     params(("token" = Token, Path, description = "The token's symbol, such as SOL."), CandleQuery),
     responses(
         (status = 200, description = "The candles, oldest first.", body = Vec<CandleEntry>),
         (status = 400, description = "An unknown token or interval.", body = ApiError),
-        (status = 401, description = "No valid API key.", body = ApiError),
-        (status = 403, description = "The key lacks the read scope.", body = ApiError),
-        (status = 429, description = "Too many requests with this key this minute.", body = ApiError),
     ))]
 async fn candles(
     State(state): State<HostState>,
@@ -412,12 +414,9 @@ struct Balance {
 /// Balances
 ///
 /// The wallet's spendable balance of every listed token, zero included.
-#[utoipa::path(get, path = "/api/v1/balances", tag = "Wallet",
+#[utoipa::path(get, path = "/api/v1/balances", tag = "Wallet", security(("api_key" = ["read"])),
     responses(
         (status = 200, description = "Every token's balance.", body = Balances),
-        (status = 401, description = "No valid API key.", body = ApiError),
-        (status = 403, description = "The key lacks the read scope.", body = ApiError),
-        (status = 429, description = "Too many requests with this key this minute.", body = ApiError),
     ))]
 async fn balances(State(state): State<HostState>, key: Key) -> Answer<Balances> {
     let wallet = key.wallet(Scope::Read)?;
@@ -436,12 +435,9 @@ async fn balances(State(state): State<HostState>, key: Key) -> Answer<Balances> 
 /// Portfolio
 ///
 /// Every holding valued at live prices, staked SOL, the total and its change over 24 hours.
-#[utoipa::path(get, path = "/api/v1/portfolio", tag = "Wallet",
+#[utoipa::path(get, path = "/api/v1/portfolio", tag = "Wallet", security(("api_key" = ["read"])),
     responses(
         (status = 200, description = "The portfolio.", body = Portfolio),
-        (status = 401, description = "No valid API key.", body = ApiError),
-        (status = 403, description = "The key lacks the read scope.", body = ApiError),
-        (status = 429, description = "Too many requests with this key this minute.", body = ApiError),
     ))]
 async fn portfolio(State(state): State<HostState>, key: Key) -> Answer<Portfolio> {
     let wallet = key.wallet(Scope::Read)?;
@@ -460,14 +456,11 @@ struct HistoryQuery {
 ///
 /// The wallet's value (staked SOL included) at steps over the range, its change, and what each
 /// holding cost on average with its unrealised profit or loss.
-#[utoipa::path(get, path = "/api/v1/portfolio/history", tag = "Wallet",
+#[utoipa::path(get, path = "/api/v1/portfolio/history", tag = "Wallet", security(("api_key" = ["read"])),
     params(HistoryQuery),
     responses(
         (status = 200, description = "The value history.", body = ValueHistory),
         (status = 400, description = "An unknown range.", body = ApiError),
-        (status = 401, description = "No valid API key.", body = ApiError),
-        (status = 403, description = "The key lacks the read scope.", body = ApiError),
-        (status = 429, description = "Too many requests with this key this minute.", body = ApiError),
     ))]
 async fn portfolio_history(
     State(state): State<HostState>,
@@ -490,15 +483,12 @@ async fn portfolio_history(
 ///
 /// A firm quote at the latest prices: what you pay, what you receive after the fee, and the
 /// bounds of the slippage tolerance. Execute it with `POST /api/v1/swaps` before it expires.
-#[utoipa::path(post, path = "/api/v1/quotes", tag = "Swaps",
+#[utoipa::path(post, path = "/api/v1/quotes", tag = "Swaps", security(("api_key" = ["trade"])),
     request_body = QuoteRequest,
     responses(
         (status = 200, description = "The quote.", body = Quote),
         (status = 400, description = "An invalid token, amount, side or slippage.", body = ApiError),
-        (status = 401, description = "No valid API key.", body = ApiError),
-        (status = 403, description = "The key lacks the trade scope.", body = ApiError),
         (status = 422, description = "The quote cannot be made (such as too little balance).", body = ApiError),
-        (status = 429, description = "Too many requests with this key this minute.", body = ApiError),
     ))]
 async fn quote(State(state): State<HostState>, key: Key, Body(request): Body<QuoteRequest>) -> Answer<Quote> {
     let wallet = key.wallet(Scope::Trade)?;
@@ -515,18 +505,15 @@ struct SwapBody {
 /// Execute a swap
 ///
 /// Fills a quote at the live price, within its bounds: both sides move in one transaction.
-#[utoipa::path(post, path = "/api/v1/swaps", tag = "Swaps",
+#[utoipa::path(post, path = "/api/v1/swaps", tag = "Swaps", security(("api_key" = ["trade"])),
     params(("Idempotency-Key" = String, Header, description = "Your key for this swap: a retry with the same key answers with the same swap.")),
     request_body = SwapBody,
     responses(
         (status = 200, description = "The swap, filled.", body = Swap),
         (status = 400, description = "A missing or malformed field or Idempotency-Key.", body = ApiError),
-        (status = 401, description = "No valid API key.", body = ApiError),
-        (status = 403, description = "The key lacks the trade scope.", body = ApiError),
         (status = 404, description = "No such quote of this wallet.", body = ApiError),
         (status = 409, description = "The quote expired, the price moved past its bound, or the Idempotency-Key was used for a different request.", body = ApiError),
         (status = 422, description = "The swap cannot be filled (too little balance, or not enough of the token on the exchange).", body = ApiError),
-        (status = 429, description = "Too many requests with this key this minute.", body = ApiError),
     ))]
 async fn swap(
     State(state): State<HostState>,
@@ -552,14 +539,11 @@ struct SwapsQuery {
 /// Swap history
 ///
 /// The wallet's swaps, newest first, a page at a time.
-#[utoipa::path(get, path = "/api/v1/swaps", tag = "Swaps",
+#[utoipa::path(get, path = "/api/v1/swaps", tag = "Swaps", security(("api_key" = ["read"])),
     params(SwapsQuery),
     responses(
         (status = 200, description = "A page of swaps.", body = SwapPage),
         (status = 400, description = "An unknown token or a malformed cursor.", body = ApiError),
-        (status = 401, description = "No valid API key.", body = ApiError),
-        (status = 403, description = "The key lacks the read scope.", body = ApiError),
-        (status = 429, description = "Too many requests with this key this minute.", body = ApiError),
     ))]
 async fn swaps(State(state): State<HostState>, key: Key, Params(query): Params<SwapsQuery>) -> Answer<SwapPage> {
     let wallet = key.wallet(Scope::Read)?;
@@ -574,15 +558,12 @@ async fn swaps(State(state): State<HostState>, key: Key, Params(query): Params<S
 /// A swap
 ///
 /// One of the wallet's swaps by its reference number.
-#[utoipa::path(get, path = "/api/v1/swaps/{reference}", tag = "Swaps",
+#[utoipa::path(get, path = "/api/v1/swaps/{reference}", tag = "Swaps", security(("api_key" = ["read"])),
     params(("reference" = Reference, Path, description = "The swap's reference number.")),
     responses(
         (status = 200, description = "The swap.", body = Swap),
         (status = 400, description = "Not a reference number.", body = ApiError),
-        (status = 401, description = "No valid API key.", body = ApiError),
-        (status = 403, description = "The key lacks the read scope.", body = ApiError),
         (status = 404, description = "No swap of this wallet has this reference.", body = ApiError),
-        (status = 429, description = "Too many requests with this key this minute.", body = ApiError),
     ))]
 async fn swap_by_reference(State(state): State<HostState>, key: Key, Path(text): Path<String>) -> Answer<Swap> {
     let wallet = key.wallet(Scope::Read)?;
@@ -609,17 +590,14 @@ struct TransferBody {
 /// Send tokens
 ///
 /// Sends tokens to another Solstice wallet, at once and without a fee.
-#[utoipa::path(post, path = "/api/v1/transfers", tag = "Transfers",
+#[utoipa::path(post, path = "/api/v1/transfers", tag = "Transfers", security(("api_key" = ["transfer"])),
     params(("Idempotency-Key" = String, Header, description = "Your key for this transfer: a retry with the same key answers with the same transfer.")),
     request_body = TransferBody,
     responses(
         (status = 200, description = "The transfer, done.", body = Transfer),
         (status = 400, description = "A malformed address, token, amount, memo or Idempotency-Key.", body = ApiError),
-        (status = 401, description = "No valid API key.", body = ApiError),
-        (status = 403, description = "The key lacks the transfer scope.", body = ApiError),
         (status = 409, description = "The Idempotency-Key was used for a different request.", body = ApiError),
         (status = 422, description = "The transfer cannot be made (too little balance, or no Solstice wallet has this address).", body = ApiError),
-        (status = 429, description = "Too many requests with this key this minute.", body = ApiError),
     ))]
 async fn transfer(
     State(state): State<HostState>,
@@ -648,14 +626,11 @@ struct PageQuery {
 /// Transfer history
 ///
 /// Transfers the wallet sent or received, newest first, a page at a time.
-#[utoipa::path(get, path = "/api/v1/transfers", tag = "Transfers",
+#[utoipa::path(get, path = "/api/v1/transfers", tag = "Transfers", security(("api_key" = ["read"])),
     params(PageQuery),
     responses(
         (status = 200, description = "A page of transfers.", body = TransferPage),
         (status = 400, description = "A malformed cursor.", body = ApiError),
-        (status = 401, description = "No valid API key.", body = ApiError),
-        (status = 403, description = "The key lacks the read scope.", body = ApiError),
-        (status = 429, description = "Too many requests with this key this minute.", body = ApiError),
     ))]
 async fn transfers(State(state): State<HostState>, key: Key, Params(query): Params<PageQuery>) -> Answer<TransferPage> {
     let wallet = key.wallet(Scope::Read)?;
@@ -665,15 +640,12 @@ async fn transfers(State(state): State<HostState>, key: Key, Params(query): Para
 /// A transfer
 ///
 /// One of the wallet's transfers, sent or received, by its reference number.
-#[utoipa::path(get, path = "/api/v1/transfers/{reference}", tag = "Transfers",
+#[utoipa::path(get, path = "/api/v1/transfers/{reference}", tag = "Transfers", security(("api_key" = ["read"])),
     params(("reference" = Reference, Path, description = "The transfer's reference number.")),
     responses(
         (status = 200, description = "The transfer.", body = Transfer),
         (status = 400, description = "Not a reference number.", body = ApiError),
-        (status = 401, description = "No valid API key.", body = ApiError),
-        (status = 403, description = "The key lacks the read scope.", body = ApiError),
         (status = 404, description = "No transfer of this wallet has this reference.", body = ApiError),
-        (status = 429, description = "Too many requests with this key this minute.", body = ApiError),
     ))]
 async fn transfer_by_reference(State(state): State<HostState>, key: Key, Path(text): Path<String>) -> Answer<Transfer> {
     let wallet = key.wallet(Scope::Read)?;
@@ -686,12 +658,9 @@ async fn transfer_by_reference(State(state): State<HostState>, key: Key, Path(te
 /// Stake accounts
 ///
 /// The current epoch, the validators and the wallet's stake accounts, newest first.
-#[utoipa::path(get, path = "/api/v1/stakes", tag = "Staking",
+#[utoipa::path(get, path = "/api/v1/stakes", tag = "Staking", security(("api_key" = ["read"])),
     responses(
         (status = 200, description = "The epoch, validators and stake accounts.", body = StakeOverview),
-        (status = 401, description = "No valid API key.", body = ApiError),
-        (status = 403, description = "The key lacks the read scope.", body = ApiError),
-        (status = 429, description = "Too many requests with this key this minute.", body = ApiError),
     ))]
 async fn stakes(State(state): State<HostState>, key: Key) -> Answer<StakeOverview> {
     let wallet = key.wallet(Scope::Read)?;
@@ -710,18 +679,15 @@ struct StakeBody {
 /// Stake SOL
 ///
 /// Moves SOL into a new stake account with a validator. It starts earning at the next epoch.
-#[utoipa::path(post, path = "/api/v1/stakes", tag = "Staking",
+#[utoipa::path(post, path = "/api/v1/stakes", tag = "Staking", security(("api_key" = ["stake"])),
     params(("Idempotency-Key" = String, Header, description = "Your key for this stake: a retry with the same key answers with the same stake account.")),
     request_body = StakeBody,
     responses(
         (status = 200, description = "The new stake account.", body = StakeAccount),
         (status = 400, description = "A malformed validator, amount or Idempotency-Key.", body = ApiError),
-        (status = 401, description = "No valid API key.", body = ApiError),
-        (status = 403, description = "The key lacks the stake scope.", body = ApiError),
         (status = 404, description = "No such validator.", body = ApiError),
         (status = 409, description = "The Idempotency-Key was used for a different request.", body = ApiError),
         (status = 422, description = "The stake cannot be made (such as too little SOL, or below the minimum).", body = ApiError),
-        (status = 429, description = "Too many requests with this key this minute.", body = ApiError),
     ))]
 async fn stake(
     State(state): State<HostState>,
@@ -743,7 +709,7 @@ fn stake_account(text: &str) -> Result<WalletAddress, Failure> {
 /// Unstake
 ///
 /// Sets a stake account to stop earning when the current epoch ends; withdraw it after that.
-#[utoipa::path(post, path = "/api/v1/stakes/{account}/unstake", tag = "Staking",
+#[utoipa::path(post, path = "/api/v1/stakes/{account}/unstake", tag = "Staking", security(("api_key" = ["stake"])),
     params(
         ("account" = String, Path, description = "The stake account's address."),
         ("Idempotency-Key" = String, Header, description = "Your key for this unstake: a retry with the same key answers with the same result."),
@@ -751,12 +717,9 @@ fn stake_account(text: &str) -> Result<WalletAddress, Failure> {
     responses(
         (status = 200, description = "The stake account, deactivating.", body = StakeAccount),
         (status = 400, description = "A malformed Idempotency-Key.", body = ApiError),
-        (status = 401, description = "No valid API key.", body = ApiError),
-        (status = 403, description = "The key lacks the stake scope.", body = ApiError),
         (status = 404, description = "The wallet has no stake account with this address.", body = ApiError),
         (status = 409, description = "The Idempotency-Key was used for a different request.", body = ApiError),
         (status = 422, description = "The account cannot be unstaked (already unstaked or withdrawn).", body = ApiError),
-        (status = 429, description = "Too many requests with this key this minute.", body = ApiError),
     ))]
 async fn unstake(
     State(state): State<HostState>,
@@ -773,7 +736,7 @@ async fn unstake(
 /// Withdraw stake
 ///
 /// Moves an inactive stake account's SOL, rewards included, back to the wallet.
-#[utoipa::path(post, path = "/api/v1/stakes/{account}/withdraw", tag = "Staking",
+#[utoipa::path(post, path = "/api/v1/stakes/{account}/withdraw", tag = "Staking", security(("api_key" = ["stake"])),
     params(
         ("account" = String, Path, description = "The stake account's address."),
         ("Idempotency-Key" = String, Header, description = "Your key for this withdrawal: a retry with the same key answers with the same result."),
@@ -781,12 +744,9 @@ async fn unstake(
     responses(
         (status = 200, description = "The stake account, withdrawn.", body = StakeAccount),
         (status = 400, description = "A malformed Idempotency-Key.", body = ApiError),
-        (status = 401, description = "No valid API key.", body = ApiError),
-        (status = 403, description = "The key lacks the stake scope.", body = ApiError),
         (status = 404, description = "The wallet has no stake account with this address.", body = ApiError),
         (status = 409, description = "The Idempotency-Key was used for a different request.", body = ApiError),
         (status = 422, description = "The account cannot be withdrawn yet (still active or deactivating).", body = ApiError),
-        (status = 429, description = "Too many requests with this key this minute.", body = ApiError),
     ))]
 async fn withdraw(
     State(state): State<HostState>,
@@ -829,14 +789,11 @@ struct ActivityQuery {
 ///
 /// Everything that happened to the wallet, newest first: the airdrop, transfers, swaps,
 /// stakes, unstakes, withdrawals and rewards, with the value in US dollars at the time.
-#[utoipa::path(get, path = "/api/v1/activity", tag = "Activity",
+#[utoipa::path(get, path = "/api/v1/activity", tag = "Activity", security(("api_key" = ["read"])),
     params(ActivityQuery),
     responses(
         (status = 200, description = "A page of activity.", body = ActivityPage),
         (status = 400, description = "An unknown kind or token, a malformed date, cursor or limit.", body = ApiError),
-        (status = 401, description = "No valid API key.", body = ApiError),
-        (status = 403, description = "The key lacks the read scope.", body = ApiError),
-        (status = 429, description = "Too many requests with this key this minute.", body = ApiError),
     ))]
 async fn activity(
     State(state): State<HostState>,
@@ -858,15 +815,12 @@ async fn activity(
 /// An activity row
 ///
 /// One row of the wallet's activity by its reference number, of any kind.
-#[utoipa::path(get, path = "/api/v1/activity/{reference}", tag = "Activity",
+#[utoipa::path(get, path = "/api/v1/activity/{reference}", tag = "Activity", security(("api_key" = ["read"])),
     params(("reference" = Reference, Path, description = "Any reference number of the wallet's activity.")),
     responses(
         (status = 200, description = "The row.", body = ActivityRow),
         (status = 400, description = "Not a reference number.", body = ApiError),
-        (status = 401, description = "No valid API key.", body = ApiError),
-        (status = 403, description = "The key lacks the read scope.", body = ApiError),
         (status = 404, description = "Nothing of this wallet has this reference.", body = ApiError),
-        (status = 429, description = "Too many requests with this key this minute.", body = ApiError),
     ))]
 async fn activity_by_reference(
     State(state): State<HostState>,
@@ -892,6 +846,9 @@ mod tests {
                 for status in ["200", "401", "403", "429", "503"] {
                     assert!(responses.contains_key(status), "{method} {path} documents no {status}");
                 }
+                let required = serde_json::to_value(&operation.security).unwrap();
+                let scope = required[0]["api_key"][0].as_str().unwrap_or_default();
+                assert!(Scope::parse(scope).is_some(), "{method} {path} names no scope: {required}");
                 if method == "post" && path != "/api/v1/quotes" {
                     let parameters = operation.parameters.as_deref().unwrap_or_default();
                     assert!(

@@ -14,6 +14,19 @@ use utoipa::{
 
 use crate::{Amount, Reference, Token, UsdPrice, UsdValue, WalletAddress};
 
+/// Each is a component of the document under its Rust name.
+macro_rules! named_schemas {
+    ($($name:ident),+) => {$(
+        impl ToSchema for $name {
+            fn name() -> Cow<'static, str> {
+                Cow::Borrowed(stringify!($name))
+            }
+        }
+    )+};
+}
+
+named_schemas!(Amount, UsdPrice, UsdValue, Token, Reference, WalletAddress);
+
 fn integer(description: &str, format: KnownFormat, example: u64) -> RefOr<Schema> {
     ObjectBuilder::new()
         .schema_type(Type::Integer)
@@ -34,12 +47,6 @@ impl PartialSchema for Amount {
     }
 }
 
-impl ToSchema for Amount {
-    fn name() -> Cow<'static, str> {
-        Cow::Borrowed("Amount")
-    }
-}
-
 impl PartialSchema for UsdPrice {
     fn schema() -> RefOr<Schema> {
         integer(
@@ -47,12 +54,6 @@ impl PartialSchema for UsdPrice {
             KnownFormat::Int64,
             187_500_000_000_000,
         )
-    }
-}
-
-impl ToSchema for UsdPrice {
-    fn name() -> Cow<'static, str> {
-        Cow::Borrowed("UsdPrice")
     }
 }
 
@@ -66,12 +67,6 @@ impl PartialSchema for UsdValue {
     }
 }
 
-impl ToSchema for UsdValue {
-    fn name() -> Cow<'static, str> {
-        Cow::Borrowed("UsdValue")
-    }
-}
-
 impl PartialSchema for Token {
     fn schema() -> RefOr<Schema> {
         ObjectBuilder::new()
@@ -79,12 +74,6 @@ impl PartialSchema for Token {
             .enum_values(Some(Token::ALL.map(Token::symbol)))
             .description(Some("A token's symbol."))
             .into()
-    }
-}
-
-impl ToSchema for Token {
-    fn name() -> Cow<'static, str> {
-        Cow::Borrowed("Token")
     }
 }
 
@@ -101,12 +90,6 @@ impl PartialSchema for Reference {
     }
 }
 
-impl ToSchema for Reference {
-    fn name() -> Cow<'static, str> {
-        Cow::Borrowed("Reference")
-    }
-}
-
 impl PartialSchema for WalletAddress {
     fn schema() -> RefOr<Schema> {
         ObjectBuilder::new()
@@ -115,11 +98,5 @@ impl PartialSchema for WalletAddress {
             .description(Some("A wallet (or stake account) address: base58, like Solana's."))
             .examples(["7xKXtg2CW87d97TXJSDpbD5jBkheTqA83TZRuJosgAsU"])
             .into()
-    }
-}
-
-impl ToSchema for WalletAddress {
-    fn name() -> Cow<'static, str> {
-        Cow::Borrowed("WalletAddress")
     }
 }
