@@ -123,7 +123,10 @@ impl Modify for Common {
             ("401", "No valid API key: missing, unknown, revoked or expired."),
             ("403", "The API key lacks the scope this operation needs (its security requirement)."),
             ("429", "Too many requests with this key this minute."),
-            ("503", "Briefly unavailable (a service, or fresh prices for swaps): retry, with the same Idempotency-Key."),
+            (
+                "503",
+                "Briefly unavailable (a service, or fresh prices for swaps): retry, with the same Idempotency-Key.",
+            ),
         ]
         .into_iter()
         .map(|(status, description)| {
@@ -141,7 +144,11 @@ impl Modify for Common {
         for item in openapi.paths.paths.values_mut() {
             for operation in [&mut item.get, &mut item.post].into_iter().flatten() {
                 for (status, response) in &shared {
-                    operation.responses.responses.entry((*status).to_owned()).or_insert_with(|| response.clone().into());
+                    operation
+                        .responses
+                        .responses
+                        .entry((*status).to_owned())
+                        .or_insert_with(|| response.clone().into());
                 }
                 for parameter in operation.parameters.iter_mut().flatten() {
                     if let utoipa::openapi::RefOr::T(parameter) = parameter
