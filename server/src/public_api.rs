@@ -10,12 +10,13 @@
 //! The OpenAPI document is generated from the handlers and types below (`utoipa`), so it cannot
 //! drift from them; Swagger UI at `/api/docs` reads it, and "Try it out" works with a key.
 
-use app::backend::{HostState, api_keys::KeyHolder, error::HostError};
+use std::{collections::HashMap, sync::LazyLock};
+
+use app::backend::{HostState, api_keys::KeyHolder};
 use axum::{
     Json, Router,
-    extract::{FromRequest, FromRequestParts, Path, Query, Request, State},
+    extract::{FromRequest, FromRequestParts, MatchedPath, Path, Query, Request, State},
     http::{HeaderMap, HeaderValue, header, request::Parts},
-    response::{IntoResponse, Response},
     routing::{get, post},
 };
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
@@ -63,7 +64,7 @@ pub fn router(state: HostState) -> Router {
         .route("/activity", get(activity))
         .route("/activity/{reference}", get(activity_by_reference))
         .fallback(|| async {
-            Failure(ApiError::new(ErrorCode::NotFound, "There is no such API endpoint: see /api/docs."))
+            ErrorResponse(ApiError::new(ErrorCode::NotFound, "There is no such API endpoint: see /api/docs."))
         })
         .with_state(state)
         // Answers hold balances and histories: nothing keeps a copy.
@@ -173,60 +174,64 @@ impl Modify for Common {
     }
 }
 
-/// An error answer: the shared body with its code's status.
-struct Failure(ApiError);
+/// An answer, or an error with the shared body and its code's status (a fault of ours logged
+/// and answered generically, by the kit's one conversion).
+type Answer<T> = Result<Json<T>, ErrorResponse>;
 
-impl IntoResponse for Failure {
-    fn into_response(self) -> Response {
-        ErrorResponse(self.0).into_response()
-    }
-}
-
-impl From<ApiError> for Failure {
-    fn from(error: ApiError) -> Failure {
-        Failure(error)
-    }
-}
-
-impl From<HostError> for Failure {
-    fn from(error: HostError) -> Failure {
-        // The kit's one conversion: a fault of ours is logged and answered generically.
-        Failure(ErrorResponse::from(error).0)
-    }
-}
-
-type Answer<T> = Result<Json<T>, Failure>;
-
-/// The key a request came with, authenticated and counted against its limit.
+/// The key a request came with: authenticated, counted against its limit, and holding the scope
+/// that the document names for the operation (its security requirement), so that what is
+/// documented is what is enforced.
 struct Key(KeyHolder);
 
 impl FromRequestParts<HostState> for Key {
-    type Rejection = Failure;
+    type Rejection = ErrorResponse;
 
-    async fn from_request_parts(parts: &mut Parts, state: &HostState) -> Result<Key, Failure> {
+    async fn from_request_parts(parts: &mut Parts, state: &HostState) -> Result<Key, ErrorResponse> {
         let authorization = parts.headers.get(header::AUTHORIZATION).map(|value| value.to_str().unwrap_or(""));
-        Ok(Key(state.api_keys.authenticate(authorization).await?))
+        let holder = state.api_keys.authenticate(authorization).await?;
+        let route = parts.extensions.get::<MatchedPath>().map(MatchedPath::as_str).unwrap_or_default();
+        let method = parts.method.as_str().to_ascii_lowercase();
+        let Some(scope) = SCOPES.get(&(method, route.to_owned())) else {
+            tracing::error!(route, "an API route without a documented scope");
+            return Err(ErrorResponse(ApiError::internal()));
+        };
+        holder.require(*scope)?;
+        Ok(Key(holder))
     }
 }
 
 impl Key {
-    /// The key's wallet, when the key has `scope`.
-    fn wallet(&self, scope: Scope) -> Result<&WalletAddress, Failure> {
-        self.0.require(scope)?;
-        Ok(&self.0.wallet)
+    /// The wallet the key acts for.
+    fn wallet(&self) -> &WalletAddress {
+        &self.0.wallet
     }
 }
+
+/// The scope each operation needs, by method and route, read once from the document.
+static SCOPES: LazyLock<HashMap<(String, String), Scope>> = LazyLock::new(|| {
+    let document = serde_json::to_value(ApiDoc::openapi()).expect("the document serialises");
+    let mut scopes = HashMap::new();
+    for (path, item) in document["paths"].as_object().into_iter().flatten() {
+        for (method, operation) in item.as_object().into_iter().flatten() {
+            let named = operation["security"][0]["api_key"][0].as_str().and_then(Scope::parse);
+            if let Some(scope) = named {
+                scopes.insert((method.clone(), path.clone()), scope);
+            }
+        }
+    }
+    scopes
+});
 
 /// A JSON body; one that cannot be read is a 400 with the shared error body.
 struct Body<T>(T);
 
 impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Body<T> {
-    type Rejection = Failure;
+    type Rejection = ErrorResponse;
 
-    async fn from_request(request: Request, state: &S) -> Result<Body<T>, Failure> {
+    async fn from_request(request: Request, state: &S) -> Result<Body<T>, ErrorResponse> {
         match Json::<T>::from_request(request, state).await {
             Ok(Json(value)) => Ok(Body(value)),
-            Err(rejection) => Err(Failure(ApiError::new(
+            Err(rejection) => Err(ErrorResponse(ApiError::new(
                 ErrorCode::InvalidInput,
                 format!("The request body is not valid JSON for this request: {}", rejection.body_text()),
             ))),
@@ -238,12 +243,12 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Body<T> {
 struct Params<T>(T);
 
 impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for Params<T> {
-    type Rejection = Failure;
+    type Rejection = ErrorResponse;
 
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Params<T>, Failure> {
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Params<T>, ErrorResponse> {
         match Query::<T>::from_request_parts(parts, state).await {
             Ok(Query(value)) => Ok(Params(value)),
-            Err(rejection) => Err(Failure(ApiError::new(
+            Err(rejection) => Err(ErrorResponse(ApiError::new(
                 ErrorCode::InvalidInput,
                 format!("The query is not valid: {}", rejection.body_text()),
             ))),
@@ -252,7 +257,7 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for Params<T> {
 }
 
 /// The `Idempotency-Key` header a money-moving request must carry.
-fn idempotency_key(headers: &HeaderMap) -> Result<String, Failure> {
+fn idempotency_key(headers: &HeaderMap) -> Result<String, ErrorResponse> {
     let value = headers.get("idempotency-key").ok_or_else(|| {
         ApiError::new(
             ErrorCode::InvalidInput,
@@ -265,15 +270,15 @@ fn idempotency_key(headers: &HeaderMap) -> Result<String, Failure> {
     Ok(input::idempotency_key(text)?.to_owned())
 }
 
-fn reference(text: &str) -> Result<Reference, Failure> {
+fn reference(text: &str) -> Result<Reference, ErrorResponse> {
     Ok(input::reference(text)?)
 }
 
 /// A query parameter as given: absent is `None`, but given empty is a mistake (a script that
 /// sends `?range=` meant something), answered with a 400 naming it.
-fn given(name: &str, value: Option<String>) -> Result<Option<String>, Failure> {
+fn given(name: &str, value: Option<String>) -> Result<Option<String>, ErrorResponse> {
     match value {
-        Some(text) if text.trim().is_empty() => Err(Failure(ApiError::new(
+        Some(text) if text.trim().is_empty() => Err(ErrorResponse(ApiError::new(
             ErrorCode::InvalidInput,
             format!("The {name} parameter is empty: leave it out, or give it a value."),
         ))),
@@ -318,8 +323,7 @@ struct TokenPriceEntry {
     responses(
         (status = 200, description = "The latest prices.", body = Prices),
     ))]
-async fn prices(State(state): State<HostState>, key: Key) -> Answer<Prices> {
-    key.wallet(Scope::Read)?;
+async fn prices(State(state): State<HostState>, _key: Key) -> Answer<Prices> {
     let tick = state.prices.snapshot();
     let stale = tick.at_ms == 0 || tick.age_when_sent_ms() > tick.fresh_ms;
     Ok(Json(Prices {
@@ -370,11 +374,10 @@ struct CandleEntry {
     ))]
 async fn candles(
     State(state): State<HostState>,
-    key: Key,
+    _key: Key,
     Path(token): Path<String>,
     Params(query): Params<CandleQuery>,
 ) -> Answer<Vec<CandleEntry>> {
-    key.wallet(Scope::Read)?;
     let token = input::token(&token)?;
     let interval = match given("interval", query.interval)?.as_deref() {
         None | Some("5m") => Interval::FiveMinutes,
@@ -426,8 +429,8 @@ struct Balance {
         (status = 200, description = "Every token's balance.", body = Balances),
     ))]
 async fn balances(State(state): State<HostState>, key: Key) -> Answer<Balances> {
-    let wallet = key.wallet(Scope::Read)?;
-    let portfolio = state.services.portfolio.portfolio(wallet).await.map_err(Failure)?;
+    let wallet = key.wallet();
+    let portfolio = state.services.portfolio.portfolio(wallet).await?;
     let balances = Token::ALL
         .into_iter()
         .map(|token| Balance {
@@ -447,8 +450,8 @@ async fn balances(State(state): State<HostState>, key: Key) -> Answer<Balances> 
         (status = 200, description = "The portfolio.", body = Portfolio),
     ))]
 async fn portfolio(State(state): State<HostState>, key: Key) -> Answer<Portfolio> {
-    let wallet = key.wallet(Scope::Read)?;
-    Ok(Json(state.services.portfolio.portfolio(wallet).await.map_err(Failure)?))
+    let wallet = key.wallet();
+    Ok(Json(state.services.portfolio.portfolio(wallet).await?))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -474,13 +477,13 @@ async fn portfolio_history(
     key: Key,
     Params(query): Params<HistoryQuery>,
 ) -> Answer<ValueHistory> {
-    let wallet = key.wallet(Scope::Read)?;
+    let wallet = key.wallet();
     let range = match given("range", query.range)?.as_deref() {
         None => ValueRange::Day,
         Some(text) => ValueRange::parse(text)
             .ok_or_else(|| ApiError::new(ErrorCode::InvalidInput, "The range must be one of: 24h, 7d, 30d, all."))?,
     };
-    Ok(Json(state.services.portfolio.history(wallet, range).await.map_err(Failure)?))
+    Ok(Json(state.services.portfolio.history(wallet, range).await?))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -498,8 +501,8 @@ async fn portfolio_history(
         (status = 422, description = "The quote cannot be made (such as too little balance).", body = ApiError),
     ))]
 async fn quote(State(state): State<HostState>, key: Key, Body(request): Body<QuoteRequest>) -> Answer<Quote> {
-    let wallet = key.wallet(Scope::Trade)?;
-    Ok(Json(state.services.swap.quote(wallet, &request).await.map_err(Failure)?))
+    let wallet = key.wallet();
+    Ok(Json(state.services.swap.quote(wallet, &request).await?))
 }
 
 /// What to execute: a quote's id.
@@ -528,9 +531,9 @@ async fn swap(
     headers: HeaderMap,
     Body(body): Body<SwapBody>,
 ) -> Answer<Swap> {
-    let wallet = key.wallet(Scope::Trade)?;
+    let wallet = key.wallet();
     let request = ExecuteSwap { quote_id: body.quote_id, idempotency_key: idempotency_key(&headers)? };
-    Ok(Json(state.services.swap.execute(wallet, &request).await.map_err(Failure)?))
+    Ok(Json(state.services.swap.execute(wallet, &request).await?))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -553,13 +556,13 @@ struct SwapsQuery {
         (status = 400, description = "An unknown token or a malformed cursor.", body = ApiError),
     ))]
 async fn swaps(State(state): State<HostState>, key: Key, Params(query): Params<SwapsQuery>) -> Answer<SwapPage> {
-    let wallet = key.wallet(Scope::Read)?;
+    let wallet = key.wallet();
     let filter = SwapFilter {
         token: given("token", query.token)?,
         before: given("before", query.before)?,
         ..SwapFilter::default()
     };
-    Ok(Json(state.services.swap.history(wallet, filter).await.map_err(Failure)?))
+    Ok(Json(state.services.swap.history(wallet, filter).await?))
 }
 
 /// A swap
@@ -573,8 +576,8 @@ async fn swaps(State(state): State<HostState>, key: Key, Params(query): Params<S
         (status = 404, description = "No swap of this wallet has this reference.", body = ApiError),
     ))]
 async fn swap_by_reference(State(state): State<HostState>, key: Key, Path(text): Path<String>) -> Answer<Swap> {
-    let wallet = key.wallet(Scope::Read)?;
-    Ok(Json(state.services.swap.swap(wallet, &reference(&text)?).await.map_err(Failure)?))
+    let wallet = key.wallet();
+    Ok(Json(state.services.swap.swap(wallet, &reference(&text)?).await?))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -612,7 +615,7 @@ async fn transfer(
     headers: HeaderMap,
     Body(body): Body<TransferBody>,
 ) -> Answer<Transfer> {
-    let wallet = key.wallet(Scope::Transfer)?;
+    let wallet = key.wallet();
     let request = SendTransfer {
         to: body.to,
         token: body.token,
@@ -620,7 +623,7 @@ async fn transfer(
         memo: body.memo,
         idempotency_key: idempotency_key(&headers)?,
     };
-    Ok(Json(state.services.transfer.send(wallet, &request).await.map_err(Failure)?))
+    Ok(Json(state.services.transfer.send(wallet, &request).await?))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -640,8 +643,8 @@ struct PageQuery {
         (status = 400, description = "A malformed cursor.", body = ApiError),
     ))]
 async fn transfers(State(state): State<HostState>, key: Key, Params(query): Params<PageQuery>) -> Answer<TransferPage> {
-    let wallet = key.wallet(Scope::Read)?;
-    Ok(Json(state.services.transfer.history(wallet, given("before", query.before)?).await.map_err(Failure)?))
+    let wallet = key.wallet();
+    Ok(Json(state.services.transfer.history(wallet, given("before", query.before)?).await?))
 }
 
 /// A transfer
@@ -655,8 +658,8 @@ async fn transfers(State(state): State<HostState>, key: Key, Params(query): Para
         (status = 404, description = "No transfer of this wallet has this reference.", body = ApiError),
     ))]
 async fn transfer_by_reference(State(state): State<HostState>, key: Key, Path(text): Path<String>) -> Answer<Transfer> {
-    let wallet = key.wallet(Scope::Read)?;
-    Ok(Json(state.services.transfer.transfer(wallet, &reference(&text)?).await.map_err(Failure)?))
+    let wallet = key.wallet();
+    Ok(Json(state.services.transfer.transfer(wallet, &reference(&text)?).await?))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -670,8 +673,8 @@ async fn transfer_by_reference(State(state): State<HostState>, key: Key, Path(te
         (status = 200, description = "The epoch, validators and stake accounts.", body = StakeOverview),
     ))]
 async fn stakes(State(state): State<HostState>, key: Key) -> Answer<StakeOverview> {
-    let wallet = key.wallet(Scope::Read)?;
-    Ok(Json(state.services.stake.overview(wallet).await.map_err(Failure)?))
+    let wallet = key.wallet();
+    Ok(Json(state.services.stake.overview(wallet).await?))
 }
 
 /// What to stake, and with whom.
@@ -702,15 +705,10 @@ async fn stake(
     headers: HeaderMap,
     Body(body): Body<StakeBody>,
 ) -> Answer<StakeAccount> {
-    let wallet = key.wallet(Scope::Stake)?;
+    let wallet = key.wallet();
     let request =
         StakeRequest { validator: body.validator, amount: body.amount, idempotency_key: idempotency_key(&headers)? };
-    Ok(Json(state.services.stake.stake(wallet, &request).await.map_err(Failure)?))
-}
-
-fn stake_account(text: &str) -> Result<WalletAddress, Failure> {
-    WalletAddress::parse(text.trim())
-        .map_err(|_| Failure(ApiError::new(ErrorCode::NotFound, "You have no stake account with this address.")))
+    Ok(Json(state.services.stake.stake(wallet, &request).await?))
 }
 
 /// Unstake
@@ -734,10 +732,10 @@ async fn unstake(
     headers: HeaderMap,
     Path(account): Path<String>,
 ) -> Answer<StakeAccount> {
-    let wallet = key.wallet(Scope::Stake)?;
+    let wallet = key.wallet();
     let request = UnstakeRequest { idempotency_key: Some(idempotency_key(&headers)?) };
-    let account = stake_account(&account)?;
-    Ok(Json(state.services.stake.unstake(wallet, &account, &request).await.map_err(Failure)?))
+    let account = input::stake_account(&account)?;
+    Ok(Json(state.services.stake.unstake(wallet, &account, &request).await?))
 }
 
 /// Withdraw stake
@@ -761,10 +759,10 @@ async fn withdraw(
     headers: HeaderMap,
     Path(account): Path<String>,
 ) -> Answer<StakeAccount> {
-    let wallet = key.wallet(Scope::Stake)?;
+    let wallet = key.wallet();
     let request = WithdrawRequest { idempotency_key: idempotency_key(&headers)? };
-    let account = stake_account(&account)?;
-    Ok(Json(state.services.stake.withdraw(wallet, &account, &request).await.map_err(Failure)?))
+    let account = input::stake_account(&account)?;
+    Ok(Json(state.services.stake.withdraw(wallet, &account, &request).await?))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -807,7 +805,7 @@ async fn activity(
     key: Key,
     Params(query): Params<ActivityQuery>,
 ) -> Answer<ActivityPage> {
-    let wallet = key.wallet(Scope::Read)?;
+    let wallet = key.wallet();
     let filter: ActivityFilter = app::backend::activity::filter(
         given("kind", query.kind)?,
         given("token", query.token)?,
@@ -815,8 +813,8 @@ async fn activity(
         given("to", query.to)?,
     )?;
     let before = given("before", query.before)?.as_deref().map(reference).transpose()?;
-    let limit = query.limit.map(|limit| input::page_limit(Some(limit))).transpose()?;
-    Ok(Json(state.services.portfolio.activity(wallet, &filter, before.as_ref(), limit).await.map_err(Failure)?))
+    // The portfolio service checks the limit (1 to 1,000), with its own message.
+    Ok(Json(state.services.portfolio.activity(wallet, &filter, before.as_ref(), query.limit).await?))
 }
 
 /// An activity row
@@ -834,8 +832,8 @@ async fn activity_by_reference(
     key: Key,
     Path(text): Path<String>,
 ) -> Answer<ActivityRow> {
-    let wallet = key.wallet(Scope::Read)?;
-    Ok(Json(state.services.portfolio.activity_row(wallet, &reference(&text)?).await.map_err(Failure)?))
+    let wallet = key.wallet();
+    Ok(Json(state.services.portfolio.activity_row(wallet, &reference(&text)?).await?))
 }
 
 #[cfg(test)]
@@ -856,6 +854,7 @@ mod tests {
                 let required = serde_json::to_value(&operation.security).unwrap();
                 let scope = required[0]["api_key"][0].as_str().unwrap_or_default();
                 assert!(Scope::parse(scope).is_some(), "{method} {path} names no scope: {required}");
+                assert_eq!(SCOPES.get(&(method.to_owned(), path.clone())).map(|s| s.as_str()), Some(scope));
                 if method == "post" && path != "/api/v1/quotes" {
                     let parameters = operation.parameters.as_deref().unwrap_or_default();
                     assert!(

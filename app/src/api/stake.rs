@@ -35,7 +35,7 @@ pub async fn unstake(address: String, idempotency_key: String) -> Result<StakeAc
     use crate::backend;
     let state = backend::state()?;
     let wallet = backend::session::require_wallet().await?;
-    let address = stake_address(&address)?;
+    let address = solstice_kit::input::stake_account(&address)?;
     let request = UnstakeRequest { idempotency_key: Some(idempotency_key) };
     Ok(state.services.stake.unstake(&wallet, &address, &request).await?)
 }
@@ -48,15 +48,7 @@ pub async fn withdraw_stake(address: String, idempotency_key: String) -> Result<
     use crate::backend;
     let state = backend::state()?;
     let wallet = backend::session::require_wallet().await?;
-    let address = stake_address(&address)?;
+    let address = solstice_kit::input::stake_account(&address)?;
     let request = WithdrawRequest { idempotency_key };
     Ok(state.services.stake.withdraw(&wallet, &address, &request).await?)
-}
-
-/// A stake account address (base58, like a wallet's), or a clear error.
-#[cfg(feature = "ssr")]
-fn stake_address(text: &str) -> Result<solstice_types::WalletAddress, AppError> {
-    use solstice_types::{ApiError, ErrorCode, WalletAddress};
-    WalletAddress::parse(text.trim())
-        .map_err(|_| ApiError::new(ErrorCode::NotFound, "You have no stake account with this address.").into())
 }

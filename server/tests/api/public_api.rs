@@ -139,6 +139,10 @@ async fn a_key_reads_its_wallet_and_moves_money_only_within_its_scopes_once_per_
     assert_eq!(status, StatusCode::OK, "{page}");
     let kinds: Vec<&str> = page["rows"].as_array().unwrap().iter().map(|row| row["kind"].as_str().unwrap()).collect();
     assert_eq!(kinds, ["swap", "sent"]);
+    // Pages of up to 1,000 rows, as documented.
+    let (status, page) = trader.get("/api/v1/activity?limit=500").await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert_eq!(trader.get("/api/v1/activity?limit=1001").await.0, StatusCode::BAD_REQUEST);
     let (status, row) = trader.get(&format!("/api/v1/activity/{transfer_reference}")).await;
     assert_eq!((status, row["kind"].as_str()), (StatusCode::OK, Some("sent")));
     // Staking needs its own scope too.
@@ -257,6 +261,18 @@ async fn keys_are_made_only_with_a_name_a_scope_and_a_valid_expiry() {
     }
     let (_, keys) = alice.call("my_api_keys", &[]).await;
     assert_eq!(keys, json!([]));
+    // Twenty keys at most: the 21st is refused until one is revoked.
+    for _ in 0..20 {
+        make_key(&alice, "read", "").await;
+    }
+    let form = [("name", "one too many"), ("scopes", "read"), ("expires_in_days", "")];
+    let (status, refused) = alice.call("create_api_key", &form).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{refused}");
+    assert!(text(&refused["message"]).contains("Revoke one"), "{refused}");
+    let (_, keys) = alice.call("my_api_keys", &[]).await;
+    assert_eq!(keys.as_array().unwrap().len(), 20);
+    assert_eq!(alice.call("revoke_api_key", &[("id", &text(&keys[0]["id"]))]).await.0, StatusCode::OK);
+    assert_eq!(alice.call("create_api_key", &form).await.0, StatusCode::OK);
     // A visitor cannot make one.
     let visitor = platform.browser();
     let (status, _) =

@@ -48,6 +48,13 @@ pub fn reference(text: &str) -> Result<Reference, ApiError> {
     Reference::parse(text.trim()).map_err(|error| ApiError::new(ErrorCode::InvalidInput, error.to_string()))
 }
 
+/// A stake account's address as given (base58, like a wallet's): one that cannot be an address
+/// is no stake account of the caller's.
+pub fn stake_account(text: &str) -> Result<solstice_types::WalletAddress, ApiError> {
+    solstice_types::WalletAddress::parse(text.trim())
+        .map_err(|_| ApiError::new(ErrorCode::NotFound, "You have no stake account with this address."))
+}
+
 /// Items per history page: `DEFAULT_PAGE` when not asked, else 1 to 100.
 pub fn page_limit(asked: Option<u32>) -> Result<u32, ApiError> {
     match asked.unwrap_or(DEFAULT_PAGE) {

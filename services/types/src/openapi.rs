@@ -77,26 +77,31 @@ impl PartialSchema for Token {
     }
 }
 
+fn text(pattern: &str, description: &str, example: &str) -> RefOr<Schema> {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .pattern(Some(pattern))
+        .description(Some(description))
+        .examples([example])
+        .into()
+}
+
 impl PartialSchema for Reference {
     fn schema() -> RefOr<Schema> {
-        ObjectBuilder::new()
-            .schema_type(Type::String)
-            .pattern(Some("^(SWP|TRF|STK|AIR|GEN)-[0-9A-HJKMNP-TV-Z]{10}-[0-9A-HJKMNP-TV-Z]{6}$"))
-            .description(Some(
-                "A reference number: its kind (SWP a swap, TRF a transfer, STK staking, AIR the sign-up airdrop), the time it was made and a random part. Case does not matter.",
-            ))
-            .examples(["TRF-01JDX3Q7ZK-8M2XQF"])
-            .into()
+        text(
+            "^(SWP|TRF|STK|AIR|GEN)-[0-9A-HJKMNP-TV-Z]{10}-[0-9A-HJKMNP-TV-Z]{6}$",
+            "A reference number: its kind (SWP a swap, TRF a transfer, STK staking, AIR the sign-up airdrop), the time it was made and a random part. Case does not matter.",
+            "TRF-01JDX3Q7ZK-8M2XQF",
+        )
     }
 }
 
 impl PartialSchema for WalletAddress {
     fn schema() -> RefOr<Schema> {
-        ObjectBuilder::new()
-            .schema_type(Type::String)
-            .pattern(Some("^[1-9A-HJ-NP-Za-km-z]{32,44}$"))
-            .description(Some("A wallet (or stake account) address: base58, like Solana's."))
-            .examples(["7xKXtg2CW87d97TXJSDpbD5jBkheTqA83TZRuJosgAsU"])
-            .into()
+        text(
+            "^[1-9A-HJ-NP-Za-km-z]{32,44}$",
+            "A wallet (or stake account) address: base58, like Solana's.",
+            "7xKXtg2CW87d97TXJSDpbD5jBkheTqA83TZRuJosgAsU",
+        )
     }
 }
