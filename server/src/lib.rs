@@ -48,7 +48,6 @@ use tokio::net::TcpListener;
 use tower::util::option_layer;
 use tower_http::{
     compression::CompressionLayer,
-    limit::RequestBodyLimitLayer,
     services::{ServeDir, ServeFile},
     set_header::SetResponseHeaderLayer,
     trace::TraceLayer,
@@ -219,7 +218,7 @@ pub fn router(
         .merge(pages)
         .layer(middleware::from_fn(move |request, next| client_ip(trusted_hops, request, next)))
         .layer(middleware::from_fn(refuse_cross_site_writes))
-        .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
+        .layer(middleware::from_fn(limit_body))
         .layer(CompressionLayer::new())
         .layer(security_header("x-content-type-options", "nosniff"))
         .layer(security_header("x-frame-options", "DENY"))
@@ -332,6 +331,16 @@ async fn server_fn_error_status(request: Request, next: Next) -> Response {
         parts.status = StatusCode::from_u16(error.code.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     }
     Response::from_parts(parts, Body::from(bytes))
+}
+
+/// Refuses a request body past [`MAX_BODY_BYTES`] with 413, after reading what the client is
+/// still sending, so that it gets the answer rather than a reset connection.
+async fn limit_body(request: Request, next: Next) -> Response {
+    let (parts, body) = request.into_parts();
+    match solstice_kit::http::read_body(body, MAX_BODY_BYTES).await {
+        Ok(bytes) => next.run(Request::from_parts(parts, Body::from(bytes))).await,
+        Err(refused) => refused,
+    }
 }
 
 /// Records the client's IP for the rate limits.

@@ -259,8 +259,9 @@ pub async fn require_signature(State(verifier): State<Verifier>, request: Reques
     let (mut parts, body) = request.into_parts();
     // A body past the limit is refused as such, before its signature is even looked at: the
     // host forwards only small forms, so the caller learns what is wrong instead of a 401.
-    let Ok(body) = axum::body::to_bytes(body, MAX_BODY_BYTES).await else {
-        return ErrorResponse(ApiError::new(ErrorCode::TooLarge, "The request is too large.")).into_response();
+    let body = match crate::http::read_body(body, MAX_BODY_BYTES).await {
+        Ok(body) => body,
+        Err(refused) => return refused,
     };
     let headers = &parts.headers;
     let (Some(wallet), Some(timestamp), Some(caller), Some(nonce), Some(signature)) = (

@@ -166,3 +166,40 @@ pub async fn shutdown_signal() {
     }
     tracing::info!("stop signal received");
 }
+
+/// How much of a refused body is still read, and dropped, before the refusal is sent.
+///
+/// A client that is still sending when the server answers and closes the connection may get a
+/// reset instead of the answer: reading the rest first lets it see why it was refused. Past
+/// this, the connection is simply closed.
+const DRAIN_BYTES: usize = 1024 * 1024;
+
+/// Reads a request body of at most `limit` bytes.
+///
+/// A longer body is refused with 413 and the shared error body, once the rest of it (up to
+/// [`DRAIN_BYTES`]) has been read; one that breaks off is refused with 400.
+pub async fn read_body(body: axum::body::Body, limit: usize) -> Result<axum::body::Bytes, Response> {
+    use futures::StreamExt;
+    use solstice_types::{ApiError, ErrorCode};
+
+    let mut stream = body.into_data_stream();
+    let mut kept = Vec::new();
+    let mut total = 0usize;
+    while let Some(chunk) = stream.next().await {
+        let Ok(chunk) = chunk else {
+            let error = ApiError::new(ErrorCode::InvalidInput, "The request body could not be read.");
+            return Err(crate::error::ErrorResponse(error).into_response());
+        };
+        total = total.saturating_add(chunk.len());
+        if total <= limit {
+            kept.extend_from_slice(&chunk);
+        } else if total > DRAIN_BYTES {
+            break;
+        }
+    }
+    if total > limit {
+        return Err(crate::error::ErrorResponse(ApiError::new(ErrorCode::TooLarge, "The request is too large."))
+            .into_response());
+    }
+    Ok(kept.into())
+}
