@@ -97,8 +97,11 @@ build_site() {
     done
     # Every module optimised for size, as many at a time as there are cores. (The splitter's name
     # sections are new to this wasm-opt, which warns once per file: those warnings are dropped.)
+    # SOLSTICE_WASM_NAMES=1 keeps the functions' names, for a browser's profiler to show.
+    local names="--strip-debug"
+    [ "${SOLSTICE_WASM_NAMES:-0}" = 1 ] && names="--debuginfo"
     printf '%s\0' "$pkg.new"/*.wasm | xargs -0 -P "$(nproc)" -I{} "$ROOT/node_modules/.bin/wasm-opt" -Oz \
-        --strip-debug --strip-producers --strip-target-features --enable-bulk-memory --enable-nontrapping-float-to-int \
+        $names --strip-producers --strip-target-features --enable-bulk-memory --enable-nontrapping-float-to-int \
         --enable-sign-ext --enable-mutable-globals --enable-reference-types {} -o {} 2>"$split/wasm-opt.log" \
         || { grep -v "unknown name subsection" "$split/wasm-opt.log" >&2; fail "wasm-opt failed"; }
     # The JS minified (wasm-bindgen's glue, the split loader, the snippets): names inside each

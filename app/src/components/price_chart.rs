@@ -60,6 +60,23 @@ pub fn PriceChart(
     }
 }
 
+/// What stands in a chart's place until its data comes: the same frame, so that nothing
+/// below it moves when the chart replaces it (a server-rendered page streams the chart in
+/// later, when its data is ready).
+#[component]
+pub fn ChartPlaceholder(label: &'static str) -> impl IntoView {
+    view! {
+        <figure class="chart" aria-busy="true">
+            <div class="chart-scale"></div>
+            <svg viewBox=format!("0 0 {WIDTH} {HEIGHT}") aria-hidden="true"></svg>
+            <div class="chart-scale"></div>
+            <figcaption class="chart-axis muted small">
+                <span>{label}</span>
+            </figcaption>
+        </figure>
+    }
+}
+
 /// How much time a chart of `interval` covers, for people.
 pub fn span_label(interval: Interval) -> &'static str {
     match interval {

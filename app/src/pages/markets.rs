@@ -10,7 +10,7 @@ use crate::{
     api::{market_snapshot, price_history},
     components::{
         live_prices::{ConnectionBadge, PriceSource, use_live_prices},
-        price_chart::{PriceChart, span_label},
+        price_chart::{ChartPlaceholder, PriceChart, span_label},
     },
     model::PriceTick,
 };
@@ -180,7 +180,7 @@ fn TokenMarket(token: Token) -> impl IntoView {
                     })
                     .collect_view()}
             </div>
-            <Transition fallback=|| view! { <p class="muted">"Loading chart…"</p> }>
+            <Transition fallback=|| view! { <ChartPlaceholder label="Loading chart…" /> }>
                 {move || history.get().map(|_| view! { <PriceChart candles interval symbol=info.symbol /> })}
             </Transition>
             <p class="muted small">{format!("Mint {}", info.mint)}</p>
