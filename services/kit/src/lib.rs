@@ -8,6 +8,7 @@ pub mod error;
 pub mod extract;
 pub mod http;
 pub mod input;
+pub mod lease;
 pub mod lifecycle;
 pub mod openapi;
 pub mod serve;

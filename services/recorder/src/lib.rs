@@ -8,7 +8,6 @@
 //! holds the lease (see [`lease`]) and records, the others wait to take over.
 
 pub mod combine;
-pub mod lease;
 pub mod recorder;
 mod simulated;
 pub mod sources;
@@ -23,6 +22,7 @@ use axum::{Json, Router, routing::get};
 use clap::{Parser, ValueEnum};
 use solstice_kit::{
     http::with_operations,
+    lease::Lease,
     serve::ConnectionLimits,
     start::{Secret, Service, StartError, connect},
 };
@@ -31,7 +31,6 @@ use solstice_types::Token;
 
 use crate::{
     combine::Rules,
-    lease::Lease,
     recorder::{Market, Recorder, Status},
     sources::{Board, Coinbase, Kraken, PriceSource, coinbase, kraken, now_ms},
 };
@@ -192,9 +191,14 @@ pub async fn build(config: Config) -> Result<Started, StartError> {
             }
         }
     };
-    let holder =
-        format!("{}-{:08x}", std::env::var("HOSTNAME").unwrap_or_else(|_| "recorder".into()), rand::random::<u32>());
-    let lease = Lease::new(&database, holder, Duration::from_secs(config.lease_seconds.max(2)));
+    let holder = Lease::holder_name("recorder");
+    let lease = Lease::new(
+        &database,
+        recorder::RECORDER,
+        recorder::LEASE,
+        holder,
+        Duration::from_secs(config.lease_seconds.max(2)),
+    );
     let mut recorder = Recorder::new(&database, lease, market, config.rules());
     recorder.backfill = config.backfill;
     recorder.tick_interval = Duration::from_millis(config.tick_ms.max(10));

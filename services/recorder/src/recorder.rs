@@ -19,11 +19,17 @@ use solstice_market::{
 use solstice_types::{Token, UsdPrice};
 use tokio::task::JoinHandle;
 
+use solstice_kit::lease::Lease;
+
 use crate::{
     combine::{Rules, combine},
-    lease::{Lease, RECORDER},
     sources::{Board, PriceSource, Simulated, SourceError, now_ms},
 };
+
+/// The recorder's own collection: its lease, and which market the store holds.
+pub const RECORDER: &str = "market_recorder";
+/// The name of the recorder's lease in [`RECORDER`].
+pub const LEASE: &str = "lease";
 
 /// Where the prices come from.
 pub enum Market {

@@ -6,10 +6,14 @@
 //! withdrawn. Staked SOL sits in the stake-pool account of the ledger; rewards are paid into it
 //! from the staking-rewards account.
 //!
-//! Each epoch's reward of each stake account is one ledger transaction whose idempotency key
-//! names the account and the epoch, applied together with advancing the account's
-//! `last_rewarded_epoch` from the epoch before. So however many replicas pay rewards, and
-//! however often they restart, every reward is paid exactly once and in order.
+//! One replica pays rewards at a time: the one holding the reward payer's lease (a document in
+//! `stake_leases`, renewed as it works; see `solstice_kit::lease`). The others stand by and
+//! take over within the lease's length when the payer dies, or at once when it stops. It walks
+//! the due accounts a page at a time. Each epoch's reward of each stake account is one ledger
+//! transaction whose idempotency key names the account and the epoch, applied together with
+//! advancing the account's `last_rewarded_epoch` from the epoch before. So even when two
+//! replicas pay for a moment (a payer that lost its lease and has not noticed yet), and however
+//! often they restart, every reward is paid exactly once and in order.
 //!
 //! The principal always comes back: a withdrawal does not wait for the rewards pool. When the
 //! pool cannot pay what the account earned, the account is withdrawn with those rewards owed
@@ -42,6 +46,7 @@ use mongodb::{
 use solstice_kit::{
     auth::{Verifier, require_signature},
     http::with_operations,
+    lease::Lease,
     start::{CommonConfig, Service, StartError},
 };
 use solstice_ledger::Ledger;
@@ -67,9 +72,14 @@ pub struct Config {
     /// (Solana's are 2 to 3 days). Every replica must use the same.
     #[arg(long, env = "STAKE_EPOCH_SECONDS", default_value_t = 172_800)]
     pub epoch_seconds: u64,
-    /// How often each replica looks for rewards that are due, in milliseconds.
+    /// How often the reward payer looks for rewards that are due, and each other replica
+    /// checks whether the payer's lease lapsed, in milliseconds.
     #[arg(long, env = "STAKE_REWARD_POLL_MS", default_value_t = 1_000)]
     pub reward_poll_ms: u64,
+    /// Length of the reward payer's lease, in milliseconds: one replica pays rewards at a
+    /// time, and when it dies another takes over within this (at least twice the poll).
+    #[arg(long, env = "STAKE_REWARD_LEASE_MS", default_value_t = 10_000)]
+    pub reward_lease_ms: u64,
     /// How many due stake accounts the reward payer reads at a time: it pays them page by page,
     /// so its memory and each query stay bounded however many accounts there are.
     #[arg(long, env = "STAKE_REWARD_BATCH", default_value_t = 500)]
@@ -89,6 +99,7 @@ impl Config {
             common: CommonConfig::for_tests(mongodb_uri, database),
             epoch_seconds: 2,
             reward_poll_ms: 100,
+            reward_lease_ms: 1_000,
             reward_batch: 500,
             max_open_accounts: 100,
         }
@@ -134,13 +145,17 @@ pub async fn build(config: Config) -> Result<Service, StartError> {
         max_open_accounts: config.max_open_accounts,
         locks: database.collection(lock::STAKE_LOCKS),
     };
+    let poll = Duration::from_millis(config.reward_poll_ms.max(10));
+    let lease = Lease::new(
+        &database,
+        rewards::STAKE_LEASES,
+        rewards::PAYER_LEASE,
+        Lease::holder_name("stake"),
+        Duration::from_millis(config.reward_lease_ms).max(2 * poll),
+    );
     let router = with_operations(api(state.clone(), verifier), "stake", database, openapi::document());
     let service = config.common.bind(config.addr, router).await?;
-    tokio::spawn(rewards::pay_rewards(
-        state,
-        Duration::from_millis(config.reward_poll_ms.max(10)),
-        service.lifecycle(),
-    ));
+    tokio::spawn(rewards::pay_rewards(state, poll, lease, service.lifecycle()));
     Ok(service)
 }
 

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use futures::TryStreamExt;
 use mongodb::bson::{Document, doc};
-use solstice_kit::{error::error_chain, lifecycle::Lifecycle};
+use solstice_kit::{error::error_chain, lease::Lease, lifecycle::Lifecycle};
 use solstice_ledger::{AccountId, IdempotencyKey, LedgerError, Leg, SideWrite, SystemAccount, TransactionRequest};
 use solstice_types::{Amount, ReferenceKind, Token, WalletAddress};
 
@@ -107,30 +107,54 @@ pub(crate) fn unpaid_rewards(
     Ok(unpaid)
 }
 
-/// Pays due rewards every `poll` until the service drains. A reward in progress is finished
-/// (or, if the process dies, never committed: each is one transaction), none is started after.
-pub(crate) async fn pay_rewards(state: StakingState, poll: Duration, lifecycle: Lifecycle) {
+/// The stake service's leases: one document, the reward payer's.
+pub const STAKE_LEASES: &str = "stake_leases";
+/// The reward payer's lease in [`STAKE_LEASES`].
+pub const PAYER_LEASE: &str = "reward_payer";
+
+/// Pays due rewards every `poll` until the service drains, while this replica holds the
+/// reward payer's lease: one replica pays at a time, the others stand by and take over when
+/// its lease lapses (it died) or is released (it stopped). A reward in progress is finished
+/// (or, if the process dies, never committed: each is one transaction), none is started after;
+/// and a reward is paid exactly once even by two payers (each has its idempotency key), so a
+/// payer that lost its lease without knowing it yet costs nothing but a refused retry.
+pub(crate) async fn pay_rewards(state: StakingState, poll: Duration, mut lease: Lease, lifecycle: Lifecycle) {
     let draining = lifecycle.draining();
     tokio::pin!(draining);
     loop {
-        // Each pass starts from a random address, so that replicas mostly work on different
-        // accounts and no account is always last.
-        let start = WalletAddress::from_public_key(&rand::random::<[u8; 32]>()).to_string();
-        if let Err(error) = pay_all_due(&state, &start, &lifecycle).await {
-            tracing::warn!(error = %error_chain(&error), "paying rewards failed; will retry");
+        match lease.step().await {
+            Ok(Some(_)) => {
+                // Each pass starts from a random address, so that no account is always last.
+                let start = WalletAddress::from_public_key(&rand::random::<[u8; 32]>()).to_string();
+                if let Err(error) = pay_all_due(&state, &start, &lifecycle, &mut lease).await {
+                    tracing::warn!(error = %error_chain(&error), "paying rewards failed; will retry");
+                }
+            }
+            // Another replica pays.
+            Ok(None) => {}
+            Err(error) => {
+                tracing::warn!(error = %error_chain(&error), "the reward payer's lease cannot be reached; will retry")
+            }
         }
         tokio::select! {
             () = tokio::time::sleep(poll) => {}
             () = &mut draining => break,
         }
     }
+    lease.release().await;
     tracing::info!("stopped paying rewards: shutting down");
 }
 
 /// One pass over every account with rewards due: accounts holding stake that are behind, and
 /// withdrawn ones still owed rewards, in address order from `start` round to just before it.
-/// Read a page at a time (see [`due_page`]).
-async fn pay_all_due(state: &StakingState, start: &str, lifecycle: &Lifecycle) -> Result<(), LedgerError> {
+/// Read a page at a time (see [`due_page`]); stops as soon as this replica may no longer hold
+/// the payer's lease, which it renews as it goes.
+async fn pay_all_due(
+    state: &StakingState,
+    start: &str,
+    lifecycle: &Lifecycle,
+    lease: &mut Lease,
+) -> Result<(), LedgerError> {
     let (epoch, _) = state.epoch_now();
     let behind = doc! { "$lt": epoch - 1 };
     for filter in [
@@ -145,6 +169,10 @@ async fn pay_all_due(state: &StakingState, start: &str, lifecycle: &Lifecycle) -
                 }
                 let page = due_page(state, &filter, &range, after.as_deref()).await?;
                 for account in &page {
+                    if !lease.keep().await? {
+                        tracing::warn!("no longer sure to hold the reward payer's lease: stopping this pass");
+                        return Ok(());
+                    }
                     // One account that cannot be paid (its validator gone, the pool short)
                     // must not hold up the others: it is tried again next pass.
                     match pay_due(state, account, epoch).await {
@@ -246,7 +274,11 @@ mod tests {
         let broken = StakeDoc { validator: "gone".to_owned(), ..account(principal, current - 3, None) };
         state.accounts.insert_many(due.iter().chain([&done, &broken])).await.unwrap();
 
-        pay_all_due(&state, &WalletAddress::from_public_key(&[128; 32]).to_string(), &Lifecycle::new()).await.unwrap();
+        let mut lease =
+            Lease::new(&database, STAKE_LEASES, PAYER_LEASE, "test".to_owned(), std::time::Duration::from_secs(60));
+        assert_eq!(lease.step().await.unwrap(), Some(1));
+        let start = WalletAddress::from_public_key(&[128; 32]).to_string();
+        pay_all_due(&state, &start, &Lifecycle::new(), &mut lease).await.unwrap();
 
         let mut expected = lamports(principal);
         for _ in 0..3 {

@@ -456,3 +456,162 @@ async fn one_unstake_key_sent_for_two_accounts_at_once_unstakes_one() {
     let unstaked = app.accounts(&alice).await.iter().filter(|a| !a["deactivation_epoch"].is_null()).count();
     assert_eq!(unstaked, 1);
 }
+
+/// A stake service binary running as a process of its own, killed (SIGKILL) when dropped.
+struct Replica {
+    process: std::process::Child,
+    base: String,
+}
+
+impl Replica {
+    fn start(database: &Database) -> Replica {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let process = std::process::Command::new(env!("CARGO_BIN_EXE_solstice-stake"))
+            .env("STAKE_ADDR", format!("127.0.0.1:{port}"))
+            .env("MONGODB_URI", solstice_testkit::mongodb_uri())
+            .env("SOLSTICE_DATABASE", database.name())
+            .env("SOLSTICE_TRUSTED_CALLERS", solstice_testkit::host_key().trusted_entry())
+            .env("STAKE_EPOCH_SECONDS", "2")
+            .env("STAKE_REWARD_POLL_MS", "100")
+            .env("STAKE_REWARD_LEASE_MS", "1000")
+            .env("RUST_LOG", "warn")
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .expect("the stake binary starts");
+        Replica { process, base: format!("http://127.0.0.1:{port}") }
+    }
+
+    async fn wait_until_listening(&self) {
+        let addr = self.base.trim_start_matches("http://").to_owned();
+        for _ in 0..300 {
+            if tokio::net::TcpStream::connect(&addr).await.is_ok() {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("the stake replica at {addr} never listened");
+    }
+
+    /// Whether this process holds the lease whose holder is `holder` (holder names carry the
+    /// process id).
+    fn holds(&self, holder: &str) -> bool {
+        holder.contains(&format!("-{}-", self.process.id()))
+    }
+}
+
+impl Drop for Replica {
+    fn drop(&mut self) {
+        let _ = self.process.kill();
+        let _ = self.process.wait();
+    }
+}
+
+/// The reward payer's lease: its holder and term.
+async fn payer_lease(database: &Database) -> Option<(String, i64)> {
+    let lease = database
+        .collection::<mongodb::bson::Document>("stake_leases")
+        .find_one(doc! { "_id": "reward_payer" })
+        .await
+        .unwrap()?;
+    Some((lease.get_str("holder").unwrap().to_owned(), lease.get_i64("term").unwrap()))
+}
+
+/// Two replicas as separate processes: one holds the reward payer's lease and pays; it is
+/// killed with SIGKILL (its lease not released) while it is paying an epoch's rewards. The
+/// other takes the lease over, finishes that epoch and goes on, and every reward of every
+/// account is still paid exactly once, in the compounded amounts, with the books balanced.
+#[tokio::test]
+async fn a_reward_payer_killed_mid_epoch_is_replaced_and_every_reward_is_paid_exactly_once() {
+    let (client, database) = solstice_testkit::fresh_database().await;
+    let ledger = Ledger::new(client, &database);
+    ledger.init().await.unwrap();
+    let mut replicas = [Replica::start(&database), Replica::start(&database)];
+    for replica in &replicas {
+        replica.wait_until_listening().await;
+    }
+    let app = TestApp { base: replicas[0].base.clone(), ledger, database: database.clone() };
+    let mut stakes = Vec::new();
+    for n in 0..16 {
+        let wallet = app.user(100 * SOL).await;
+        let (status, staked) = app.stake(&wallet, ["solstice", "aurora", "meridian"][n % 3], "90").await;
+        assert_eq!(status, StatusCode::CREATED, "{staked}");
+        stakes.push((wallet, staked["address"].as_str().unwrap().to_owned()));
+    }
+    // Wait for an epoch boundary after the stakes activated, then kill the payer as soon as it
+    // has paid some of that epoch's rewards and before it has paid them all.
+    let rewards = database.collection::<mongodb::bson::Document>(solstice_ledger::TRANSACTIONS);
+    let (wallet, _) = &stakes[0];
+    let target = app.epoch(wallet).await + 2;
+    app.wait_for_epoch(wallet, target).await;
+    let ended = target - 1;
+    let paid_of_epoch = || rewards.count_documents(doc! { "details.action": "reward", "details.epoch": ended });
+    let mut paid_at_kill = 0;
+    for _ in 0..2_000 {
+        paid_at_kill = paid_of_epoch().await.unwrap();
+        if paid_at_kill > 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    let (holder, term) = payer_lease(&database).await.expect("one replica took the payer's lease");
+    let payer = replicas.iter().position(|replica| replica.holds(&holder)).expect("the holder is one of the replicas");
+    replicas[payer].process.kill().unwrap();
+    replicas[payer].process.wait().unwrap();
+    let paid_after_kill = paid_of_epoch().await.unwrap();
+    assert!(paid_at_kill >= 1, "the payer was paying epoch {ended} when it was killed");
+
+    // The other replica takes over in a new term once the lease lapses, and pays on.
+    let survivor = &replicas[1 - payer];
+    let app = TestApp { base: survivor.base.clone(), ..app };
+    let mut taken = None;
+    for _ in 0..50 {
+        match payer_lease(&database).await {
+            Some((holder, new_term)) if survivor.holds(&holder) => {
+                taken = Some(new_term);
+                break;
+            }
+            _ => tokio::time::sleep(Duration::from_millis(100)).await,
+        }
+    }
+    let new_term = taken.expect("the surviving replica took the payer's lease within 5 s");
+    assert!(new_term > term, "a new term: {new_term} after {term}");
+    // The killed payer's open transaction (it was writing the rewards account) holds its
+    // locks until the database aborts it at the end of a transaction's lifetime (60 s here,
+    // as in MongoDB): until then the new payer's writes conflict and are retried.
+    let killed_at = std::time::Instant::now();
+    while paid_of_epoch().await.unwrap() < 16 && killed_at.elapsed() < Duration::from_secs(90) {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(
+        paid_of_epoch().await.unwrap(),
+        16,
+        "every account's reward for epoch {ended} within 90 s (the payer had paid {paid_at_kill}, then {paid_after_kill}, when killed)"
+    );
+    eprintln!("epoch {ended} fully paid {:?} after the payer was killed", killed_at.elapsed());
+    let caught_up = app.epoch(wallet).await + 2;
+    app.wait_for_epoch(wallet, caught_up).await;
+    tokio::time::sleep(Duration::from_millis(800)).await;
+
+    let current = app.epoch(wallet).await;
+    for (wallet, address) in &stakes {
+        let account = app.account(wallet, address).await;
+        let activation = account["activation_epoch"].as_i64().unwrap();
+        let records = rewards
+            .count_documents(doc! { "details.action": "reward", "details.stake_account": address })
+            .await
+            .unwrap() as i64;
+        assert!(
+            records >= current - activation - 1 && records <= current - activation,
+            "{records} rewards by epoch {current}"
+        );
+        for epoch in activation..activation + records {
+            let once = doc! { "details.stake_account": address, "details.epoch": epoch };
+            assert_eq!(rewards.count_documents(once).await.unwrap(), 1, "epoch {epoch} paid exactly once");
+        }
+        let validator = &account["validator"];
+        let (apy, commission) =
+            (validator["apy_bps"].as_u64().unwrap() as u32, validator["commission_bps"].as_u64().unwrap() as u32);
+        assert_eq!(account["amount"].as_u64().unwrap(), compounded(90 * SOL, apy, commission, records));
+    }
+    assert_books_balance(&app.ledger).await;
+}
