@@ -93,6 +93,34 @@ impl TestApp {
     async fn sol(&self, account: &AccountId) -> u64 {
         self.ledger.balance(account, Token::Sol).await.unwrap().base_units()
     }
+
+    /// Every epoch's reward of each of `stakes` (90 SOL each, by wallet and stake account) that
+    /// has ended is paid exactly once (the last may still be in flight), none missed, in the
+    /// compounded amounts.
+    async fn assert_each_reward_paid_once(&self, stakes: &[(WalletAddress, String)]) {
+        let rewards = self.database.collection::<mongodb::bson::Document>(solstice_ledger::TRANSACTIONS);
+        let current = self.epoch(&stakes[0].0).await;
+        for (wallet, address) in stakes {
+            let account = self.account(wallet, address).await;
+            let activation = account["activation_epoch"].as_i64().unwrap();
+            let records = rewards
+                .count_documents(doc! { "details.action": "reward", "details.stake_account": address })
+                .await
+                .unwrap() as i64;
+            assert!(
+                records >= current - activation - 1 && records <= current - activation,
+                "{records} rewards by epoch {current}"
+            );
+            for epoch in activation..activation + records {
+                let once = doc! { "details.stake_account": address, "details.epoch": epoch };
+                assert_eq!(rewards.count_documents(once).await.unwrap(), 1, "epoch {epoch} paid exactly once");
+            }
+            let validator = &account["validator"];
+            let (apy, commission) =
+                (validator["apy_bps"].as_u64().unwrap() as u32, validator["commission_bps"].as_u64().unwrap() as u32);
+            assert_eq!(account["amount"].as_u64().unwrap(), compounded(90 * SOL, apy, commission, records));
+        }
+    }
 }
 
 /// What `principal` staked with a validator earns over `epochs` two-second epochs, compounded.
@@ -195,41 +223,18 @@ async fn two_replicas_pay_each_reward_exactly_once() {
     let app = spawn_app().await;
     let second = start(&app.database).await;
     let mut stakes = Vec::new();
+    let mut start_epoch = None;
     for n in 0..6 {
         let wallet = app.user(100 * SOL).await;
         let validator = ["solstice", "aurora", "meridian"][n % 3];
         let (status, staked) = app.stake(&wallet, validator, "90").await;
         assert_eq!(status, StatusCode::CREATED);
-        stakes.push((wallet, staked));
+        start_epoch = start_epoch.or(staked["activation_epoch"].as_i64());
+        stakes.push((wallet, staked["address"].as_str().unwrap().to_owned()));
     }
-    let (first_wallet, first) = &stakes[0];
-    let start_epoch = first["activation_epoch"].as_i64().unwrap();
-    app.wait_for_epoch(first_wallet, start_epoch + 4).await;
+    app.wait_for_epoch(&stakes[0].0, start_epoch.unwrap() + 4).await;
     tokio::time::sleep(Duration::from_millis(800)).await;
-    let current = app.epoch(first_wallet).await;
-    let rewards = app.database.collection::<mongodb::bson::Document>(solstice_ledger::TRANSACTIONS);
-    for (wallet, staked) in &stakes {
-        let address = staked["address"].as_str().unwrap();
-        let account = app.account(wallet, address).await;
-        let activation = account["activation_epoch"].as_i64().unwrap();
-        // Every completed epoch since activation is paid (the last one may be in flight).
-        let records = rewards
-            .count_documents(doc! { "details.action": "reward", "details.stake_account": address })
-            .await
-            .unwrap() as i64;
-        assert!(
-            records >= current - activation - 1 && records <= current - activation,
-            "{records} rewards by epoch {current}"
-        );
-        for epoch in activation..activation + records {
-            let once = doc! { "details.stake_account": address, "details.epoch": epoch };
-            assert_eq!(rewards.count_documents(once).await.unwrap(), 1, "epoch {epoch} paid exactly once");
-        }
-        let validator = &account["validator"];
-        let (apy, commission) =
-            (validator["apy_bps"].as_u64().unwrap() as u32, validator["commission_bps"].as_u64().unwrap() as u32);
-        assert_eq!(account["amount"].as_u64().unwrap(), compounded(90 * SOL, apy, commission, records));
-    }
+    app.assert_each_reward_paid_once(&stakes).await;
     let _ = second;
     assert_books_balance(&app.ledger).await;
 }
@@ -592,26 +597,6 @@ async fn a_reward_payer_killed_mid_epoch_is_replaced_and_every_reward_is_paid_ex
     app.wait_for_epoch(wallet, caught_up).await;
     tokio::time::sleep(Duration::from_millis(800)).await;
 
-    let current = app.epoch(wallet).await;
-    for (wallet, address) in &stakes {
-        let account = app.account(wallet, address).await;
-        let activation = account["activation_epoch"].as_i64().unwrap();
-        let records = rewards
-            .count_documents(doc! { "details.action": "reward", "details.stake_account": address })
-            .await
-            .unwrap() as i64;
-        assert!(
-            records >= current - activation - 1 && records <= current - activation,
-            "{records} rewards by epoch {current}"
-        );
-        for epoch in activation..activation + records {
-            let once = doc! { "details.stake_account": address, "details.epoch": epoch };
-            assert_eq!(rewards.count_documents(once).await.unwrap(), 1, "epoch {epoch} paid exactly once");
-        }
-        let validator = &account["validator"];
-        let (apy, commission) =
-            (validator["apy_bps"].as_u64().unwrap() as u32, validator["commission_bps"].as_u64().unwrap() as u32);
-        assert_eq!(account["amount"].as_u64().unwrap(), compounded(90 * SOL, apy, commission, records));
-    }
+    app.assert_each_reward_paid_once(&stakes).await;
     assert_books_balance(&app.ledger).await;
 }
