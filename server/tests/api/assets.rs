@@ -25,8 +25,8 @@ fn built_site() -> std::path::PathBuf {
     // hash of where it was written.
     std::fs::write(
         pkg.join("__wasm_split_manifest.json"),
-        r#"{"swap_page_11599079198068528658": ["chunk_3.1111111111111111", "split_swap_page_11599079198068528658.2222222222222222"],
-            "market_pages_11599079198068528658": ["chunk_3.1111111111111111", "chunk_5.3333333333333333"]}"#,
+        r#"{"swap_pages_11599079198068528658": ["chunk_3.1111111111111111", "split_swap_pages_11599079198068528658.2222222222222222"],
+            "visitor_pages_11599079198068528658": ["chunk_3.1111111111111111", "chunk_5.3333333333333333"]}"#,
     )
     .unwrap();
     root
@@ -66,7 +66,7 @@ async fn a_page_names_the_modules_of_its_own_group_of_pages_and_no_others() {
         page_modules(&swap),
         [
             "/pkg/chunk_3.1111111111111111.wasm",
-            "/pkg/split_swap_page_11599079198068528658.2222222222222222.wasm",
+            "/pkg/split_swap_pages_11599079198068528658.2222222222222222.wasm",
             loader
         ],
         "{swap}"
