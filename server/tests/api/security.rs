@@ -632,7 +632,24 @@ async fn a_client_still_sending_an_oversized_body_gets_the_refusal_not_a_reset_c
         let answer = post_slowly(base, path, 100 * 4096).await;
         assert!(answer.starts_with("HTTP/1.1 413"), "{base}{path} answered: {answer:?}");
         assert!(answer.contains(r#""code":"too_large""#), "{base}{path} answered: {answer:?}");
+        // A body declared past what is ever read is refused at once, without waiting for it.
+        let answer = post_headers_only(base, path, 64 * 1024 * 1024).await;
+        assert!(answer.starts_with("HTTP/1.1 413"), "{base}{path} answered: {answer:?}");
     }
+}
+
+/// Sends only the headers of a POST declaring a `length`-byte body; returns what the server
+/// answered within 5 s.
+async fn post_headers_only(base: &str, path: &str, length: usize) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let addr = base.trim_start_matches("http://");
+    let mut socket = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let head = format!("POST {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Length: {length}\r\n\r\n");
+    socket.write_all(head.as_bytes()).await.unwrap();
+    let mut answer = vec![0; 4096];
+    let read = tokio::time::timeout(std::time::Duration::from_secs(5), socket.read(&mut answer)).await;
+    let read = read.ok().and_then(Result::ok).unwrap_or(0);
+    String::from_utf8_lossy(&answer[..read]).into_owned()
 }
 
 #[tokio::test]

@@ -177,11 +177,17 @@ const DRAIN_BYTES: usize = 1024 * 1024;
 /// Reads a request body of at most `limit` bytes.
 ///
 /// A longer body is refused with 413 and the shared error body, once the rest of it (up to
-/// [`DRAIN_BYTES`]) has been read; one that breaks off is refused with 400.
+/// [`DRAIN_BYTES`]) has been read, or at once when its declared length is past that; one that
+/// breaks off is refused with 400.
 pub async fn read_body(body: axum::body::Body, limit: usize) -> Result<axum::body::Bytes, Response> {
+    use axum::body::HttpBody;
     use futures::StreamExt;
     use solstice_types::{ApiError, ErrorCode};
 
+    let too_large = || crate::error::ErrorResponse(ApiError::new(ErrorCode::TooLarge, "The request is too large."));
+    if body.size_hint().lower() > DRAIN_BYTES as u64 {
+        return Err(too_large().into_response());
+    }
     let mut stream = body.into_data_stream();
     let mut kept = Vec::new();
     let mut total = 0usize;
@@ -198,8 +204,7 @@ pub async fn read_body(body: axum::body::Body, limit: usize) -> Result<axum::bod
         }
     }
     if total > limit {
-        return Err(crate::error::ErrorResponse(ApiError::new(ErrorCode::TooLarge, "The request is too large."))
-            .into_response());
+        return Err(too_large().into_response());
     }
     Ok(kept.into())
 }
