@@ -92,25 +92,23 @@ impl Lease {
             self.term = None;
             self.valid_until = None;
         }
+        // One round trip whether the lease lapsed or was never taken: the upsert creates it
+        // (term 1) when missing, and collides with it (a duplicate key) when someone holds it.
         let taken = self
             .leases
             .find_one_and_update(
                 doc! { "_id": &self.id, "expires_at": { "$lt": now } },
-                doc! { "$set": { "holder": &self.holder, "expires_at": expires_at }, "$inc": { "term": 1 } },
+                doc! { "$set": { "holder": &self.holder, "expires_at": expires_at }, "$inc": { "term": 1_i64 } },
             )
+            .upsert(true)
             .return_document(ReturnDocument::After)
-            .await?;
+            .await;
         let term = match taken {
-            Some(lease) => lease.term.max(0) as u64,
-            None => {
-                let first = LeaseDoc { id: self.id.clone(), holder: self.holder.clone(), term: 1, expires_at };
-                match self.leases.insert_one(&first).await {
-                    Ok(_) => 1,
-                    // The lease exists and has not lapsed: someone else leads.
-                    Err(error) if solstice_ledger::is_duplicate_key(&error) => return Ok(None),
-                    Err(error) => return Err(error),
-                }
-            }
+            Ok(Some(lease)) => lease.term.max(0) as u64,
+            // The lease exists and has not lapsed: someone else leads.
+            Ok(None) => return Ok(None),
+            Err(error) if solstice_ledger::is_duplicate_key(&error) => return Ok(None),
+            Err(error) => return Err(error),
         };
         tracing::info!(lease = %self.id, term, holder = %self.holder, "took the lease");
         self.term = Some(term);
