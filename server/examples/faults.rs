@@ -1,6 +1,8 @@
 //! The fault test's load and its verdict. `scripts/faults` starts the platform with two
-//! replicas of every service, runs this, and meanwhile kills and restarts replicas and the
-//! database, appending each fault to the events file.
+//! replicas of every service and two hosts behind nginx, runs this, and meanwhile kills and
+//! restarts replicas, the database and a host, appending each fault to the events file.
+//! Websocket clients follow live prices through the proxy meanwhile, and must hear them again
+//! after their host dies.
 //!
 //! Every client acts like a careful browser: each money-moving request carries an idempotency
 //! key, and an uncertain answer (5xx, no answer) is retried with the same key until it turns
@@ -25,6 +27,11 @@ use solstice_types::WalletAddress;
 const PASSWORD: &str = "fault test password";
 /// How long a client keeps retrying an uncertain answer before it gives up for the moment.
 const RETRY_WINDOW: Duration = Duration::from_secs(20);
+/// An answer slower than this, in milliseconds, is one a user waits for: a swap is not back to
+/// normal until its answers are quick again.
+const SLOW_MS: i64 = 1_000;
+/// Swaps must succeed again, quickly, within this long after a replica is killed (milliseconds).
+const SWAP_RECOVERY_TARGET_MS: i64 = 5_000;
 
 fn now_ms() -> i64 {
     SystemTime::now().duration_since(UNIX_EPOCH).expect("after 1970").as_millis() as i64
@@ -98,10 +105,12 @@ struct Request {
     outcome: Outcome,
 }
 
-/// Every attempt's time and whether it failed uncertainly, for error rate and recovery.
+/// Every attempt's end, whether it was in trouble and its kind, for error rate and recovery.
 #[derive(Default)]
 struct Timeline {
-    attempts: Vec<(i64, bool)>,
+    attempts: Vec<(i64, bool, Kind)>,
+    /// The same, where trouble is an uncertain answer or one slower than [`SLOW_MS`].
+    slow_or_uncertain: Vec<(i64, bool, Kind)>,
     /// When each attempt started and how long it took, in milliseconds.
     latencies: Vec<(i64, i64)>,
     /// Why uncertain answers were uncertain, and how often.
@@ -176,7 +185,9 @@ async fn settle(host: &str, users: &[User], request: &mut Request, window: Durat
         {
             let mut timeline = timeline.lock().expect("timeline");
             let uncertain = matches!(answer, Answer::Uncertain(_));
-            timeline.attempts.push((now_ms(), uncertain));
+            let ended = now_ms();
+            timeline.attempts.push((ended, uncertain, request.kind));
+            timeline.slow_or_uncertain.push((ended, uncertain || ended - sent_at > SLOW_MS, request.kind));
             timeline.latencies.push((sent_at, now_ms() - sent_at));
             if let Answer::Uncertain(reason) = &answer {
                 *timeline.reasons.entry(format!("{:?}: {reason}", request.kind)).or_default() += 1;
@@ -239,6 +250,52 @@ async fn load(
         n += 1;
     }
     done
+}
+
+/// What a browser following live prices through the proxy saw.
+#[derive(Default)]
+struct Watch {
+    /// When each message arrived (Unix milliseconds).
+    heard: Vec<i64>,
+    /// Times its socket closed and it connected again.
+    reconnects: usize,
+    /// Connection attempts that failed.
+    failed_connects: usize,
+}
+
+/// Follows live prices over a websocket until `until`, as the front end does: when the socket
+/// closes (or is silent for 10 s), it connects again, backing off from 100 ms to 2 s.
+async fn watch_prices(url: String, until: Instant) -> Watch {
+    use futures::StreamExt;
+    let mut watch = Watch::default();
+    let mut pause = Duration::from_millis(100);
+    let mut connected_before = false;
+    while Instant::now() < until {
+        let Ok(Ok((mut socket, _))) =
+            tokio::time::timeout(Duration::from_secs(5), tokio_tungstenite::connect_async(&url)).await
+        else {
+            watch.failed_connects += 1;
+            tokio::time::sleep(pause).await;
+            pause = (pause * 2).min(Duration::from_secs(2));
+            continue;
+        };
+        watch.reconnects += usize::from(connected_before);
+        connected_before = true;
+        pause = Duration::from_millis(100);
+        loop {
+            let left = until.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                break;
+            }
+            match tokio::time::timeout(left.min(Duration::from_secs(10)), socket.next()).await {
+                Ok(Some(Ok(tokio_tungstenite::tungstenite::Message::Text(_)))) => watch.heard.push(now_ms()),
+                Ok(Some(Ok(_))) => {}
+                // Closed, broken, or silent for too long: connect again.
+                Ok(Some(Err(_)) | None) | Err(_) => break,
+            }
+        }
+    }
+    watch
 }
 
 /// Checks the database against what the clients saw. Returns the problems found.
@@ -329,10 +386,16 @@ fn events(path: &str) -> Vec<(i64, String)> {
         .collect()
 }
 
-/// Time from each fault until requests succeeded again: from the event to the first success
-/// after the last uncertain answer that followed it (before the next event).
-fn recovery(events: &[(i64, String)], attempts: &[(i64, bool)]) -> Vec<(String, usize, Option<i64>)> {
-    let mut sorted = attempts.to_vec();
+/// Time from each fault until requests (of `kind`, or of every kind) succeeded again: from the
+/// event to the first success after the last uncertain answer that followed it (before the next
+/// event).
+fn recovery(
+    events: &[(i64, String)],
+    attempts: &[(i64, bool, Kind)],
+    kind: Option<Kind>,
+) -> Vec<(String, usize, Option<i64>)> {
+    let mut sorted: Vec<(i64, bool)> =
+        attempts.iter().filter(|(_, _, k)| kind.is_none_or(|kind| kind == *k)).map(|(t, f, _)| (*t, *f)).collect();
     sorted.sort_unstable();
     let mut report = Vec::new();
     for (i, (at, label)) in events.iter().enumerate() {
@@ -348,15 +411,18 @@ fn recovery(events: &[(i64, String)], attempts: &[(i64, bool)]) -> Vec<(String, 
     report
 }
 
-async fn run(
+/// The load to run and where `scripts/faults` is told about it.
+struct Plan {
     host: String,
-    database: Database,
-    ledger: Ledger,
     clients: usize,
+    ws_clients: usize,
     seconds: u64,
     events_path: String,
     ready_path: String,
-) -> bool {
+}
+
+async fn run(plan: Plan, database: Database, ledger: Ledger) -> bool {
+    let Plan { host, clients, ws_clients, seconds, events_path, ready_path } = plan;
     println!("signing up {clients} users through the host…");
     let mut users = Vec::new();
     for _ in 0..clients {
@@ -369,6 +435,8 @@ async fn run(
     std::fs::write(&ready_path, started.to_string()).expect("the ready file is writable");
     println!("load: {clients} clients for {seconds} s (transfers, swaps, stakes, portfolio and stake reads)");
     let until = Instant::now() + Duration::from_secs(seconds);
+    let ws_url = format!("{}/ws/prices", host.replacen("http", "ws", 1));
+    let watchers: Vec<_> = (0..ws_clients).map(|_| tokio::spawn(watch_prices(ws_url.clone(), until))).collect();
     let tasks: Vec<_> = (0..clients)
         .map(|client| tokio::spawn(load(host.clone(), users.clone(), client, until, timeline.clone())))
         .collect();
@@ -376,6 +444,12 @@ async fn run(
     for task in tasks {
         requests.extend(task.await.expect("a client task"));
     }
+
+    let mut watches = Vec::new();
+    for watcher in watchers {
+        watches.push(watcher.await.expect("a websocket client task"));
+    }
+    let load_ended = now_ms();
 
     // Requests still unknown get one more try now that the platform is whole again, with the
     // same key — what the user's next click on "Try again" does.
@@ -387,7 +461,7 @@ async fn run(
 
     let timeline = std::mem::take(&mut *timeline.lock().expect("timeline"));
     let attempts = timeline.attempts.len();
-    let uncertain = timeline.attempts.iter().filter(|(_, failed)| *failed).count();
+    let uncertain = timeline.attempts.iter().filter(|(_, failed, _)| *failed).count();
     let mut by_kind: BTreeMap<Kind, (usize, usize, usize)> = BTreeMap::new();
     let mut refusals: BTreeMap<String, usize> = BTreeMap::new();
     for request in &requests {
@@ -419,7 +493,8 @@ async fn run(
     );
     let events = events(&events_path);
     println!("faults injected: {}", events.len());
-    for (i, (label, failures, recovered)) in recovery(&events, &timeline.attempts).into_iter().enumerate() {
+    let swaps = recovery(&events, &timeline.slow_or_uncertain, Some(Kind::Swap));
+    for (i, (label, failures, recovered)) in recovery(&events, &timeline.attempts, None).into_iter().enumerate() {
         let (from, until) = (events[i].0, events.get(i + 1).map_or(i64::MAX, |(next, _)| *next));
         let slowest = timeline.latencies.iter().filter(|(t, _)| *t >= from && *t < until).map(|(_, ms)| *ms).max();
         let slowest = slowest.map_or_else(|| "-".to_owned(), |ms| format!("{:.1} s", ms as f64 / 1000.0));
@@ -434,9 +509,57 @@ async fn run(
                 )
             }
         }
+        let (_, troubled, back) = &swaps[i];
+        let back = back.map_or_else(|| "never".to_owned(), |ms| format!("{:.1} s after it", ms as f64 / 1000.0));
+        println!(
+            "      swaps: {troubled} slow (over {SLOW_MS} ms) or uncertain answers; succeeding quickly again {back}"
+        );
+    }
+    if let Some((label, _, back)) =
+        events.iter().zip(&swaps).find(|((_, label), _)| label.contains("SIGKILL")).map(|(_, s)| s)
+    {
+        let met = back.is_some_and(|ms| ms <= SWAP_RECOVERY_TARGET_MS);
+        println!(
+            "swap recovery after {label:?}: {} (target: within {:.0} s): {}",
+            back.map_or_else(|| "never".to_owned(), |ms| format!("{:.1} s", ms as f64 / 1000.0)),
+            SWAP_RECOVERY_TARGET_MS as f64 / 1000.0,
+            if met { "met" } else { "MISSED" }
+        );
     }
 
     let mut problems = verify(&database, &ledger, &requests).await;
+    if !watches.is_empty() {
+        let reconnects: usize = watches.iter().map(|w| w.reconnects).sum();
+        let failed: usize = watches.iter().map(|w| w.failed_connects).sum();
+        let heard: usize = watches.iter().map(|w| w.heard.len()).sum();
+        println!(
+            "live prices: {} websocket clients heard {heard} messages; {reconnects} reconnections, {failed} failed connection attempts",
+            watches.len()
+        );
+        // Prices stopped for each client across the host's death: from its last message before
+        // the kill to its first one after.
+        if let Some((killed, _)) = events.iter().find(|(_, label)| label.contains("hosts")) {
+            let resumed: Vec<i64> = watches
+                .iter()
+                .filter_map(|w| w.heard.iter().find(|t| *t > killed).map(|first| first - killed))
+                .collect();
+            match resumed.iter().max() {
+                Some(worst) if resumed.len() == watches.len() => println!(
+                    "  after the host was killed, every client had prices again within {:.1} s",
+                    *worst as f64 / 1000.0
+                ),
+                _ => problems.push(format!(
+                    "{} of {} websocket clients heard no price after the host was killed",
+                    watches.len() - resumed.len(),
+                    watches.len()
+                )),
+            }
+        }
+        let deaf = watches.iter().filter(|w| w.heard.last().is_none_or(|last| load_ended - last > 5_000)).count();
+        if deaf > 0 {
+            problems.push(format!("{deaf} websocket client(s) heard no price in the last 5 s of the load"));
+        }
+    }
     if lost > 0 {
         problems.push(format!("{lost} request(s) lost: outcome still unknown after the platform recovered"));
     }
@@ -462,13 +585,15 @@ fn main() -> std::process::ExitCode {
     let events_path = var("FAULT_EVENTS");
     let ready_path = var("FAULT_READY");
     let clients: usize = std::env::var("FAULT_CLIENTS").ok().and_then(|s| s.parse().ok()).unwrap_or(8);
-    let seconds: u64 = std::env::var("FAULT_SECONDS").ok().and_then(|s| s.parse().ok()).unwrap_or(60);
+    let seconds: u64 = std::env::var("FAULT_SECONDS").ok().and_then(|s| s.parse().ok()).unwrap_or(75);
+    let ws_clients: usize = std::env::var("FAULT_WS_CLIENTS").ok().and_then(|s| s.parse().ok()).unwrap_or(8);
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("a runtime");
     let passed = runtime.block_on(async move {
         let client = mongodb::Client::with_uri_str(&uri).await.expect("the database is reachable");
         let database = client.database(&database);
         let ledger = Ledger::new(client.clone(), &database);
-        run(host, database, ledger, clients, seconds, events_path, ready_path).await
+        let plan = Plan { host, clients, ws_clients, seconds, events_path, ready_path };
+        run(plan, database, ledger).await
     });
     if passed { std::process::ExitCode::SUCCESS } else { std::process::ExitCode::FAILURE }
 }

@@ -5,12 +5,19 @@ use std::{fmt, str::FromStr};
 use serde::{Deserialize, Serialize};
 use solstice_types::WalletAddress;
 
+/// Most shards a split system account may have (shard 0 is the account itself).
+pub const MAX_SHARDS: u8 = 64;
+
 /// An account that can hold balances.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub enum AccountId {
     Wallet(WalletAddress),
     System(SystemAccount),
+    /// Shard `n` (1 to [`MAX_SHARDS`] − 1) of a system account split so that concurrent
+    /// transactions do not all write one document (the treasury and the fee account, which
+    /// every swap touches). Shard 0 is the account itself, `System(account)`.
+    Shard(SystemAccount, u8),
 }
 
 /// The platform's own accounts.
@@ -51,11 +58,35 @@ impl SystemAccount {
             SystemAccount::StakeRewards => "stake-rewards",
         }
     }
+
+    /// Whether the account may be split into shards (see [`AccountId::Shard`]).
+    pub const fn is_sharded(self) -> bool {
+        matches!(self, SystemAccount::Treasury | SystemAccount::Fees)
+    }
 }
 
 impl AccountId {
     pub fn wallet(address: &WalletAddress) -> AccountId {
         AccountId::Wallet(address.clone())
+    }
+
+    /// Shard `shard` of a split system account: the account itself for shard 0.
+    ///
+    /// # Panics
+    /// When the account is not split or the shard is [`MAX_SHARDS`] or more: a programming error.
+    pub fn shard(account: SystemAccount, shard: u8) -> AccountId {
+        assert!(account.is_sharded() && shard < MAX_SHARDS, "{} has no shard {shard}", account.name());
+        if shard == 0 { AccountId::System(account) } else { AccountId::Shard(account, shard) }
+    }
+
+    /// The system account this is, or is a shard of, with the shard's number (0 for the
+    /// account itself); `None` for a wallet.
+    pub fn system(&self) -> Option<(SystemAccount, u8)> {
+        match self {
+            AccountId::Wallet(_) => None,
+            AccountId::System(account) => Some((*account, 0)),
+            AccountId::Shard(account, shard) => Some((*account, *shard)),
+        }
     }
 
     /// Whether this account's balances may go below zero (only issuance may).
@@ -69,6 +100,7 @@ impl fmt::Display for AccountId {
         match self {
             AccountId::Wallet(address) => write!(f, "wallet:{address}"),
             AccountId::System(system) => write!(f, "system:{}", system.name()),
+            AccountId::Shard(system, shard) => write!(f, "system:{}-{shard}", system.name()),
         }
     }
 }
@@ -85,11 +117,19 @@ impl FromStr for AccountId {
         let invalid = || InvalidAccount(text.to_owned());
         match text.split_once(':') {
             Some(("wallet", address)) => WalletAddress::parse(address).map(AccountId::Wallet).map_err(|_| invalid()),
-            Some(("system", name)) => SystemAccount::ALL
-                .into_iter()
-                .find(|account| account.name() == name)
-                .map(AccountId::System)
-                .ok_or_else(invalid),
+            Some(("system", name)) => {
+                let named = |name: &str| SystemAccount::ALL.into_iter().find(|account| account.name() == name);
+                if let Some(account) = named(name) {
+                    return Ok(AccountId::System(account));
+                }
+                // A shard: `treasury-3`. Its number is written one way only (no `-03`, no `-0`).
+                let (name, shard) = name.rsplit_once('-').ok_or_else(invalid)?;
+                let account = named(name).filter(|account| account.is_sharded()).ok_or_else(invalid)?;
+                match shard.parse::<u8>() {
+                    Ok(n) if (1..MAX_SHARDS).contains(&n) && shard == n.to_string() => Ok(AccountId::Shard(account, n)),
+                    _ => Err(invalid()),
+                }
+            }
             _ => Err(invalid()),
         }
     }
@@ -121,6 +161,33 @@ mod tests {
         }
         assert!("system:nobody".parse::<AccountId>().is_err());
         assert!("wallet:abc".parse::<AccountId>().is_err());
+    }
+
+    #[test]
+    fn the_treasury_and_the_fee_account_have_shards_and_nothing_else_does() {
+        for account in [SystemAccount::Treasury, SystemAccount::Fees] {
+            assert_eq!(AccountId::shard(account, 0), AccountId::System(account));
+            for shard in [1, 7, MAX_SHARDS - 1] {
+                let id = AccountId::shard(account, shard);
+                assert_eq!(id.to_string(), format!("system:{}-{shard}", account.name()));
+                assert_eq!(id.to_string().parse::<AccountId>(), Ok(id.clone()));
+                assert_eq!(id.system(), Some((account, shard)));
+                assert!(!id.may_go_negative());
+            }
+        }
+        for text in [
+            "system:treasury-0",
+            "system:treasury-03",
+            "system:treasury-64",
+            "system:treasury-",
+            "system:treasury-x",
+            "system:faucet-1",
+            "system:issuance-1",
+            "system:stake-pool-1",
+        ] {
+            assert!(text.parse::<AccountId>().is_err(), "{text} names no account");
+        }
+        assert_eq!("system:stake-pool".parse(), Ok(AccountId::System(SystemAccount::StakePool)));
     }
 
     #[test]

@@ -40,7 +40,7 @@ pub struct Ledger {
     client: Client,
     pub(crate) balances: Collection<BalanceDoc>,
     pub(crate) transactions: Collection<TransactionDoc>,
-    database: Database,
+    pub(crate) database: Database,
     reader: LedgerReader,
     /// Requests in one process that debit the same account (the faucet at a burst of sign-ups,
     /// say) take turns instead of colliding in the database and retrying; across processes,

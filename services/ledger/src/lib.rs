@@ -15,13 +15,15 @@ mod error;
 mod genesis;
 mod model;
 mod reader;
+mod shards;
 mod transaction;
 
-pub use account::{AccountId, SystemAccount};
+pub use account::{AccountId, MAX_SHARDS, SystemAccount};
 pub use apply::Ledger;
 pub use audit::TokenAudit;
 pub use error::{LedgerError, database_error, is_duplicate_key, is_transient};
 pub use genesis::GENESIS;
 pub use model::{BALANCES, TRANSACTIONS};
 pub use reader::{HistoryPage, HistoryQuery, LedgerReader, RecordFilter};
+pub use shards::{REBALANCES, ShardMove, rebalancing_plan};
 pub use transaction::{IdempotencyKey, Leg, Receipt, SideWrite, TransactionRequest, net_changes};

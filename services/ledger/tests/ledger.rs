@@ -294,3 +294,48 @@ async fn a_replay_returns_the_details_of_the_first_application() {
     assert_eq!(again.details.unwrap().get_i32("n").unwrap(), 1);
     assert_eq!(ledger.balance(&bob, Token::Sol).await.unwrap(), sol(10));
 }
+
+#[tokio::test]
+async fn concurrent_rebalancers_spread_the_treasury_once_and_the_books_balance() {
+    let ledger = ledger().await;
+    let treasury = SystemAccount::Treasury;
+    let before = ledger.system_balance(treasury, Token::Usdc).await.unwrap();
+    assert_eq!(ledger.shard_balances(treasury, Token::Usdc).await.unwrap(), [(0, before)]);
+
+    // Four rebalancers at once (a deposed one among them, say): one pass is applied, once.
+    let passes = futures::future::join_all((0..4).map(|_| ledger.rebalance(treasury, Token::Usdc, 8))).await;
+    let applied: Vec<usize> = passes.into_iter().map(Result::unwrap).filter(|moves| *moves > 0).collect();
+    assert_eq!(applied, [7], "exactly one pass moved inventory, to the seven new shards");
+    let shards = ledger.shard_balances(treasury, Token::Usdc).await.unwrap();
+    assert_eq!(shards.iter().map(|(shard, _)| *shard).collect::<Vec<_>>(), (0..8).collect::<Vec<_>>());
+    assert!(shards.iter().all(|(_, amount)| *amount >= before / 8), "{shards:?}");
+    assert_eq!(ledger.system_balance(treasury, Token::Usdc).await.unwrap(), before);
+    // Even: nothing more to do.
+    assert_eq!(ledger.rebalance(treasury, Token::Usdc, 8).await.unwrap(), 0);
+    assert_sound(&ledger).await;
+
+    // Fewer shards: the ones past the new number are emptied into the others.
+    assert_eq!(ledger.rebalance(treasury, Token::Usdc, 2).await.unwrap(), 6);
+    let shards = ledger.shard_balances(treasury, Token::Usdc).await.unwrap();
+    assert!(shards.iter().all(|(shard, amount)| (*shard < 2) == (*amount > 0)), "{shards:?}");
+    assert_eq!(ledger.system_balance(treasury, Token::Usdc).await.unwrap(), before);
+    assert_sound(&ledger).await;
+}
+
+#[tokio::test]
+async fn a_starved_shard_is_refilled_and_a_pass_moves_money_only_between_shards() {
+    let ledger = ledger().await;
+    let treasury = SystemAccount::Treasury;
+    assert!(ledger.rebalance(treasury, Token::Sol, 4).await.unwrap() > 0);
+    // Shard 3 pays out almost everything it holds.
+    let shard = AccountId::shard(treasury, 3);
+    let held = ledger.balance(&shard, Token::Sol).await.unwrap().base_units();
+    let wallet = new_wallet();
+    ledger.apply(pay(&shard, &wallet, held - 1, key("drain"))).await.unwrap();
+    assert_eq!(ledger.rebalance(treasury, Token::Sol, 4).await.unwrap(), 3);
+    let shards = ledger.shard_balances(treasury, Token::Sol).await.unwrap();
+    let share = shards.iter().map(|(_, amount)| amount).sum::<i64>() / 4;
+    assert!(shards.iter().all(|(_, amount)| (*amount - share).abs() < 4), "{shards:?}");
+    assert_eq!(ledger.balance(&wallet, Token::Sol).await.unwrap().base_units(), held - 1);
+    assert_sound(&ledger).await;
+}

@@ -255,7 +255,8 @@ pub(crate) fn row_of(receipt: &Receipt, account: &AccountId) -> Result<ActivityR
     let details = receipt.details.as_ref();
     let action = details.and_then(|details| details.get_str("action").ok());
     let kind = match receipt.kind {
-        ReferenceKind::Airdrop | ReferenceKind::Genesis => ActivityKind::Airdrop,
+        // Genesis and rebalancing move money between system accounts only: no wallet sees them.
+        ReferenceKind::Airdrop | ReferenceKind::Genesis | ReferenceKind::Rebalance => ActivityKind::Airdrop,
         ReferenceKind::Transfer if sent.is_some() => ActivityKind::Sent,
         ReferenceKind::Transfer => ActivityKind::Received,
         ReferenceKind::Swap => ActivityKind::Swap,

@@ -5,9 +5,10 @@
 //! amount) or the most paid (buying one). Executing it prices the swap again on the latest
 //! tick and fills at that **live** price, protected by the quote's bound, as on Uniswap and
 //! Jupiter: so a quote is never a free option against the treasury. The fill is one ledger
-//! transaction against the exchange's treasury (the fee goes to the fee account), or fails and
-//! moves nothing: when the quote expired, when the price moved past the bound, when prices
-//! are stale or the sources disagree, or when funds are short. The same transaction marks the
+//! transaction against one shard of the exchange's treasury (the fee goes to the fee account's
+//! shard beside it; see `treasury`), or fails and moves nothing: when the quote expired, when
+//! the price moved past the bound, when prices are stale or the sources disagree, or when
+//! funds are short. The same transaction marks the
 //! quote used, so a quote fills at most once.
 
 mod error;
@@ -16,6 +17,7 @@ mod openapi;
 pub mod pricing;
 mod quotes;
 mod swaps;
+mod treasury;
 
 use std::{net::SocketAddr, time::Duration};
 
@@ -28,9 +30,10 @@ use mongodb::{Collection, IndexModel, bson::doc, options::IndexOptions};
 use solstice_kit::{
     auth::{Verifier, require_signature},
     http::with_operations,
+    lease::Lease,
     start::{CommonConfig, Service, StartError},
 };
-use solstice_ledger::Ledger;
+use solstice_ledger::{Ledger, MAX_SHARDS};
 use solstice_market::store::Ticks;
 
 use crate::model::QuoteDoc;
@@ -56,6 +59,20 @@ pub struct Config {
     /// wallet can make the exchange store; a person comparing swaps needs a handful.
     #[arg(long, env = "SWAP_MAX_OPEN_QUOTES", default_value_t = 20)]
     pub max_open_quotes: u32,
+    /// How many shards the exchange's treasury (and fee account) is split into, 1 to 64. Each
+    /// swap writes one shard, so this many swaps can be filled at once without waiting for one
+    /// another. Lowering it later is safe: the shards past the new number are emptied into
+    /// the others.
+    #[arg(long, env = "SWAP_TREASURY_SHARDS", default_value_t = 8)]
+    pub treasury_shards: u8,
+    /// How often the replica holding the rebalancer's lease evens out the treasury's shards,
+    /// in milliseconds.
+    #[arg(long, env = "SWAP_REBALANCE_MS", default_value_t = 2_000)]
+    pub rebalance_ms: u64,
+    /// Length of the rebalancer's lease, in milliseconds: another replica takes the
+    /// rebalancing over within this when the one doing it dies.
+    #[arg(long, env = "SWAP_REBALANCE_LEASE_MS", default_value_t = 10_000)]
+    pub rebalance_lease_ms: u64,
 }
 
 impl Config {
@@ -67,6 +84,9 @@ impl Config {
             freshness_seconds: 10,
             quote_ttl_seconds: 30,
             max_open_quotes: 20,
+            treasury_shards: 8,
+            rebalance_ms: 100,
+            rebalance_lease_ms: 1_000,
         }
     }
 }
@@ -86,10 +106,30 @@ pub async fn build(config: Config) -> Result<Service, StartError> {
     if config.max_open_quotes == 0 {
         return Err(StartError::Config("SWAP_MAX_OPEN_QUOTES must be at least 1".to_owned()));
     }
+    if !(1..=MAX_SHARDS).contains(&config.treasury_shards) {
+        return Err(StartError::Config(format!("SWAP_TREASURY_SHARDS must be 1 to {MAX_SHARDS}")));
+    }
     let ttl = Duration::from_secs(u64::from(config.quote_ttl_seconds.max(1)));
-    let state = SwapState { ledger, quotes, ticks, quote_ttl: ttl, max_open_quotes: config.max_open_quotes };
+    let state = SwapState {
+        ledger: ledger.clone(),
+        quotes,
+        ticks,
+        quote_ttl: ttl,
+        max_open_quotes: config.max_open_quotes,
+        treasury_shards: config.treasury_shards,
+    };
+    let every = Duration::from_millis(config.rebalance_ms.max(10));
+    let lease = Lease::new(
+        &database,
+        treasury::SWAP_LEASES,
+        treasury::REBALANCER_LEASE,
+        Lease::holder_name("swap"),
+        Duration::from_millis(config.rebalance_lease_ms).max(2 * every),
+    );
     let router = with_operations(api(state, verifier), "swap", database, openapi::document());
-    config.common.bind(config.addr, router).await
+    let service = config.common.bind(config.addr, router).await?;
+    tokio::spawn(treasury::rebalance(ledger, config.treasury_shards, every, lease, service.lifecycle()));
+    Ok(service)
 }
 
 /// What every request of the swap service shares.
@@ -100,6 +140,7 @@ pub(crate) struct SwapState {
     pub ticks: Ticks,
     pub quote_ttl: Duration,
     pub max_open_quotes: u32,
+    pub treasury_shards: u8,
 }
 
 fn api(state: SwapState, verifier: Verifier) -> Router {

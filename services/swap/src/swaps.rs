@@ -14,7 +14,7 @@ use solstice_kit::{
     openapi::{MAX_DATE_MS, MIN_DATE_MS},
 };
 use solstice_ledger::{
-    AccountId, HistoryQuery, IdempotencyKey, LedgerError, Leg, Receipt, SideWrite, SystemAccount, TransactionRequest,
+    AccountId, HistoryQuery, IdempotencyKey, LedgerError, Leg, Receipt, SideWrite, TransactionRequest,
 };
 use solstice_types::{
     ReferenceKind,
@@ -26,6 +26,7 @@ use crate::{
     error::SwapError,
     model::{QUOTES, SwapDetails, amount, price, price_i64},
     quotes::{fill, live_prices, quote_view},
+    treasury,
 };
 
 /// `POST /v1/swaps`: fills one of the caller's quotes at the live price within its bound, or
@@ -75,20 +76,6 @@ pub(crate) async fn execute(
     if !within {
         return Err(SwapError::PriceMoved(terms.slippage_bps));
     }
-    let wallet = AccountId::wallet(&caller.wallet);
-    let treasury = AccountId::System(SystemAccount::Treasury);
-    let mut legs = vec![
-        Leg { from: wallet.clone(), to: treasury.clone(), token: terms.from, amount: filled.amount_in },
-        Leg { from: treasury.clone(), to: wallet, token: terms.to, amount: filled.amount_out },
-    ];
-    if !filled.fee.is_zero() {
-        legs.push(Leg {
-            from: treasury,
-            to: AccountId::System(SystemAccount::Fees),
-            token: terms.to,
-            amount: filled.fee,
-        });
-    }
     let details = SwapDetails {
         quote_id: quote.id.clone(),
         side: quote.side,
@@ -110,27 +97,58 @@ pub(crate) async fn execute(
         price_in: price_i64(live.price_in)?,
         price_out: price_i64(live.price_out)?,
     };
-    let request = TransactionRequest::new(ReferenceKind::Swap, key.clone(), legs)
-        .acting_on("quote", &quote.id)
-        .with_details(bson::to_document(&details)?)
-        .with_side_write(SideWrite::Update {
-            collection: QUOTES.to_owned(),
-            filter: doc! { "_id": &quote.id, "used": false },
-            update: doc! { "$set": { "used": true } },
-        });
-    match state.ledger.apply(request).await {
-        Ok(receipt) => {
-            let status = if receipt.replayed { StatusCode::OK } else { StatusCode::CREATED };
-            Ok((status, axum::Json(swap_view(receipt)?)))
+    let wallet = AccountId::wallet(&caller.wallet);
+    let details = bson::to_document(&details)?;
+    // The treasury shard this swap fills from: a random one, or, when it is short, one that
+    // holds enough (the rebalancer keeps them even, so this is rare).
+    let order = treasury::shard_order(state.treasury_shards);
+    let mut shards = order.clone();
+    shards.truncate(1);
+    let mut tried = 0;
+    let receipt = loop {
+        let (treasury, fees) = treasury::accounts(shards[tried]);
+        let mut legs = vec![
+            Leg { from: wallet.clone(), to: treasury.clone(), token: terms.from, amount: filled.amount_in },
+            Leg { from: treasury.clone(), to: wallet.clone(), token: terms.to, amount: filled.amount_out },
+        ];
+        if !filled.fee.is_zero() {
+            legs.push(Leg { from: treasury, to: fees, token: terms.to, amount: filled.fee });
         }
-        // The same request, sent twice at once, filled by the other attempt at its own moment's
-        // price: that fill is the answer.
-        Err(LedgerError::IdempotencyConflict(_)) => match state.ledger.replay(&key).await? {
-            Some(first) => replayed(first, &quote.id),
-            None => Err(SwapError::QuoteUsed),
-        },
-        Err(error) => Err(error.into()),
-    }
+        let request = TransactionRequest::new(ReferenceKind::Swap, key.clone(), legs)
+            .acting_on("quote", &quote.id)
+            .with_details(details.clone())
+            .with_side_write(SideWrite::Update {
+                collection: QUOTES.to_owned(),
+                filter: doc! { "_id": &quote.id, "used": false },
+                update: doc! { "$set": { "used": true } },
+            });
+        match state.ledger.apply(request).await {
+            Ok(receipt) => break receipt,
+            Err(error) if treasury::treasury_short(&error) => {
+                if tried == 0 {
+                    let needed = filled.amount_out.as_i64() + filled.fee.as_i64();
+                    shards.extend(treasury::shards_holding(&state.ledger, terms.to, needed, &order).await?);
+                }
+                tried += 1;
+                // No shard holds enough: the treasury as a whole may, but no one swap may
+                // empty more than one shard.
+                if tried == shards.len() {
+                    return Err(error.into());
+                }
+            }
+            // The same request, sent twice at once, filled by the other attempt at its own
+            // moment's price: that fill is the answer.
+            Err(LedgerError::IdempotencyConflict(_)) => {
+                return match state.ledger.replay(&key).await? {
+                    Some(first) => replayed(first, &quote.id),
+                    None => Err(SwapError::QuoteUsed),
+                };
+            }
+            Err(error) => return Err(error.into()),
+        }
+    };
+    let status = if receipt.replayed { StatusCode::OK } else { StatusCode::CREATED };
+    Ok((status, axum::Json(swap_view(receipt)?)))
 }
 
 /// The first fill under a key, as the answer to a retry of the same quote; the key reused for

@@ -10,16 +10,17 @@ use std::{
     time::Duration,
 };
 
-use mongodb::Database;
+use mongodb::{Database, bson::doc};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use solstice_ledger::{AccountId, Ledger, SystemAccount};
+use solstice_ledger::{AccountId, IdempotencyKey, Ledger, Leg, SystemAccount, TransactionRequest};
 use solstice_market::{MarketKind, MarketTick, TickPrice, store::MarketStore};
 use solstice_testkit::{assert_books_balance, new_user, signed};
-use solstice_types::{Token, UsdPrice, WalletAddress};
+use solstice_types::{Amount, ReferenceKind, Token, UsdPrice, WalletAddress};
 
 const SOL: u64 = 1_000_000_000;
 const USDC: u64 = 1_000_000;
+const JTO: u64 = 1_000_000_000;
 
 /// A market the test moves: a tick every 100 ms, each token at a fixed price shifted by some
 /// basis points (or marked suspect), until it is paused (its prices then go stale).
@@ -96,6 +97,14 @@ async fn spawn_app_with(ttl_seconds: u32) -> TestApp {
 
 async fn spawn_app_configured(configure: impl FnOnce(&mut solstice_swap::Config)) -> TestApp {
     let (client, database) = solstice_testkit::fresh_database().await;
+    spawn_app_over(client, database, configure).await
+}
+
+async fn spawn_app_over(
+    client: mongodb::Client,
+    database: Database,
+    configure: impl FnOnce(&mut solstice_swap::Config),
+) -> TestApp {
     let market = Arc::new(TestMarket::default());
     tokio::spawn(market.clone().run(MarketStore::new(&database)));
     let mut config = solstice_swap::Config::for_tests(solstice_testkit::mongodb_uri(), database.name().to_owned());
@@ -144,6 +153,17 @@ impl TestApp {
     async fn balance(&self, account: &AccountId, token: Token) -> u64 {
         self.ledger.balance(account, token).await.unwrap().base_units()
     }
+
+    /// What a system account holds over all its shards.
+    async fn system(&self, account: SystemAccount, token: Token) -> u64 {
+        self.ledger.system_balance(account, token).await.unwrap().try_into().unwrap()
+    }
+
+    /// The treasury's shards that hold `token`, with what each holds.
+    async fn shards(&self, token: Token) -> Vec<(u8, i64)> {
+        let shards = self.ledger.shard_balances(SystemAccount::Treasury, token).await.unwrap();
+        shards.into_iter().filter(|(_, amount)| *amount > 0).collect()
+    }
 }
 
 fn key() -> String {
@@ -163,9 +183,7 @@ async fn an_unmoved_market_fills_at_the_quoted_terms_with_the_fee_to_the_fee_acc
     let app = spawn_app().await;
     let alice = app.user(&[(Token::Sol, 10 * SOL)]).await;
     let wallet = AccountId::wallet(&alice);
-    let treasury = AccountId::System(SystemAccount::Treasury);
-    let fees = AccountId::System(SystemAccount::Fees);
-    let treasury_usdc = app.balance(&treasury, Token::Usdc).await;
+    let treasury_usdc = app.system(SystemAccount::Treasury, Token::Usdc).await;
 
     let quote = app.quote(&alice, sell("SOL", "USDC", "2")).await;
     assert_eq!(units(&quote["amount_in"]), 2 * SOL);
@@ -182,9 +200,9 @@ async fn an_unmoved_market_fills_at_the_quoted_terms_with_the_fee_to_the_fee_acc
     assert_eq!(swap["fee"], quote["fee"]);
     assert_eq!(app.balance(&wallet, Token::Sol).await, 8 * SOL);
     assert_eq!(app.balance(&wallet, Token::Usdc).await, units(&quote["amount_out"]));
-    assert_eq!(app.balance(&fees, Token::Usdc).await, units(&quote["fee"]));
+    assert_eq!(app.system(SystemAccount::Fees, Token::Usdc).await, units(&quote["fee"]));
     assert_eq!(
-        app.balance(&treasury, Token::Usdc).await,
+        app.system(SystemAccount::Treasury, Token::Usdc).await,
         treasury_usdc - units(&quote["amount_out"]) - units(&quote["fee"])
     );
 
@@ -593,4 +611,110 @@ async fn simultaneous_quotes_cannot_pass_the_open_quote_limit_together() {
     }
     assert_eq!(app.post(&alice, "/v1/quotes", sell("SOL", "USDC", "0.1")).await.0, StatusCode::TOO_MANY_REQUESTS);
     assert_eq!(open().await.unwrap(), 3);
+}
+
+/// Waits until the rebalancer has spread SOL and USDC over `shards` treasury shards.
+async fn wait_for_spread(app: &TestApp, shards: usize) {
+    for _ in 0..100 {
+        if app.shards(Token::Sol).await.len() == shards && app.shards(Token::Usdc).await.len() == shards {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("the treasury was not spread over {shards} shards: {:?}", app.shards(Token::Usdc).await);
+}
+
+/// The fee account's shards that collected `token`.
+async fn fee_shards(app: &TestApp, token: Token) -> Vec<u8> {
+    let mut collected = Vec::new();
+    for shard in 0..solstice_ledger::MAX_SHARDS {
+        if app.balance(&AccountId::shard(SystemAccount::Fees, shard), token).await > 0 {
+            collected.push(shard);
+        }
+    }
+    collected
+}
+
+/// 32 swaps of 1 SOL for USDC by one wallet; returns the USDC received and the fees paid.
+async fn sell_sol_32_times(app: &TestApp, wallet: &WalletAddress) -> (u64, u64) {
+    let (mut received, mut fees) = (0, 0);
+    for _ in 0..32 {
+        let quote = app.quote(wallet, sell("SOL", "USDC", "1")).await;
+        let (status, swap) = app.execute(wallet, &quote, &key()).await;
+        assert_eq!(status, StatusCode::CREATED, "{swap}");
+        received += units(&swap["amount_out"]);
+        fees += units(&swap["fee"]);
+    }
+    (received, fees)
+}
+
+#[tokio::test]
+async fn swaps_fill_from_every_treasury_shard_and_the_fees_follow_them() {
+    let app = spawn_app_configured(|config| config.max_open_quotes = 40).await;
+    wait_for_spread(&app, 8).await;
+    let (treasury_sol, treasury_usdc) =
+        (app.system(SystemAccount::Treasury, Token::Sol).await, app.system(SystemAccount::Treasury, Token::Usdc).await);
+    let alice = app.user(&[(Token::Sol, 40 * SOL)]).await;
+    let (received, fees) = sell_sol_32_times(&app, &alice).await;
+    // 32 swaps over 8 shards: several took part (all 32 on one shard: 1 chance in 8^31).
+    assert!(fee_shards(&app, Token::Usdc).await.len() > 1, "every swap filled from one shard");
+    assert_eq!(app.balance(&AccountId::wallet(&alice), Token::Usdc).await, received);
+    assert_eq!(app.balance(&AccountId::wallet(&alice), Token::Sol).await, 8 * SOL);
+    assert_eq!(app.system(SystemAccount::Fees, Token::Usdc).await, fees);
+    assert_eq!(app.system(SystemAccount::Treasury, Token::Usdc).await, treasury_usdc - received - fees);
+    assert_eq!(app.system(SystemAccount::Treasury, Token::Sol).await, treasury_sol + 32 * SOL);
+    assert_books_balance(&app.ledger).await;
+}
+
+#[tokio::test]
+async fn a_swap_whose_shard_is_empty_fills_from_one_that_holds_enough() {
+    // Another replica holds the rebalancer's lease and never rebalances: the inventory stays in
+    // shard 0, where genesis put it, so 7 swaps in 8 pick an empty shard first.
+    let (client, database) = solstice_testkit::fresh_database().await;
+    let lease = doc! {
+        "_id": "treasury_rebalancer", "holder": "elsewhere", "term": 1_i64,
+        "expires_at": mongodb::bson::DateTime::from_millis(4_102_444_800_000), // 2100,
+    };
+    database.collection::<mongodb::bson::Document>("swap_leases").insert_one(lease).await.unwrap();
+    let app = spawn_app_over(client, database, |config| config.max_open_quotes = 40).await;
+    let treasury_usdc = app.system(SystemAccount::Treasury, Token::Usdc).await;
+    let alice = app.user(&[(Token::Sol, 40 * SOL)]).await;
+    let (received, fees) = sell_sol_32_times(&app, &alice).await;
+    assert_eq!(app.shards(Token::Usdc).await.iter().map(|(shard, _)| *shard).collect::<Vec<_>>(), [0]);
+    assert_eq!(fee_shards(&app, Token::Usdc).await, [0]);
+    assert_eq!(app.system(SystemAccount::Treasury, Token::Usdc).await, treasury_usdc - received - fees);
+    assert_books_balance(&app.ledger).await;
+}
+
+#[tokio::test]
+async fn a_swap_larger_than_any_shard_holds_is_refused_and_moves_nothing() {
+    // The treasury is left with 1,000 JTO in each of its 8 shards: 8,000 in all, but no one
+    // swap may take 2,000.
+    let app = spawn_app_configured(|config| config.max_open_quotes = 40).await;
+    wait_for_spread(&app, 8).await;
+    let sink = AccountId::wallet(&app.user(&[]).await);
+    for (shard, held) in app.shards(Token::Jto).await {
+        let leg = Leg {
+            from: AccountId::shard(SystemAccount::Treasury, shard),
+            to: sink.clone(),
+            token: Token::Jto,
+            amount: Amount::from_base_units(held as u64 - 1_000 * JTO).unwrap(),
+        };
+        let key = IdempotencyKey::new(format!("test:drain:{shard}")).unwrap();
+        app.ledger.apply(TransactionRequest::new(ReferenceKind::Transfer, key, vec![leg])).await.unwrap();
+    }
+    let whale = app.user(&[(Token::Usdc, 100_000 * USDC)]).await;
+    let quote = app.quote(&whale, json!({ "from": "USDC", "to": "JTO", "amount": "2000", "side": "exact_out" })).await;
+    let (status, error) = app.execute(&whale, &quote, &key()).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{error}");
+    assert_eq!(error["code"], "insufficient_liquidity");
+    assert_eq!(error["message"], "The exchange cannot deliver this much JTO right now. Try a smaller amount.");
+    assert_eq!(app.balance(&AccountId::wallet(&whale), Token::Usdc).await, 100_000 * USDC);
+    assert_eq!(app.balance(&AccountId::wallet(&whale), Token::Jto).await, 0);
+    // A size one shard can deliver still fills.
+    let quote = app.quote(&whale, json!({ "from": "USDC", "to": "JTO", "amount": "900", "side": "exact_out" })).await;
+    let (status, swap) = app.execute(&whale, &quote, &key()).await;
+    assert_eq!(status, StatusCode::CREATED, "{swap}");
+    assert_eq!(app.balance(&AccountId::wallet(&whale), Token::Jto).await, 900 * JTO);
+    assert_books_balance(&app.ledger).await;
 }

@@ -21,15 +21,18 @@ pub enum ReferenceKind {
     Airdrop,
     /// Issuance of a token's supply into the system accounts.
     Genesis,
+    /// Inventory moved between shards of the exchange's treasury, which no wallet takes part in.
+    Rebalance,
 }
 
 impl ReferenceKind {
-    pub const ALL: [ReferenceKind; 5] = [
+    pub const ALL: [ReferenceKind; 6] = [
         ReferenceKind::Swap,
         ReferenceKind::Transfer,
         ReferenceKind::Stake,
         ReferenceKind::Airdrop,
         ReferenceKind::Genesis,
+        ReferenceKind::Rebalance,
     ];
 
     pub const fn prefix(self) -> &'static str {
@@ -39,6 +42,7 @@ impl ReferenceKind {
             ReferenceKind::Stake => "STK",
             ReferenceKind::Airdrop => "AIR",
             ReferenceKind::Genesis => "GEN",
+            ReferenceKind::Rebalance => "RBL",
         }
     }
 }
