@@ -164,11 +164,14 @@ async fn a_swap_through_the_host_opens_by_reference_and_filters_by_token_and_dat
         .call("execute_swap", &[("quote_id", quote["id"].as_str().unwrap()), ("idempotency_key", "browser-swap-0001")])
         .await;
     assert_eq!(status, StatusCode::OK, "{swap}");
-    assert_eq!(swap["amount_out"], quote["amount_out"]);
+    // Filled at the live price (the simulated market may tick between quote and fill), never
+    // below the quote's bound.
+    assert!(swap["amount_out"].as_u64().unwrap() >= quote["min_received"].as_u64().unwrap(), "{swap} {quote}");
+    assert_eq!(swap["quoted_amount_out"], quote["amount_out"]);
     assert_eq!(alice.sol_balance().await, 8_500_000_000);
     let (_, portfolio) = alice.call("my_portfolio", &[]).await;
     let usdc = portfolio["holdings"].as_array().unwrap().iter().find(|h| h["token"] == "USDC").unwrap();
-    assert_eq!(usdc["amount"], quote["amount_out"]);
+    assert_eq!(usdc["amount"], swap["amount_out"]);
 
     let reference = swap["reference"].as_str().unwrap();
     let (status, opened) = alice.call("my_swap", &[("reference", reference)]).await;

@@ -3,6 +3,11 @@
 //! only asks whether an address is a wallet here. One type for both, so the two never disagree
 //! on the shape.
 
+use std::{
+    collections::HashSet,
+    sync::{Arc, Mutex},
+};
+
 use mongodb::{
     Collection,
     bson::{DateTime, doc},
@@ -35,4 +40,39 @@ pub async fn is_user(users: &Collection<UserDoc>, address: &WalletAddress) -> mo
     let keys = users.clone_with_type::<mongodb::bson::Document>();
     let found = keys.find_one(doc! { "_id": address.as_str() }).projection(doc! { "_id": 1 }).await?;
     Ok(found.is_some())
+}
+
+/// Whether addresses are Solstice wallets, remembering the ones that are: a wallet, once
+/// created, is never deleted (its ledger records are kept for good), so a "yes" stays true and
+/// a sender paying the same people again asks the database once per process. A "no" is never
+/// remembered: the address may sign up a moment later.
+#[derive(Debug, Clone)]
+pub struct KnownWallets {
+    users: Collection<UserDoc>,
+    known: Arc<Mutex<HashSet<WalletAddress>>>,
+}
+
+impl KnownWallets {
+    /// At most this many addresses are remembered (about 6 MB); past it, the memory starts over.
+    pub const CAPACITY: usize = 100_000;
+
+    pub fn new(users: Collection<UserDoc>) -> KnownWallets {
+        KnownWallets { users, known: Arc::default() }
+    }
+
+    /// Whether `address` is a Solstice wallet.
+    pub async fn contains(&self, address: &WalletAddress) -> mongodb::error::Result<bool> {
+        if self.known.lock().expect("known wallets").contains(address) {
+            return Ok(true);
+        }
+        let found = is_user(&self.users, address).await?;
+        if found {
+            let mut known = self.known.lock().expect("known wallets");
+            if known.len() >= Self::CAPACITY {
+                known.clear();
+            }
+            known.insert(address.clone());
+        }
+        Ok(found)
+    }
 }

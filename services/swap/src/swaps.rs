@@ -41,17 +41,19 @@ pub(crate) async fn execute(
         return Err(SwapError::QuoteNotFound);
     }
     let key = IdempotencyKey::scoped("swp", &caller.wallet, client_key);
-    // A retry: the fill was at the price of its moment, so it is answered, not recomputed.
-    if let Some(first) = state.ledger.replay(&key).await? {
-        return replayed(first, &request.quote_id);
-    }
     let quote = state
         .quotes
         .find_one(doc! { "_id": &request.quote_id, "wallet": caller.wallet.as_str() })
         .await?
         .ok_or(SwapError::QuoteNotFound)?;
     if quote.used {
-        return Err(SwapError::QuoteUsed);
+        // A retry: the fill was at the price of its moment, so it is answered, not recomputed.
+        // (A quote is marked used by its fill, in the same transaction: an unused quote has no
+        // fill to answer with, so only a used one needs the look-up.)
+        return match state.ledger.replay(&key).await? {
+            Some(first) => replayed(first, &request.quote_id),
+            None => Err(SwapError::QuoteUsed),
+        };
     }
     let now = DateTime::now();
     if now > quote.expires_at {

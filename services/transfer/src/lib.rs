@@ -12,8 +12,7 @@ use std::net::SocketAddr;
 
 use axum::{Router, middleware, routing::get};
 use clap::Parser;
-use mongodb::Collection;
-use solstice_accounts::{USERS, UserDoc};
+use solstice_accounts::{KnownWallets, USERS};
 use solstice_kit::{
     auth::{Verifier, require_signature},
     http::with_operations,
@@ -49,7 +48,7 @@ pub async fn build(config: Config) -> Result<Service, StartError> {
     let (verifier, client, database) = config.common.connect("solstice-transfer").await?;
     let ledger = Ledger::new(client, &database);
     ledger.init().await.map_err(StartError::setup)?;
-    let state = TransferState { ledger, users: database.collection(USERS) };
+    let state = TransferState { ledger, wallets: KnownWallets::new(database.collection(USERS)) };
     let router = with_operations(api(state, verifier), "transfer", database, openapi::document());
     config.common.bind(config.addr, router).await
 }
@@ -59,7 +58,7 @@ pub async fn build(config: Config) -> Result<Service, StartError> {
 pub(crate) struct TransferState {
     pub ledger: Ledger,
     /// The host's user accounts: this service only checks that a recipient is one.
-    pub users: Collection<UserDoc>,
+    pub wallets: KnownWallets,
 }
 
 fn api(state: TransferState, verifier: Verifier) -> Router {

@@ -6,7 +6,6 @@ use axum::{
     http::StatusCode,
 };
 use mongodb::bson::doc;
-use solstice_accounts::is_user;
 use solstice_kit::{
     auth::Caller,
     extract::{Json, Query},
@@ -55,7 +54,7 @@ pub(crate) async fn send(
     Json(request): Json<SendTransfer>,
 ) -> Result<(StatusCode, axum::Json<Transfer>), TransferError> {
     let checked = check(&caller.wallet, &request)?;
-    if !is_user(&state.users, &checked.to).await? {
+    if !state.wallets.contains(&checked.to).await? {
         return Err(TransferError::UnknownRecipient);
     }
     let mut request = TransactionRequest::new(ReferenceKind::Transfer, checked.key, vec![checked.leg]);
@@ -113,7 +112,7 @@ pub(crate) async fn recipient(
     Path(address): Path<String>,
 ) -> Result<axum::Json<Recipient>, TransferError> {
     let address = WalletAddress::parse(address.trim())?;
-    if !is_user(&state.users, &address).await? {
+    if !state.wallets.contains(&address).await? {
         return Err(TransferError::NoSuchWallet);
     }
     Ok(axum::Json(Recipient { address }))
