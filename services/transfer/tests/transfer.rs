@@ -246,6 +246,27 @@ async fn recipients_are_looked_up_before_sending() {
 }
 
 #[tokio::test]
+async fn a_wallet_refused_as_unknown_can_be_paid_once_it_exists_and_stays_payable() {
+    let app = spawn_app().await;
+    let alice = app.user(&[(Token::Sol, SOL)]).await;
+    // An address nobody holds yet: refused, nothing moves.
+    let newcomer = WalletAddress::from_public_key(&rand::random::<[u8; 32]>());
+    let (status, error) = app.send(&alice, transfer(&newcomer, "SOL", "0.1")).await;
+    assert_eq!((status, error["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("unknown_recipient")));
+    assert_eq!(app.get(&alice, &format!("/v1/recipients/{newcomer}")).await.0, StatusCode::NOT_FOUND);
+    // It signs up: the refusal was not remembered.
+    let user = solstice_accounts::UserDoc::new(&newcomer, "-".to_owned());
+    app.database.collection(solstice_accounts::USERS).insert_one(user).await.unwrap();
+    assert_eq!(app.get(&alice, &format!("/v1/recipients/{newcomer}")).await.0, StatusCode::OK);
+    for _ in 0..3 {
+        let (status, sent) = app.send(&alice, transfer(&newcomer, "SOL", "0.1")).await;
+        assert_eq!(status, StatusCode::CREATED, "{sent}");
+    }
+    assert_eq!(app.balance(&newcomer, Token::Sol).await, 3 * SOL / 10);
+    assert_eq!(app.balance(&alice, Token::Sol).await, 7 * SOL / 10);
+}
+
+#[tokio::test]
 async fn unsigned_requests_are_refused() {
     let app = spawn_app().await;
     let response = reqwest::Client::new().get(format!("{}/v1/transfers", app.base)).send().await.unwrap();
