@@ -31,6 +31,21 @@ const RETRY_BUDGET: Duration = Duration::from_millis(2_500);
 /// Most attempts at a commit whose outcome the server could not report.
 const COMMIT_ATTEMPTS: usize = 5;
 
+/// From this many balance changes on (a swap makes five), a transaction moves them all in one
+/// command instead of one command each. Measured on both SecantusDB servers: for two balances
+/// (a transfer) the single command is slower than two simple ones (its expression is evaluated
+/// for each balance); for five it is 1.4 to 2.7 times faster.
+const TOGETHER_FROM: usize = 3;
+
+/// One balance change of a transaction being applied.
+struct Change<'a> {
+    id: String,
+    account: AccountId,
+    entry: &'a EntryDoc,
+    /// A debit that must be covered (every account's but issuance's).
+    guarded: bool,
+}
+
 /// Lock stripes for accounts being debited in this process (see [`Ledger::apply`]).
 const STRIPES: usize = 64;
 
@@ -253,29 +268,48 @@ impl Ledger {
                 }
             }
         }
+        self.move_balances(session, record).await
+    }
+
+    /// Applies a transaction's net changes to the balances, a debited balance (but issuance's)
+    /// only if it covers the debit: one command per balance, or, from [`TOGETHER_FROM`]
+    /// balances on, one command for all of them.
+    async fn move_balances(&self, session: &mut ClientSession, record: &TransactionDoc) -> Result<(), Attempt> {
+        let mut changes = Vec::with_capacity(record.entries.len());
         for entry in &record.entries {
-            let id = balance_id(&entry.account, entry.token);
             let account: AccountId =
                 entry.account.parse().map_err(|_| Attempt::Failed(LedgerError::Corrupt(entry.account.clone())))?;
-            if entry.delta < 0 && !account.may_go_negative() {
+            let guarded = entry.delta < 0 && !account.may_go_negative();
+            changes.push(Change { id: balance_id(&entry.account, entry.token), account, entry, guarded });
+        }
+        if changes.len() >= TOGETHER_FROM {
+            return self.move_together(session, record, &changes).await;
+        }
+        for change in &changes {
+            let Change { id, account, entry, guarded } = change;
+            if *guarded {
                 let debited = self
                     .balances
                     .update_one(
-                        doc! { "_id": &id, "amount": { "$gte": -entry.delta } },
-                        doc! { "$inc": { "amount": entry.delta } },
+                        doc! { "_id": id, "amount": { "$gte": -entry.delta } },
+                        doc! { "$inc": { "amount": entry.delta }, "$set": { "moved_by": &record.reference } },
                     )
                     .session(&mut *session)
                     .await
                     .map_err(retry_on_duplicate)?;
                 if debited.matched_count == 0 {
-                    return Err(Attempt::Failed(LedgerError::InsufficientFunds { account, token: entry.token }));
+                    return Err(Attempt::Failed(LedgerError::InsufficientFunds {
+                        account: account.clone(),
+                        token: entry.token,
+                    }));
                 }
             } else {
                 self.balances
                     .update_one(
-                        doc! { "_id": &id },
+                        doc! { "_id": id },
                         doc! {
                             "$inc": { "amount": entry.delta },
+                            "$set": { "moved_by": &record.reference },
                             "$setOnInsert": { "account": &entry.account, "token": entry.token.symbol() },
                         },
                     )
@@ -283,6 +317,75 @@ impl Ledger {
                     .session(&mut *session)
                     .await
                     .map_err(retry_on_duplicate)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// All of a transaction's balance changes in one update: each balance found by key moves by
+    /// its own change (a `$switch` on its key), unless it is a guarded debit it does not cover,
+    /// and is marked with the transaction's reference. When not every balance moved, a look at
+    /// them tells which did not: a credit to a balance that does not exist yet is made as a new
+    /// document; a debit not covered fails the whole transaction.
+    async fn move_together(
+        &self,
+        session: &mut ClientSession,
+        record: &TransactionDoc,
+        changes: &[Change<'_>],
+    ) -> Result<(), Attempt> {
+        let ids: Vec<&String> = changes.iter().map(|change| &change.id).collect();
+        let by_id = |value: &dyn Fn(&Change) -> mongodb::bson::Bson| {
+            let branches: Vec<Document> = changes
+                .iter()
+                .map(|change| doc! { "case": { "$eq": ["$_id", &change.id] }, "then": value(change) })
+                .collect();
+            branches
+        };
+        let deltas = by_id(&|change| change.entry.delta.into());
+        let guarded = by_id(&|change| change.guarded.into());
+        let short = doc! { "$and": ["$_guarded", { "$lt": [{ "$add": ["$amount", "$_delta"] }, 0_i64] }] };
+        let update = vec![
+            doc! { "$set": {
+                "_delta": { "$switch": { "branches": deltas, "default": 0_i64 } },
+                "_guarded": { "$switch": { "branches": guarded, "default": false } },
+            } },
+            doc! { "$set": {
+                "amount": { "$cond": [&short, "$amount", { "$add": ["$amount", "$_delta"] }] },
+                "moved_by": { "$cond": [&short, "$moved_by", &record.reference] },
+            } },
+            doc! { "$unset": ["_delta", "_guarded"] },
+        ];
+        let moved = self.balances.update_many(doc! { "_id": { "$in": &ids } }, update).session(&mut *session).await?;
+        if moved.matched_count as usize == changes.len() && moved.modified_count as usize == changes.len() {
+            return Ok(());
+        }
+        let mut found = self.balances.find(doc! { "_id": { "$in": &ids } }).session(&mut *session).await?;
+        let mut seen = std::collections::HashMap::new();
+        while let Some(balance) = found.next(&mut *session).await.transpose()? {
+            seen.insert(balance.id, balance.moved_by.as_deref() == Some(record.reference.as_str()));
+        }
+        for Change { id, account, entry, guarded } in changes {
+            match seen.get(id) {
+                Some(true) => {}
+                _ if *guarded => {
+                    return Err(Attempt::Failed(LedgerError::InsufficientFunds {
+                        account: account.clone(),
+                        token: entry.token,
+                    }));
+                }
+                // Present yet not moved: it cannot be, in one snapshot; start again.
+                Some(false) => return Err(Attempt::Transient),
+                None => {
+                    let balance = BalanceDoc {
+                        id: id.clone(),
+                        account: entry.account.clone(),
+                        token: entry.token,
+                        amount: entry.delta,
+                        moved_by: Some(record.reference.clone()),
+                    };
+                    // Two transactions creating the same balance at once: the loser starts again.
+                    self.balances.insert_one(balance).session(&mut *session).await.map_err(retry_on_duplicate)?;
+                }
             }
         }
         Ok(())

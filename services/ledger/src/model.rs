@@ -18,6 +18,9 @@ pub struct BalanceDoc {
     pub token: Token,
     /// Base units. Non-negative for every account but issuance.
     pub amount: i64,
+    /// The reference of the last transaction that moved it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub moved_by: Option<String>,
 }
 
 pub fn balance_id(account: &str, token: Token) -> String {

@@ -339,3 +339,46 @@ async fn a_starved_shard_is_refilled_and_a_pass_moves_money_only_between_shards(
     assert_eq!(ledger.balance(&wallet, Token::Sol).await.unwrap().base_units(), held - 1);
     assert_sound(&ledger).await;
 }
+
+#[tokio::test]
+async fn a_transaction_of_many_balances_moves_all_of_them_or_none() {
+    let ledger = ledger().await;
+    let (wallet, shard, fees) =
+        (new_wallet(), AccountId::shard(SystemAccount::Treasury, 5), AccountId::shard(SystemAccount::Fees, 5));
+    let usdc = |units| Amount::from_base_units(units).unwrap();
+    // A swap's shape (five balances, three of them new): the wallet pays SOL it does not have.
+    let swap = |key: IdempotencyKey| {
+        let legs = vec![
+            Leg { from: wallet.clone(), to: shard.clone(), token: Token::Sol, amount: sol(1_000) },
+            Leg {
+                from: AccountId::System(SystemAccount::Treasury),
+                to: wallet.clone(),
+                token: Token::Usdc,
+                amount: usdc(150),
+            },
+            Leg {
+                from: AccountId::System(SystemAccount::Treasury),
+                to: fees.clone(),
+                token: Token::Usdc,
+                amount: usdc(1),
+            },
+        ];
+        TransactionRequest::new(ReferenceKind::Swap, key, legs)
+    };
+    let refused = ledger.apply(swap(key("short"))).await.unwrap_err();
+    assert!(
+        matches!(&refused, LedgerError::InsufficientFunds { account, token: Token::Sol } if *account == wallet),
+        "{refused:?}"
+    );
+    assert_eq!(ledger.balance(&wallet, Token::Usdc).await.unwrap(), Amount::ZERO);
+    assert_eq!(ledger.balance(&fees, Token::Usdc).await.unwrap(), Amount::ZERO);
+    assert_eq!(ledger.balance(&shard, Token::Sol).await.unwrap(), Amount::ZERO);
+
+    ledger.apply(pay(&faucet(), &wallet, 1_000, key("fund"))).await.unwrap();
+    ledger.apply(swap(key("swap"))).await.unwrap();
+    assert_eq!(ledger.balance(&wallet, Token::Sol).await.unwrap(), Amount::ZERO);
+    assert_eq!(ledger.balance(&wallet, Token::Usdc).await.unwrap(), usdc(150));
+    assert_eq!(ledger.balance(&fees, Token::Usdc).await.unwrap(), usdc(1));
+    assert_eq!(ledger.balance(&shard, Token::Sol).await.unwrap(), sol(1_000));
+    assert_sound(&ledger).await;
+}

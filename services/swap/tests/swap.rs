@@ -613,10 +613,14 @@ async fn simultaneous_quotes_cannot_pass_the_open_quote_limit_together() {
     assert_eq!(open().await.unwrap(), 3);
 }
 
-/// Waits until the rebalancer has spread SOL and USDC over `shards` treasury shards.
+/// Waits until the rebalancer has spread every token over `shards` treasury shards.
 async fn wait_for_spread(app: &TestApp, shards: usize) {
     for _ in 0..100 {
-        if app.shards(Token::Sol).await.len() == shards && app.shards(Token::Usdc).await.len() == shards {
+        let mut spread = true;
+        for token in Token::ALL {
+            spread &= app.shards(token).await.len() == shards;
+        }
+        if spread {
             return;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
@@ -692,17 +696,22 @@ async fn a_swap_larger_than_any_shard_holds_is_refused_and_moves_nothing() {
     // swap may take 2,000.
     let app = spawn_app_configured(|config| config.max_open_quotes = 40).await;
     wait_for_spread(&app, 8).await;
+    // In one transaction, so that the rebalancer sees the shards even before and after.
     let sink = AccountId::wallet(&app.user(&[]).await);
-    for (shard, held) in app.shards(Token::Jto).await {
-        let leg = Leg {
+    let legs = app
+        .shards(Token::Jto)
+        .await
+        .into_iter()
+        .map(|(shard, held)| Leg {
             from: AccountId::shard(SystemAccount::Treasury, shard),
             to: sink.clone(),
             token: Token::Jto,
             amount: Amount::from_base_units(held as u64 - 1_000 * JTO).unwrap(),
-        };
-        let key = IdempotencyKey::new(format!("test:drain:{shard}")).unwrap();
-        app.ledger.apply(TransactionRequest::new(ReferenceKind::Transfer, key, vec![leg])).await.unwrap();
-    }
+        })
+        .collect();
+    let drain = IdempotencyKey::new("test:drain").unwrap();
+    app.ledger.apply(TransactionRequest::new(ReferenceKind::Transfer, drain, legs)).await.unwrap();
+    assert_eq!(app.shards(Token::Jto).await, (0..8).map(|shard| (shard, (1_000 * JTO) as i64)).collect::<Vec<_>>());
     let whale = app.user(&[(Token::Usdc, 100_000 * USDC)]).await;
     let quote = app.quote(&whale, json!({ "from": "USDC", "to": "JTO", "amount": "2000", "side": "exact_out" })).await;
     let (status, error) = app.execute(&whale, &quote, &key()).await;
