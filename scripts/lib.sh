@@ -5,6 +5,7 @@
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 LOCAL="$ROOT/.local"            # tools and data of this checkout (git-ignored)
 SECANTUS_VERSION="0.7.0b3"      # MongoDB-wire-compatible server used when no mongod is installed
+SECANTUS_RS_VERSION="0.5.3-beta.196"  # its Rust server (SOLSTICE_DB_SERVER=secantus-rs), for benchmarks
 mkdir -p "$LOCAL"
 
 step() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
@@ -195,7 +196,8 @@ free_port() {
 }
 
 # Starts a database unless MONGODB_URI is set: a mongod on PATH if there is one (as a
-# one-member replica set, since the ledger needs transactions), else SecantusDB.
+# one-member replica set, since the ledger needs transactions), else SecantusDB (its Python
+# server, or its Rust one with SOLSTICE_DB_SERVER=secantus-rs).
 # Usage: ensure_database DATA_DIR PORT. Exports MONGODB_URI; DB_PID is the server's pid.
 DB_PID=""
 ensure_database() {
@@ -221,6 +223,21 @@ start_database() {
         mongosh --quiet --port "$port" --eval \
             'try { rs.status() } catch (e) { rs.initiate({_id: "rs0", members: [{_id: 0, host: "127.0.0.1:'"$port"'"}]}) }' \
             >/dev/null 2>&1 || true
+    elif [ "${SOLSTICE_DB_SERVER:-}" = secantus-rs ]; then
+        # SecantusDB's Rust server: much faster than its Python one, so the figures benchmarks
+        # quote are taken on it. Built from crates.io once (about 7 minutes; WiredTiger needs
+        # cmake). The crate asks for rustc 1.98 but builds with this machine's 1.95.
+        if [ ! -x "$LOCAL/secantus-rs/bin/secantusd-rs" ]; then
+            command -v cmake >/dev/null || apt_install cmake
+            note "building SecantusDB's Rust server $SECANTUS_RS_VERSION into .local/secantus-rs (about 7 minutes, once)"
+            cargo install --quiet --locked --ignore-rust-version secantus-mdb --version "$SECANTUS_RS_VERSION" \
+                --root "$LOCAL/secantus-rs" || fail "could not build secantus-mdb from crates.io"
+        fi
+        note "starting SecantusDB's Rust server on port $port (data in $data)"
+        "$LOCAL/secantus-rs/bin/secantusd-rs" --host 127.0.0.1 --port "$port" --storage-path "$data" --log-level WARNING \
+            >>"$data.log" 2>&1 &
+        DB_PID=$!
+        wait_for_port "$port" 60 || fail "SecantusDB did not start: see $data.log"
     else
         if [ ! -x "$LOCAL/secantus/bin/secantusd-py" ]; then
             note "installing SecantusDB $SECANTUS_VERSION into .local/secantus (about a minute, once)"

@@ -19,8 +19,11 @@ use solstice_ledger::{AccountId, IdempotencyKey, Ledger, Leg, SideWrite, SystemA
 use solstice_types::{Amount, ReferenceKind, Token, WalletAddress};
 
 const PASSWORD: &str = "benchmark password";
-/// The swap service's default number of treasury shards (`SWAP_TREASURY_SHARDS`).
-const TREASURY_SHARDS: u8 = 8;
+/// The swap service's number of treasury shards: `SWAP_TREASURY_SHARDS`, as the services
+/// were started with (8 by default), so that the raw swaps spread as the service's do.
+fn treasury_shards() -> u8 {
+    std::env::var("SWAP_TREASURY_SHARDS").ok().and_then(|n| n.parse().ok()).unwrap_or(8)
+}
 
 fn percentile(sorted: &[Duration], p: f64) -> f64 {
     if sorted.is_empty() {
@@ -119,7 +122,7 @@ async fn run(host: String, database: Database, ledger: Ledger, clients: usize, s
     // it has (until then they all fall back to the one shard genesis filled).
     for _ in 0..300 {
         let shards = ledger.shard_balances(SystemAccount::Treasury, Token::Usdc).await.expect("the treasury's shards");
-        if shards.iter().filter(|(_, amount)| *amount > 0).count() >= usize::from(TREASURY_SHARDS) {
+        if shards.iter().filter(|(_, amount)| *amount > 0).count() >= usize::from(treasury_shards()) {
             break;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
@@ -203,7 +206,7 @@ async fn run(host: String, database: Database, ledger: Ledger, clients: usize, s
                 quotes.insert_one(quote).await.map_err(|e| e.to_string())?;
                 let wallet = AccountId::wallet(&senders[client].1);
                 // A random shard of the treasury and of the fee account, as the service picks.
-                let shard = rand::random::<u8>() % TREASURY_SHARDS;
+                let shard = rand::random::<u8>() % treasury_shards();
                 let treasury = AccountId::shard(SystemAccount::Treasury, shard);
                 let units = |n| Amount::from_base_units(n).expect("an amount");
                 let legs = vec![
