@@ -113,19 +113,22 @@ impl Ledger {
     /// moves were applied: 0 when none was needed, or when the balances changed under the plan
     /// (a swap took from a shard meanwhile) or another pass went first; the next pass looks again.
     pub async fn rebalance(&self, account: SystemAccount, token: Token, active: u8) -> Result<usize, LedgerError> {
+        // A look first, which is all most passes do: nothing is written unless a plan is needed.
+        if rebalancing_plan(&self.shard_balances(account, token).await?, active).is_empty() {
+            return Ok(0);
+        }
         let id = balance_id(&AccountId::System(account).to_string(), token);
         let passes = self.database.collection::<PassDoc>(REBALANCES);
-        let pass = match passes
-            .find_one_and_update(doc! { "_id": &id }, doc! { "$setOnInsert": { "pass": 0_i64 } })
-            .upsert(true)
-            .return_document(mongodb::options::ReturnDocument::After)
-            .await
-        {
-            Ok(found) => found.map_or(0, |doc| doc.pass),
-            // Two first passes at once: the other one created the record; the next pass reads it.
-            Err(error) if crate::is_duplicate_key(&error) => return Ok(0),
-            Err(error) => return Err(error.into()),
+        let pass = match passes.find_one(doc! { "_id": &id }).await? {
+            Some(found) => found.pass,
+            None => match passes.insert_one(PassDoc { id: id.clone(), pass: 0 }).await {
+                Ok(_) => 0,
+                // Two first passes at once: the other one created the record; the next pass reads it.
+                Err(error) if crate::is_duplicate_key(&error) => return Ok(0),
+                Err(error) => return Err(error.into()),
+            },
         };
+        // The plan applied is made from balances read after the pass number.
         let plan = rebalancing_plan(&self.shard_balances(account, token).await?, active);
         if plan.is_empty() {
             return Ok(0);

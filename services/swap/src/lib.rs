@@ -85,7 +85,7 @@ impl Config {
             quote_ttl_seconds: 30,
             max_open_quotes: 20,
             treasury_shards: 8,
-            rebalance_ms: 100,
+            rebalance_ms: 300,
             rebalance_lease_ms: 1_000,
         }
     }

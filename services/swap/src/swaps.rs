@@ -132,8 +132,8 @@ pub(crate) async fn execute(
                     shards.extend(treasury::shards_holding(&state.ledger, terms.to, needed, &order).await?);
                 }
                 tried += 1;
-                // No shard holds enough: the treasury as a whole may, but no one swap may
-                // empty more than one shard.
+                // No shard holds enough. The treasury as a whole may, but a swap fills from
+                // one shard: the user is asked for a smaller amount.
                 if tried == shards.len() {
                     return Err(error.into());
                 }

@@ -542,7 +542,9 @@ async fn concurrent_swaps_with_retries_conserve_every_token() {
             let (base, wallet, id) = (app.base.clone(), wallet.clone(), quote["id"].clone());
             calls.push(tokio::spawn(async move {
                 let body = json!({ "quote_id": id, "idempotency_key": k });
-                let (status, value) = signed("POST", &format!("{base}/v1/swaps"), &wallet, Some(body)).await;
+                // A busy answer (503) is retried with the same key, as the host does.
+                let url = format!("{base}/v1/swaps");
+                let (status, value) = solstice_testkit::signed_retrying_busy(&url, &wallet, body).await;
                 (id.as_str().unwrap().to_owned(), status, value)
             }));
         }

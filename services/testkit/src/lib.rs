@@ -40,6 +40,24 @@ pub async fn signed(
     signed_raw(method, url, wallet, &bytes, json).await
 }
 
+/// A signed `POST` of `body` to `url`, sent again (newly signed, the same body and so the same
+/// idempotency key) while the service answers 503, busy, as the host does: up to 5 times.
+pub async fn signed_retrying_busy(
+    url: &str,
+    wallet: &solstice_types::WalletAddress,
+    body: serde_json::Value,
+) -> (reqwest::StatusCode, serde_json::Value) {
+    let mut answer = signed("POST", url, wallet, Some(body.clone())).await;
+    for _ in 0..4 {
+        if answer.0 != reqwest::StatusCode::SERVICE_UNAVAILABLE {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        answer = signed("POST", url, wallet, Some(body.clone())).await;
+    }
+    answer
+}
+
 /// Like [`signed`], with any bytes as the body (malformed ones too), labelled as JSON when
 /// `json` is set.
 pub async fn signed_raw(

@@ -295,8 +295,9 @@ async fn concurrent_transfers_with_retries_conserve_every_token() {
         for _ in 0..2 {
             let (app_base, from, body) = (app.base.clone(), from.clone(), body.clone());
             calls.push(tokio::spawn(async move {
-                let (status, value) =
-                    signed("POST", &format!("{app_base}/v1/transfers"), &from, Some(body.clone())).await;
+                // A busy answer (503) is retried with the same key, as the host does.
+                let url = format!("{app_base}/v1/transfers");
+                let (status, value) = solstice_testkit::signed_retrying_busy(&url, &from, body.clone()).await;
                 (body["idempotency_key"].as_str().unwrap().to_owned(), status, value)
             }));
         }
