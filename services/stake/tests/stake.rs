@@ -61,8 +61,10 @@ impl TestApp {
         amount: &str,
         key: &str,
     ) -> (StatusCode, Value) {
-        self.post(wallet, "/v1/stakes", json!({ "validator": validator, "amount": amount, "idempotency_key": key }))
-            .await
+        // A busy answer (503) is retried with the same key, as the host does: a slow database
+        // can make a stake wait behind the reward payer's writes past the service's deadline.
+        let body = json!({ "validator": validator, "amount": amount, "idempotency_key": key });
+        solstice_testkit::signed_retrying_busy(&format!("{}/v1/stakes", self.base), wallet, body).await
     }
 
     async fn withdraw(&self, wallet: &WalletAddress, address: &str, key: &str) -> (StatusCode, Value) {
@@ -279,19 +281,22 @@ async fn a_withdrawal_key_reused_for_another_stake_account_is_refused_and_moves_
         addresses.push((address, unstaked["deactivation_epoch"].as_i64().unwrap()));
     }
     app.wait_for_epoch(&alice, addresses.iter().map(|(_, e)| *e).max().unwrap()).await;
+    // On a slow machine a stake may have been active for an epoch before its unstake arrived,
+    // and earned a reward: each withdrawal returns its 1 SOL and whatever it earned.
     let reused = key();
     let (status, first) = app.withdraw(&alice, &addresses[0].0, &reused).await;
     assert_eq!(status, StatusCode::CREATED, "{first}");
-    assert_eq!(app.sol(&wallet).await, 9 * SOL);
+    let after_first = app.sol(&wallet).await;
+    assert!(after_first >= 9 * SOL, "the first account's stake came back: {after_first}");
     let (status, error) = app.withdraw(&alice, &addresses[1].0, &reused).await;
     assert_eq!((status, error["code"].as_str()), (StatusCode::CONFLICT, Some("idempotency_conflict")), "{error}");
-    assert_eq!(app.sol(&wallet).await, 9 * SOL, "nothing moved");
+    assert_eq!(app.sol(&wallet).await, after_first, "nothing moved");
     assert_eq!(app.account(&alice, &addresses[1].0).await["state"], "inactive");
     // A true retry still answers with the first withdrawal; the other account has its own key.
     let (status, again) = app.withdraw(&alice, &addresses[0].0, &reused).await;
     assert_eq!((status, &again["address"], &again["state"]), (StatusCode::OK, &first["address"], &json!("withdrawn")));
     assert_eq!(app.withdraw(&alice, &addresses[1].0, &key()).await.0, StatusCode::CREATED);
-    assert_eq!(app.sol(&wallet).await, 10 * SOL);
+    assert!(app.sol(&wallet).await >= after_first + SOL, "the second account's stake came back");
     assert_books_balance(&app.ledger).await;
 }
 
