@@ -34,7 +34,7 @@ use axum::{
     routing::get,
 };
 use leptos::{prelude::*, server_fn::error::SERVER_FN_ERROR_HEADER};
-use leptos_axum::{LeptosRoutes, generate_route_list};
+use leptos_axum::{AxumRouteListing, LeptosRoutes, generate_route_list};
 use mongodb::Database;
 use solstice_kit::{
     auth::SigningKey,
@@ -138,7 +138,7 @@ pub fn router(
         // minute while in use (`app::backend::session::current_wallet`), not on every request.
         .with_expiry(Expiry::OnInactivity(time::Duration::minutes(i64::from(config.session_idle_minutes))));
     let trusted_hops = config.trusted_proxy_hops;
-    let routes = generate_route_list(App);
+    let routes = route_list();
     let context_state = state.clone();
     let fallback_state = state.clone();
     let api = public_api::router(state.clone());
@@ -230,6 +230,18 @@ pub fn router(
                 .then(|| security_header("strict-transport-security", "max-age=63072000; includeSubDomains")),
         ))
         .layer(TraceLayer::new_for_http())
+}
+
+/// The app's routes, generated once per process.
+///
+/// Generating them sets Leptos' process-wide "suppress resource loads" flag for the while
+/// (leptos-rs/leptos#4773): a resource first polled meanwhile, by any page rendered in the
+/// process, waits forever, and so does that page. One host per process (production) generates
+/// them before it serves; tests run many hosts in one process, starting while others serve.
+/// Generated once, by the first host, before any host serves, they never raise the flag again.
+fn route_list() -> Vec<AxumRouteListing> {
+    static ROUTES: std::sync::OnceLock<Vec<AxumRouteListing>> = std::sync::OnceLock::new();
+    ROUTES.get_or_init(|| generate_route_list(App)).clone()
 }
 
 /// The built site's file names: `pkg/hash.txt` (`js: <hash>` lines, written by `build_site` in

@@ -363,3 +363,47 @@ async fn a_missing_page_still_shows_the_logged_in_user_their_account() {
     assert!(html.contains("Page not found"), "{html}");
     assert!(html.contains("data-testid=\"topbar-address\""), "the top bar shows the account, not 'Log in'");
 }
+
+/// Starting a host generates the app's route list, and while Leptos generates one no resource
+/// anywhere in the process loads (leptos-rs/leptos#4773): a page rendered meanwhile by another
+/// host never finished. Tests run many hosts in one process, starting while others serve, and
+/// one such page once held a CI run until its time ran out.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pages_finish_while_other_hosts_start_in_the_same_process() {
+    let platform = TestPlatform::host_only(|_| {}).await;
+    let (user, _) = platform.user("1").await;
+    let database = platform.database.name().to_owned();
+    let starting = tokio::spawn(async move {
+        for _ in 0..12 {
+            crate::helpers::start_host(&database, |_| {}).await;
+        }
+    });
+    // Pages that load resources (the user, balances, holdings, stakes), requested all the time
+    // the other hosts start.
+    let mut pages = Vec::new();
+    for path in ["/portfolio", "/send", "/stake", "/activity"].into_iter().cycle() {
+        if starting.is_finished() {
+            break;
+        }
+        let browser = user.clone();
+        pages.push(tokio::spawn(async move {
+            let page = async {
+                let response = browser.client.get(format!("{}{path}", browser.host)).send().await.unwrap();
+                assert_eq!(response.status(), StatusCode::OK, "{path}");
+                response.text().await.unwrap()
+            };
+            let body = tokio::time::timeout(std::time::Duration::from_secs(30), page).await;
+            (path, body.is_ok_and(|body| body.contains("</html>")))
+        }));
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    starting.await.unwrap();
+    let mut unfinished = Vec::new();
+    for page in pages {
+        let (path, finished) = page.await.unwrap();
+        if !finished {
+            unfinished.push(path);
+        }
+    }
+    assert!(unfinished.is_empty(), "pages never finished: {unfinished:?}");
+}

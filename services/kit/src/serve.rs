@@ -32,7 +32,7 @@ use std::{
 
 use axum::{
     Router,
-    body::Body,
+    body::{Body, HttpBody},
     extract::{ConnectInfo, Request, State},
     middleware::{self, Next},
     response::{IntoResponse, Response},
@@ -220,10 +220,14 @@ impl AsyncWrite for StallGuard {
     }
 }
 
-/// Answers 503 to a request not answered within the limit (the handler is dropped).
+/// Answers 503 to a request not answered within the limit (the handler is dropped), and cuts
+/// off an answer streamed as it is made (a page rendered as its data arrives) whose next part
+/// does not come within the limit.
 async fn time_limit(State(limit): State<Duration>, request: Request, next: Next) -> Response {
     match tokio::time::timeout(limit, next.run(request)).await {
-        Ok(response) => response,
+        // An answer of known length is already made: only a stream can stall.
+        Ok(response) if response.body().size_hint().exact().is_some() => response,
+        Ok(response) => response.map(|body| Body::from_stream(stall_limited(body.into_data_stream(), limit))),
         Err(_) => {
             let error = ApiError::new(ErrorCode::Unavailable, "The request took too long. Please try again.");
             let mut response = ErrorResponse(error).into_response();
@@ -231,4 +235,26 @@ async fn time_limit(State(limit): State<Duration>, request: Request, next: Next)
             response
         }
     }
+}
+
+/// `stream`, ended with an error once its next part has not come within `limit`: the server
+/// then drops the connection, so the client sees an incomplete answer (and may retry) instead
+/// of waiting forever, and the connection's place and the task producing the stream are
+/// freed.
+fn stall_limited(
+    stream: axum::body::BodyDataStream,
+    limit: Duration,
+) -> impl futures::Stream<Item = Result<axum::body::Bytes, axum::Error>> + Send + 'static {
+    futures::stream::unfold(Some(stream), move |stream| async move {
+        let mut stream = stream?;
+        match tokio::time::timeout(limit, futures::StreamExt::next(&mut stream)).await {
+            Ok(Some(part)) => Some((part, Some(stream))),
+            Ok(None) => None,
+            Err(_) => {
+                tracing::warn!(limit_seconds = limit.as_secs(), "an answer stalled mid-stream and was cut off");
+                let stalled = io::Error::new(io::ErrorKind::TimedOut, "the answer stalled");
+                Some((Err(axum::Error::new(stalled)), None))
+            }
+        }
+    })
 }

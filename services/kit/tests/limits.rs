@@ -4,6 +4,7 @@
 use std::time::{Duration, Instant};
 
 use axum::{Router, routing::get};
+use futures::StreamExt;
 use reqwest::StatusCode;
 use solstice_kit::{serve::ConnectionLimits, start::CommonConfig};
 use tokio::{
@@ -25,6 +26,9 @@ async fn start_stoppable(
                 "too late"
             }),
         )
+        // A streamed answer whose parts come 600 ms apart, and one that stalls after its first.
+        .route("/trickle", get(|| async { streamed(&[600, 600, 600]) }))
+        .route("/stalls", get(|| async { streamed(&[0, 3_600_000]) }))
         // Far more than the socket buffers hold: a client that does not read stalls its writing.
         .route("/big", get(|| async { vec![b'x'; 64 * 1024 * 1024] }));
     let mut common = CommonConfig::for_tests("mongodb://unused".to_owned(), "unused".to_owned());
@@ -36,6 +40,14 @@ async fn start_stoppable(
         let _ = stopped.await;
     }));
     (addr, stop, server)
+}
+
+/// A streamed answer: a part after each of `gaps_ms`.
+fn streamed(gaps_ms: &'static [u64]) -> axum::body::Body {
+    axum::body::Body::from_stream(futures::stream::iter(gaps_ms).then(|gap| async move {
+        tokio::time::sleep(Duration::from_millis(*gap)).await;
+        Ok::<_, std::io::Error>(format!("part after {gap} ms\n"))
+    }))
 }
 
 async fn start(limits: ConnectionLimits) -> String {
@@ -99,6 +111,24 @@ async fn a_request_not_answered_in_time_gets_a_clear_error() {
     assert_eq!(answer.status(), StatusCode::SERVICE_UNAVAILABLE);
     let body: serde_json::Value = answer.json().await.unwrap();
     assert_eq!(body["message"], "The request took too long. Please try again.");
+}
+
+#[tokio::test]
+async fn a_streamed_answer_that_stalls_is_cut_off_and_one_that_flows_is_not() {
+    let addr = start(ConnectionLimits { request_timeout_seconds: 1, ..ConnectionLimits::default() }).await;
+    // Parts keep coming, each within the limit: the whole answer arrives, though it takes
+    // longer than the limit.
+    let started = Instant::now();
+    let answer = reqwest::get(format!("http://{addr}/trickle")).await.unwrap().text().await.unwrap();
+    assert_eq!(answer.lines().count(), 3, "{answer}");
+    assert!(started.elapsed() > Duration::from_secs(1));
+
+    // The first part comes, then nothing: the client is not left waiting.
+    let mut answer = reqwest::get(format!("http://{addr}/stalls")).await.unwrap();
+    assert_eq!(answer.status(), StatusCode::OK);
+    assert_eq!(answer.chunk().await.unwrap().unwrap(), "part after 0 ms\n");
+    let rest = tokio::time::timeout(Duration::from_secs(10), answer.chunk()).await;
+    assert!(rest.expect("the stalled answer is cut off within its limit").is_err(), "it ends as incomplete");
 }
 
 #[tokio::test]
