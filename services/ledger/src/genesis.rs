@@ -58,8 +58,29 @@ impl Ledger {
                 continue;
             }
             let key = IdempotencyKey::new(format!("genesis:v1:{token}"))?;
-            self.apply(TransactionRequest::new(ReferenceKind::Genesis, key, legs)).await?;
+            self.apply_when_free(TransactionRequest::new(ReferenceKind::Genesis, key, legs)).await?;
         }
         Ok(())
     }
+
+    /// Applies `request`, trying again while the ledger is busy, for up to [`START_PATIENCE`].
+    /// Every service issues the genesis as it starts, and on a fresh database they all start at
+    /// once: their identical transactions conflict until one lands, and on a slow database that
+    /// took longer than one call's retry budget, so a service failed to start.
+    async fn apply_when_free(&self, request: TransactionRequest) -> Result<(), LedgerError> {
+        let started = std::time::Instant::now();
+        loop {
+            match self.apply(request.clone()).await {
+                Err(LedgerError::Busy) if started.elapsed() < START_PATIENCE => {
+                    // Jittered, so that the services that collided do not collide again.
+                    let pause = std::time::Duration::from_millis(100 + rand::random::<u64>() % 400);
+                    tokio::time::sleep(pause).await;
+                }
+                outcome => return outcome.map(|_| ()),
+            }
+        }
+    }
 }
+
+/// How long a starting service waits for a busy ledger to take the genesis.
+const START_PATIENCE: std::time::Duration = std::time::Duration::from_secs(60);
