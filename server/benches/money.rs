@@ -205,8 +205,8 @@ async fn run(host: String, database: Database, ledger: Ledger, clients: usize, s
                 let quote = doc! { "_id": &id, "wallet": senders[client].1.as_str(), "used": false, "expires_at": mongodb::bson::DateTime::now() };
                 quotes.insert_one(quote).await.map_err(|e| e.to_string())?;
                 let wallet = AccountId::wallet(&senders[client].1);
-                // A random shard of the treasury and of the fee account, as the service picks.
-                let shard = rand::random::<u8>() % treasury_shards();
+                // A shard of the treasury and of the fee account, as the service picks it.
+                let shard = ledger.shard_order(SystemAccount::Treasury, treasury_shards())[0];
                 let treasury = AccountId::shard(SystemAccount::Treasury, shard);
                 let units = |n| Amount::from_base_units(n).expect("an amount");
                 let legs = vec![

@@ -52,7 +52,7 @@ const STRIPES: usize = 64;
 /// The ledger, over one MongoDB database.
 #[derive(Debug, Clone)]
 pub struct Ledger {
-    client: Client,
+    pub(crate) client: Client,
     pub(crate) balances: Collection<BalanceDoc>,
     pub(crate) transactions: Collection<TransactionDoc>,
     pub(crate) database: Database,
@@ -61,6 +61,9 @@ pub struct Ledger {
     /// say) take turns instead of colliding in the database and retrying; across processes,
     /// MongoDB's write-conflict detection and the retries still keep everything correct.
     stripes: std::sync::Arc<[tokio::sync::Mutex<()>; STRIPES]>,
+    /// The database sessions this process runs transactions in, named for the others to
+    /// clean up after it should it die (see [`crate::orphans`]).
+    pub(crate) sessions: std::sync::Arc<crate::orphans::Sessions>,
 }
 
 /// How one attempt at a transaction ended, when it did not commit.
@@ -106,25 +109,24 @@ impl Ledger {
             database: database.clone(),
             reader: LedgerReader::new(database),
             stripes: std::sync::Arc::new(std::array::from_fn(|_| tokio::sync::Mutex::new(()))),
+            sessions: std::sync::Arc::new(crate::orphans::Sessions::new()),
         }
     }
 
     /// The stripes of the accounts `entries` debit, sorted so that every request takes them in
     /// the same order (no deadlock).
     fn stripes_for(entries: &[EntryDoc]) -> Vec<usize> {
-        use std::hash::{Hash, Hasher};
-        let mut stripes: Vec<usize> = entries
-            .iter()
-            .filter(|entry| entry.delta < 0)
-            .map(|entry| {
-                let mut hasher = std::collections::hash_map::DefaultHasher::new();
-                entry.account.hash(&mut hasher);
-                (hasher.finish() % STRIPES as u64) as usize
-            })
-            .collect();
+        let mut stripes: Vec<usize> =
+            entries.iter().filter(|entry| entry.delta < 0).map(|entry| stripe_of(&entry.account)).collect();
         stripes.sort_unstable();
         stripes.dedup();
         stripes
+    }
+
+    /// Whether no request of this process is debiting `account` right now: a hint for choosing
+    /// among interchangeable accounts (a treasury's shards), true only of the moment it is asked.
+    pub fn is_idle(&self, account: &AccountId) -> bool {
+        self.stripes[stripe_of(&account.to_string())].try_lock().is_ok()
     }
 
     /// Applies a transaction, or returns the receipt of its first application when its
@@ -203,6 +205,7 @@ impl Ledger {
     /// One try at the whole transaction; commits only if every write succeeded.
     async fn attempt(&self, record: &TransactionDoc, side_writes: &[SideWrite]) -> Result<(), Attempt> {
         let mut session = self.client.start_session().await?;
+        self.name_session(session.id()).await?;
         let options = TransactionOptions::builder()
             .read_concern(ReadConcern::snapshot())
             .write_concern(WriteConcern::majority())
@@ -401,6 +404,14 @@ impl Ledger {
     async fn by_idempotency_key(&self, key: &IdempotencyKey) -> Result<Option<TransactionDoc>, LedgerError> {
         Ok(self.transactions.find_one(doc! { "idempotency_key": key.as_str() }).await?)
     }
+}
+
+/// The lock stripe of an account.
+fn stripe_of(account: &str) -> usize {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    account.hash(&mut hasher);
+    (hasher.finish() % STRIPES as u64) as usize
 }
 
 /// Two transactions creating the same balance at once can race on its key; the loser retries.

@@ -5,6 +5,7 @@
 
 use futures::TryStreamExt;
 use mongodb::bson::doc;
+use rand::seq::SliceRandom;
 use serde::{Deserialize, Serialize};
 use solstice_types::{Amount, ReferenceKind, Token};
 
@@ -83,6 +84,18 @@ pub fn rebalancing_plan(balances: &[(u8, i64)], active: u8) -> Vec<ShardMove> {
 }
 
 impl Ledger {
+    /// The shards of `account` (split in `shards`) for a transaction to take from, in the order
+    /// to try them: in random order, so that concurrent transactions spread over the shards,
+    /// and the ones no request of this process is debiting right now first (a transaction that
+    /// takes a busy shard waits for the one before it: a shard serves one at a time).
+    pub fn shard_order(&self, account: SystemAccount, shards: u8) -> Vec<u8> {
+        let mut order: Vec<u8> = (0..shards.clamp(1, MAX_SHARDS)).collect();
+        order.shuffle(&mut rand::thread_rng());
+        // A stable sort: the idle ones first, each group still in random order.
+        order.sort_by_key(|&shard| !self.is_idle(&AccountId::shard(account, shard)));
+        order
+    }
+
     /// The balance of `token` in each shard of `account` that ever held it, by shard number.
     pub async fn shard_balances(&self, account: SystemAccount, token: Token) -> Result<Vec<(u8, i64)>, LedgerError> {
         if !account.is_sharded() {

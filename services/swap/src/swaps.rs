@@ -14,7 +14,7 @@ use solstice_kit::{
     openapi::{MAX_DATE_MS, MIN_DATE_MS},
 };
 use solstice_ledger::{
-    AccountId, HistoryQuery, IdempotencyKey, LedgerError, Leg, Receipt, SideWrite, TransactionRequest,
+    AccountId, HistoryQuery, IdempotencyKey, LedgerError, Leg, Receipt, SideWrite, SystemAccount, TransactionRequest,
 };
 use solstice_types::{
     ReferenceKind,
@@ -103,7 +103,7 @@ pub(crate) async fn execute(
     let details = bson::to_document(&details)?;
     // The treasury shard this swap fills from: a random one, or, when it is short, one that
     // holds enough (the rebalancer keeps them even, so this is rare).
-    let order = treasury::shard_order(state.treasury_shards);
+    let order = state.ledger.shard_order(SystemAccount::Treasury, state.treasury_shards);
     let mut shards = order.clone();
     shards.truncate(1);
     let mut tried = 0;

@@ -11,7 +11,6 @@
 
 use std::time::Duration;
 
-use rand::seq::SliceRandom;
 use solstice_kit::{error::error_chain, lease::Lease, lifecycle::Lifecycle};
 use solstice_ledger::{AccountId, Ledger, LedgerError, SystemAccount};
 use solstice_types::Token;
@@ -20,14 +19,6 @@ use solstice_types::Token;
 pub const SWAP_LEASES: &str = "swap_leases";
 /// The treasury rebalancer's lease in [`SWAP_LEASES`].
 pub const REBALANCER_LEASE: &str = "treasury_rebalancer";
-
-/// The shards of the treasury a swap may fill from, in the order to try them: a random one
-/// first, so that concurrent swaps spread over the shards.
-pub(crate) fn shard_order(shards: u8) -> Vec<u8> {
-    let mut order: Vec<u8> = (0..shards.max(1)).collect();
-    order.shuffle(&mut rand::thread_rng());
-    order
-}
 
 /// Whether a swap's failure is its treasury shard being short (not the wallet).
 pub(crate) fn treasury_short(error: &LedgerError) -> bool {

@@ -1,0 +1,310 @@
+//! Transactions left open by a process that died.
+//!
+//! A process killed in the middle of a ledger transaction (SIGKILL, an out-of-memory kill, a
+//! lost node) leaves that transaction open in the database: MongoDB keeps it for its whole
+//! lifetime (`transactionLifetimeLimitSeconds`, 60 s by default), and until then every document
+//! it wrote stays locked. Every request that touches one of them (the user's wallet, a treasury
+//! shard, the faucet) meets a write conflict on each try and ends "busy".
+//!
+//! So each process that applies ledger transactions, once it runs [`Ledger::watch_orphans`],
+//! names the database sessions it runs them in, in one document of [`PROCESSES`], before it
+//! first uses each one, and beats a counter there every [`HEARTBEAT`]. Every such process also
+//! watches the others' counters: a process whose counter has not moved for [`ORPHANED_AFTER`]
+//! (by the watcher's own clock, so clocks need not agree) is taken for dead, and its sessions
+//! are killed (`killSessions`), which aborts their open transactions at once and frees what
+//! they locked.
+//!
+//! Taking a live process for dead (stalled for that long) costs it nothing but retries: its
+//! open transactions abort before they commit, and the ledger redoes them. Sessions are killed
+//! only for the user they belong to, so every process must connect as the same database user
+//! (as Solstice's manifests do); transactions in the prepared state of a sharded cluster's
+//! two-phase commit are left to the database, which `killSessions` does not touch.
+
+use std::{
+    collections::{HashMap, HashSet},
+    sync::{Arc, Mutex, Weak},
+    time::Duration,
+};
+
+use futures::TryStreamExt;
+use mongodb::{
+    Client, Collection,
+    bson::{Bson, Document, doc},
+};
+use serde::{Deserialize, Serialize};
+use tokio::time::Instant;
+
+/// Collection of [`ProcessDoc`]: the processes applying ledger transactions and their sessions.
+pub const PROCESSES: &str = "ledger_processes";
+/// How often a process shows it is alive.
+pub const HEARTBEAT: Duration = Duration::from_millis(500);
+/// How long a process's heartbeat must stand still before its sessions are killed.
+pub const ORPHANED_AFTER: Duration = Duration::from_millis(2_500);
+
+/// How many session names a process keeps before starting its list again.
+const MAX_NAMED: usize = 1_024;
+
+#[derive(Debug, Serialize, Deserialize)]
+struct ProcessDoc {
+    #[serde(rename = "_id")]
+    id: String,
+    /// Moves on every heartbeat.
+    beat: i64,
+    /// The session ids (`lsid` documents) this process runs transactions in.
+    #[serde(default)]
+    sessions: Vec<Document>,
+}
+
+/// This process's side: its name and the sessions it has made known.
+#[derive(Debug)]
+pub(crate) struct Sessions {
+    id: String,
+    /// Sessions are named only once the heartbeat runs: a process that named them without
+    /// beating would look dead to the others at once.
+    watching: std::sync::atomic::AtomicBool,
+    known: Mutex<HashSet<Vec<u8>>>,
+    /// The same, as the `lsid` documents to name again on each heartbeat (the document is gone
+    /// if another process took this one for dead).
+    named: Mutex<Vec<Document>>,
+}
+
+impl Sessions {
+    pub(crate) fn new() -> Sessions {
+        let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "local".to_owned());
+        Sessions {
+            id: format!("{host}-{}-{:016x}", std::process::id(), rand::random::<u64>()),
+            watching: false.into(),
+            known: Mutex::new(HashSet::new()),
+            named: Mutex::new(Vec::new()),
+        }
+    }
+}
+
+/// The bytes of a session id, to tell sessions apart.
+fn session_key(lsid: &Document) -> Option<Vec<u8>> {
+    match lsid.get("id") {
+        Some(Bson::Binary(binary)) => Some(binary.bytes.clone()),
+        _ => None,
+    }
+}
+
+impl crate::Ledger {
+    /// Makes sure the session `lsid` is named under this process before a transaction runs in
+    /// it: one write the first time a session is used, nothing after.
+    pub(crate) async fn name_session(&self, lsid: &Document) -> mongodb::error::Result<()> {
+        let sessions = &self.sessions;
+        if !sessions.watching.load(std::sync::atomic::Ordering::Relaxed) {
+            return Ok(());
+        }
+        let Some(key) = session_key(lsid) else { return Ok(()) };
+        let restart = {
+            let mut known = sessions.known.lock().expect("known sessions");
+            if known.contains(&key) {
+                return Ok(());
+            }
+            let mut named = sessions.named.lock().expect("named sessions");
+            // The driver replaces sessions that idled past the server's session timeout: the
+            // list starts again now and then, and the sessions in use are named again.
+            let restart = named.len() >= MAX_NAMED;
+            if restart {
+                known.clear();
+                named.clear();
+            }
+            known.insert(key);
+            named.push(lsid.clone());
+            restart
+        };
+        let update = if restart {
+            doc! { "$set": { "sessions": [lsid] }, "$inc": { "beat": 1 } }
+        } else {
+            doc! { "$addToSet": { "sessions": lsid }, "$inc": { "beat": 1 } }
+        };
+        let named = self
+            .database
+            .collection::<Document>(PROCESSES)
+            .update_one(doc! { "_id": &sessions.id }, update)
+            .upsert(true)
+            .await;
+        if named.is_err() {
+            // Not named: it must be named before its next transaction.
+            sessions.known.lock().expect("known sessions").remove(&session_key(lsid).unwrap_or_default());
+        }
+        named.map(drop)
+    }
+
+    /// Starts this process's heartbeat and its watch over the others (see the module's
+    /// documentation), as a task that ends once every clone of this ledger is dropped. Call it
+    /// once per process, in every process that serves requests; a process that applies
+    /// transactions without it is not covered (its orphans wait for the database's lifetime
+    /// limit), and is never taken for dead either.
+    pub fn watch_orphans(&self) -> tokio::task::JoinHandle<()> {
+        self.sessions.watching.store(true, std::sync::atomic::Ordering::Relaxed);
+        let watch = Watch {
+            sessions: Arc::downgrade(&self.sessions),
+            processes: self.database.collection(PROCESSES),
+            client: self.client.clone(),
+            seen: HashMap::new(),
+        };
+        tokio::spawn(watch.run())
+    }
+}
+
+struct Watch {
+    sessions: Weak<Sessions>,
+    processes: Collection<ProcessDoc>,
+    client: Client,
+    /// Each other process's last counter, and when it was first seen at that value.
+    seen: HashMap<String, (i64, Instant)>,
+}
+
+impl Watch {
+    async fn run(mut self) {
+        let mut every = tokio::time::interval(HEARTBEAT);
+        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            every.tick().await;
+            let Some(sessions) = self.sessions.upgrade() else { return };
+            if let Err(error) = self.beat(&sessions).await {
+                tracing::warn!(error = %error, "ledger heartbeat failed");
+            }
+            drop(sessions);
+            if let Err(error) = self.reap().await {
+                tracing::warn!(error = %error, "could not look for the open transactions of dead processes");
+            }
+        }
+    }
+
+    async fn beat(&self, sessions: &Sessions) -> mongodb::error::Result<()> {
+        let named = sessions.named.lock().expect("named sessions").clone();
+        // Added to, never replaced: a session named meanwhile is not dropped by a list taken
+        // before it. (Named again, in case another process took this one for dead and removed
+        // its document.)
+        self.processes
+            .update_one(
+                doc! { "_id": &sessions.id },
+                doc! { "$inc": { "beat": 1 }, "$addToSet": { "sessions": { "$each": named } } },
+            )
+            .upsert(true)
+            .await?;
+        Ok(())
+    }
+
+    /// Kills the sessions of every other process whose heartbeat stood still for
+    /// [`ORPHANED_AFTER`], and forgets the process.
+    async fn reap(&mut self) -> mongodb::error::Result<()> {
+        let own = self.sessions.upgrade().map(|sessions| sessions.id.clone());
+        let processes: Vec<ProcessDoc> = self.processes.find(doc! {}).await?.try_collect().await?;
+        let now = Instant::now();
+        let present: HashSet<&str> = processes.iter().map(|process| process.id.as_str()).collect();
+        self.seen.retain(|id, _| present.contains(id.as_str()));
+        for process in &processes {
+            if Some(&process.id) == own.as_ref() {
+                continue;
+            }
+            let (beat, since) = *self.seen.entry(process.id.clone()).or_insert((process.beat, now));
+            if beat != process.beat {
+                self.seen.insert(process.id.clone(), (process.beat, now));
+                continue;
+            }
+            if now.duration_since(since) < ORPHANED_AFTER {
+                continue;
+            }
+            if !process.sessions.is_empty() {
+                let ids: Vec<Document> =
+                    process.sessions.iter().filter_map(|lsid| lsid.get("id")).map(|id| doc! { "id": id }).collect();
+                self.client.database("admin").run_command(doc! { "killSessions": ids }).await?;
+            }
+            tracing::info!(process = %process.id, sessions = process.sessions.len(), "a process stopped beating: its open transactions were aborted");
+            // Only if it did not beat meanwhile: a live process keeps its document.
+            self.processes.delete_one(doc! { "_id": &process.id, "beat": process.beat }).await?;
+            self.seen.remove(&process.id);
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use solstice_types::{Amount, ReferenceKind, Token, WalletAddress};
+
+    use super::*;
+    use crate::{
+        AccountId, IdempotencyKey, Ledger, LedgerError, Leg, SystemAccount, TransactionRequest,
+        model::{BALANCES, balance_id},
+    };
+
+    fn pay(from: &AccountId, to: &AccountId, units: u64, key: &str) -> TransactionRequest {
+        let leg = Leg {
+            from: from.clone(),
+            to: to.clone(),
+            token: Token::Sol,
+            amount: Amount::from_base_units(units).unwrap(),
+        };
+        TransactionRequest::new(ReferenceKind::Transfer, IdempotencyKey::new(key.to_owned()).unwrap(), vec![leg])
+    }
+
+    /// A process that dies in the middle of a transaction leaves it open, and the wallet it
+    /// debited locked, for the database's transaction lifetime (60 s). Another process takes it
+    /// for dead once its heartbeat stops, kills its session, and the wallet can pay again after
+    /// a few seconds; the dead transaction never commits.
+    #[tokio::test]
+    async fn a_dead_process_open_transaction_is_aborted_and_its_wallet_pays_again_within_seconds() {
+        let (client, database) = solstice_testkit::fresh_database().await;
+        let ledger = Ledger::new(client, &database);
+        ledger.init().await.unwrap();
+        let wallet = |seed: u8| AccountId::wallet(&WalletAddress::from_public_key(&[seed; 32]));
+        let (alice, bob) = (wallet(1), wallet(2));
+        ledger.apply(pay(&AccountId::System(SystemAccount::Faucet), &alice, 1_000, "fund")).await.unwrap();
+
+        // The process that dies: it names its session, debits Alice in a transaction it never
+        // ends, and its heartbeat stops (its ledger is gone; its session and transaction stay).
+        let dead_client = mongodb::Client::with_uri_str(solstice_testkit::mongodb_uri()).await.unwrap();
+        let dead_database = dead_client.database(database.name());
+        let dead = Ledger::new(dead_client.clone(), &dead_database);
+        dead.watch_orphans();
+        let mut session = dead_client.start_session().await.unwrap();
+        dead.name_session(session.id()).await.unwrap();
+        session.start_transaction().await.unwrap();
+        dead_database
+            .collection::<Document>(BALANCES)
+            .update_one(
+                doc! { "_id": balance_id(&alice.to_string(), Token::Sol) },
+                doc! { "$inc": { "amount": -500_i64 } },
+            )
+            .session(&mut session)
+            .await
+            .unwrap();
+        tokio::time::sleep(HEARTBEAT * 2).await;
+        drop(dead);
+
+        // A live process, watching: Alice's payment goes through once the dead one's
+        // transaction is aborted, well before the database would have dropped it.
+        ledger.watch_orphans();
+        let started = Instant::now();
+        let limit = Duration::from_secs(20);
+        loop {
+            match ledger.apply(pay(&alice, &bob, 300, "after-the-crash")).await {
+                Ok(_) => break,
+                Err(LedgerError::Busy) if started.elapsed() < limit => {}
+                Err(error) => panic!("Alice could not pay {:?} after the crash: {error}", started.elapsed()),
+            }
+        }
+        assert!(started.elapsed() < limit);
+        assert!(session.commit_transaction().await.is_err(), "the dead process's transaction was aborted");
+        assert_eq!(ledger.balance(&alice, Token::Sol).await.unwrap().as_i64(), 700);
+        assert_eq!(ledger.balance(&bob, Token::Sol).await.unwrap().as_i64(), 300);
+        for audit in ledger.audit().await.unwrap() {
+            assert!(audit.is_sound(), "{audit:?}");
+        }
+        // The dead process is forgotten; the live one stays listed.
+        let listed = || async {
+            let found: Vec<ProcessDoc> =
+                database.collection(PROCESSES).find(doc! {}).await.unwrap().try_collect().await.unwrap();
+            found.into_iter().map(|process| process.id).collect::<Vec<_>>()
+        };
+        while listed().await.len() > 1 && started.elapsed() < limit {
+            tokio::time::sleep(HEARTBEAT).await;
+        }
+        assert_eq!(listed().await, [ledger.sessions.id.clone()]);
+    }
+}
