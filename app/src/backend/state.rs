@@ -67,7 +67,7 @@ impl HostState {
     ) -> Result<HostState, StartError> {
         let ledger = Ledger::new(client, database);
         ledger.init().await.map_err(StartError::setup)?;
-        ledger.watch_orphans();
+        ledger.watch_orphans("host");
         let limiter = RateLimiter::new(database, config.limits.clone());
         limiter.init().await?;
         let api_keys = ApiKeys::new(database, config.api_requests_per_minute);

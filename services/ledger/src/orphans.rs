@@ -15,9 +15,9 @@
 //! they locked.
 //!
 //! Taking a live process for dead (stalled for that long) costs it nothing but retries: its
-//! open transactions abort before they commit, and the ledger redoes them. Sessions are killed
-//! only for the user they belong to, so every process must connect as the same database user
-//! (as Solstice's manifests do); transactions in the prepared state of a sharded cluster's
+//! open transactions abort before they commit, and the ledger redoes them. `killSessions` kills
+//! only the calling user's sessions, so processes watch over their own kind (the host's
+//! replicas, or one service's, each kind with its database user); transactions in the prepared state of a sharded cluster's
 //! two-phase commit are left to the database, which `killSessions` does not touch.
 
 use std::{
@@ -59,9 +59,9 @@ struct ProcessDoc {
 #[derive(Debug)]
 pub(crate) struct Sessions {
     id: String,
-    /// Sessions are named only once the heartbeat runs: a process that named them without
-    /// beating would look dead to the others at once.
-    watching: std::sync::atomic::AtomicBool,
+    /// The kind of process (its database user), once the heartbeat runs. Sessions are named
+    /// only then: a process that named them without beating would look dead to the others.
+    kind: std::sync::OnceLock<String>,
     known: Mutex<HashSet<Vec<u8>>>,
     /// The same, as the `lsid` documents to name again on each heartbeat (the document is gone
     /// if another process took this one for dead).
@@ -73,7 +73,7 @@ impl Sessions {
         let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "local".to_owned());
         Sessions {
             id: format!("{host}-{}-{:016x}", std::process::id(), rand::random::<u64>()),
-            watching: false.into(),
+            kind: std::sync::OnceLock::new(),
             known: Mutex::new(HashSet::new()),
             named: Mutex::new(Vec::new()),
         }
@@ -93,9 +93,7 @@ impl crate::Ledger {
     /// it: one write the first time a session is used, nothing after.
     pub(crate) async fn name_session(&self, lsid: &Document) -> mongodb::error::Result<()> {
         let sessions = &self.sessions;
-        if !sessions.watching.load(std::sync::atomic::Ordering::Relaxed) {
-            return Ok(());
-        }
+        let Some(kind) = sessions.kind.get() else { return Ok(()) };
         let Some(key) = session_key(lsid) else { return Ok(()) };
         let restart = {
             let mut known = sessions.known.lock().expect("known sessions");
@@ -115,9 +113,9 @@ impl crate::Ledger {
             restart
         };
         let update = if restart {
-            doc! { "$set": { "sessions": [lsid] }, "$inc": { "beat": 1 } }
+            doc! { "$set": { "kind": kind, "sessions": [lsid] }, "$inc": { "beat": 1 } }
         } else {
-            doc! { "$addToSet": { "sessions": lsid }, "$inc": { "beat": 1 } }
+            doc! { "$set": { "kind": kind }, "$addToSet": { "sessions": lsid }, "$inc": { "beat": 1 } }
         };
         let named = self
             .database
@@ -132,14 +130,17 @@ impl crate::Ledger {
         named.map(drop)
     }
 
-    /// Starts this process's heartbeat and its watch over the others (see the module's
-    /// documentation), as a task that ends once every clone of this ledger is dropped. Call it
-    /// once per process, in every process that serves requests; a process that applies
-    /// transactions without it is not covered (its orphans wait for the database's lifetime
-    /// limit), and is never taken for dead either.
-    pub fn watch_orphans(&self) -> tokio::task::JoinHandle<()> {
-        self.sessions.watching.store(true, std::sync::atomic::Ordering::Relaxed);
+    /// Starts this process's heartbeat and its watch over the other processes of its `kind`
+    /// (see the module's documentation), as a task that ends once every clone of this ledger
+    /// is dropped. `kind` names the processes that connect as one database user (the host,
+    /// or one service): `killSessions` kills only the caller's own user's sessions, so each
+    /// kind cleans up after its own. Call it once per process, in every process that serves
+    /// requests; a process that applies transactions without it is not covered (its orphans
+    /// wait for the database's lifetime limit), and is never taken for dead either.
+    pub fn watch_orphans(&self, kind: &str) -> tokio::task::JoinHandle<()> {
+        let kind = self.sessions.kind.get_or_init(|| kind.to_owned()).clone();
         let watch = Watch {
+            kind,
             sessions: Arc::downgrade(&self.sessions),
             processes: self.database.collection(PROCESSES),
             client: self.client.clone(),
@@ -150,6 +151,7 @@ impl crate::Ledger {
 }
 
 struct Watch {
+    kind: String,
     sessions: Weak<Sessions>,
     processes: Collection<ProcessDoc>,
     client: Client,
@@ -182,7 +184,11 @@ impl Watch {
         self.processes
             .update_one(
                 doc! { "_id": &sessions.id },
-                doc! { "$inc": { "beat": 1 }, "$addToSet": { "sessions": { "$each": named } } },
+                doc! {
+                    "$inc": { "beat": 1 },
+                    "$set": { "kind": &self.kind },
+                    "$addToSet": { "sessions": { "$each": named } },
+                },
             )
             .upsert(true)
             .await?;
@@ -193,7 +199,7 @@ impl Watch {
     /// [`ORPHANED_AFTER`], and forgets the process.
     async fn reap(&mut self) -> mongodb::error::Result<()> {
         let own = self.sessions.upgrade().map(|sessions| sessions.id.clone());
-        let processes: Vec<ProcessDoc> = self.processes.find(doc! {}).await?.try_collect().await?;
+        let processes: Vec<ProcessDoc> = self.processes.find(doc! { "kind": &self.kind }).await?.try_collect().await?;
         let now = Instant::now();
         let present: HashSet<&str> = processes.iter().map(|process| process.id.as_str()).collect();
         self.seen.retain(|id, _| present.contains(id.as_str()));
@@ -214,7 +220,11 @@ impl Watch {
                     process.sessions.iter().filter_map(|lsid| lsid.get("id")).map(|id| doc! { "id": id }).collect();
                 self.client.database("admin").run_command(doc! { "killSessions": ids }).await?;
             }
-            tracing::info!(process = %process.id, sessions = process.sessions.len(), "a process stopped beating: its open transactions were aborted");
+            tracing::info!(
+                process = %process.id,
+                sessions = process.sessions.len(),
+                "a process stopped beating (it exited or died): its sessions were ended, and any transaction it left open aborted"
+            );
             // Only if it did not beat meanwhile: a live process keeps its document.
             self.processes.delete_one(doc! { "_id": &process.id, "beat": process.beat }).await?;
             self.seen.remove(&process.id);
@@ -261,7 +271,7 @@ mod tests {
         let dead_client = mongodb::Client::with_uri_str(solstice_testkit::mongodb_uri()).await.unwrap();
         let dead_database = dead_client.database(database.name());
         let dead = Ledger::new(dead_client.clone(), &dead_database);
-        dead.watch_orphans();
+        dead.watch_orphans("test");
         let mut session = dead_client.start_session().await.unwrap();
         dead.name_session(session.id()).await.unwrap();
         session.start_transaction().await.unwrap();
@@ -279,7 +289,7 @@ mod tests {
 
         // A live process, watching: Alice's payment goes through once the dead one's
         // transaction is aborted, well before the database would have dropped it.
-        ledger.watch_orphans();
+        ledger.watch_orphans("test");
         let started = Instant::now();
         let limit = Duration::from_secs(20);
         loop {
