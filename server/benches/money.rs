@@ -5,7 +5,9 @@
 //!
 //! Run through `scripts/bench money`, which starts the database, the services and a release
 //! host and passes `BENCH_HOST` (http://…), `MONGODB_URI`, `SOLSTICE_DATABASE`,
-//! `BENCH_CLIENTS` (concurrent clients, default 16) and `BENCH_SECONDS` (per phase).
+//! `BENCH_CLIENTS` (concurrent clients, default 16), `BENCH_SECONDS` (per phase) and
+//! `BENCH_ROUNDS` (the phases take turns this many times, 3 by default, in as many parts of
+//! `BENCH_SECONDS`).
 
 use std::{
     future::Future,
@@ -32,20 +34,56 @@ fn percentile(sorted: &[Duration], p: f64) -> f64 {
     sorted[((sorted.len() - 1) as f64 * p).round() as usize].as_secs_f64() * 1_000.0
 }
 
-/// Runs `clients` loops of `operation` for `seconds`, and prints what they achieved.
-async fn measure<F, Fut>(label: &str, clients: usize, seconds: u64, operation: F) -> f64
+/// What one kind of operation achieved, over every round it ran.
+#[derive(Default)]
+struct Tally {
+    label: &'static str,
+    clients: usize,
+    failures: u64,
+    seconds: f64,
+    latencies: Vec<Duration>,
+    /// Operations started so far by each client, so that no round reuses a key.
+    started: u64,
+}
+
+impl Tally {
+    fn new(label: &'static str, clients: usize) -> Tally {
+        Tally { label, clients, ..Tally::default() }
+    }
+
+    fn rate(&self) -> f64 {
+        self.latencies.len() as f64 / self.seconds.max(f64::MIN_POSITIVE)
+    }
+
+    fn print(&mut self) {
+        self.latencies.sort_unstable();
+        println!(
+            "{:<34} clients={} ops={} failed={} ops_per_s={:.1} p50_ms={:.2} p99_ms={:.2}",
+            self.label,
+            self.clients,
+            self.latencies.len(),
+            self.failures,
+            self.rate(),
+            percentile(&self.latencies, 0.50),
+            percentile(&self.latencies, 0.99),
+        );
+    }
+}
+
+/// Runs `tally.clients` loops of `operation` for `length`, adding what they achieved to `tally`.
+async fn measure<F, Fut>(tally: &mut Tally, length: Duration, operation: Arc<F>)
 where
     F: Fn(usize, u64) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = Result<(), String>> + Send,
 {
-    let operation = Arc::new(operation);
-    let deadline = Instant::now() + Duration::from_secs(seconds);
+    let deadline = Instant::now() + length;
     let started = Instant::now();
-    let tasks: Vec<_> = (0..clients)
+    let first = tally.started;
+    let tasks: Vec<_> = (0..tally.clients)
         .map(|client| {
             let operation = operation.clone();
             tokio::spawn(async move {
-                let (mut latencies, mut failures, mut n) = (Vec::new(), 0u64, 0u64);
+                let (mut latencies, mut failures, mut n) = (Vec::new(), 0u64, first);
                 while Instant::now() < deadline {
                     let began = Instant::now();
                     match operation(client, n).await {
@@ -59,26 +97,17 @@ where
                     }
                     n += 1;
                 }
-                (latencies, failures)
+                (latencies, failures, n)
             })
         })
         .collect();
-    let (mut latencies, mut failures) = (Vec::new(), 0);
     for task in tasks {
-        let (mine, failed) = task.await.expect("a client task");
-        latencies.extend(mine);
-        failures += failed;
+        let (mine, failed, next) = task.await.expect("a client task");
+        tally.latencies.extend(mine);
+        tally.failures += failed;
+        tally.started = tally.started.max(next);
     }
-    let elapsed = started.elapsed().as_secs_f64();
-    latencies.sort_unstable();
-    let rate = latencies.len() as f64 / elapsed;
-    println!(
-        "{label:<34} clients={clients} ops={} failed={failures} ops_per_s={rate:.1} p50_ms={:.2} p99_ms={:.2}",
-        latencies.len(),
-        percentile(&latencies, 0.50),
-        percentile(&latencies, 0.99),
-    );
-    rate
+    tally.seconds += started.elapsed().as_secs_f64();
 }
 
 /// A logged-in browser-like client with a new wallet.
@@ -129,9 +158,9 @@ async fn run(host: String, database: Database, ledger: Ledger, clients: usize, s
     }
 
     // A transfer: through the host, then the same one-leg transaction applied directly.
-    let host_transfers = {
+    let host_transfer = {
         let (host, senders, receivers) = (host.clone(), senders.clone(), receivers.clone());
-        measure("transfer via host HTTP", clients, seconds, move |client, n| {
+        Arc::new(move |client: usize, n: u64| {
             let (host, senders, receivers) = (host.clone(), senders.clone(), receivers.clone());
             async move {
                 let to = receivers[client].to_string();
@@ -146,11 +175,10 @@ async fn run(host: String, database: Database, ledger: Ledger, clients: usize, s
                 call(&senders[client].0, &host, "send_transfer", &form).await.map(drop)
             }
         })
-        .await
     };
-    let raw_transfers = {
+    let raw_transfer = {
         let (ledger, senders, receivers) = (ledger.clone(), senders.clone(), receivers.clone());
-        measure("transfer via driver (raw)", clients, seconds, move |client, n| {
+        Arc::new(move |client: usize, n: u64| {
             let (ledger, senders, receivers) = (ledger.clone(), senders.clone(), receivers.clone());
             async move {
                 let leg = Leg {
@@ -168,13 +196,12 @@ async fn run(host: String, database: Database, ledger: Ledger, clients: usize, s
                     .map_err(|e| e.to_string())
             }
         })
-        .await
     };
 
     // A swap: quote and execute through the host, then the same three legs applied directly.
-    let host_swaps = {
+    let host_swap = {
         let (host, senders) = (host.clone(), senders.clone());
-        measure("swap via host HTTP (quote+execute)", clients, seconds, move |client, n| {
+        Arc::new(move |client: usize, n: u64| {
             let (host, senders) = (host.clone(), senders.clone());
             async move {
                 let browser = &senders[client].0;
@@ -191,12 +218,11 @@ async fn run(host: String, database: Database, ledger: Ledger, clients: usize, s
                 call(browser, &host, "execute_swap", &[("quote_id", id), ("idempotency_key", &key)]).await.map(drop)
             }
         })
-        .await
     };
-    let raw_swaps = {
+    let raw_swap = {
         let (ledger, senders) = (ledger.clone(), senders.clone());
         let quotes = database.collection::<mongodb::bson::Document>("swap_quotes");
-        measure("swap via driver (raw)", clients, seconds, move |client, n| {
+        Arc::new(move |client: usize, n: u64| {
             let (ledger, senders, quotes) = (ledger.clone(), senders.clone(), quotes.clone());
             async move {
                 // What the swap service writes: the quote, then the three legs together with
@@ -221,16 +247,37 @@ async fn run(host: String, database: Database, ledger: Ledger, clients: usize, s
                 ];
                 let key =
                     IdempotencyKey::new(format!("swp:{}:{}", senders[client].1, key(client, n, "raw"))).expect("a key");
-                let request = TransactionRequest::new(ReferenceKind::Swap, key, legs).with_side_write(SideWrite::Update {
-                    collection: "swap_quotes".to_owned(),
-                    filter: doc! { "_id": &id, "used": false },
-                    update: doc! { "$set": { "used": true } },
-                });
+                let request =
+                    TransactionRequest::new(ReferenceKind::Swap, key, legs).with_side_write(SideWrite::Update {
+                        collection: "swap_quotes".to_owned(),
+                        filter: doc! { "_id": &id, "used": false },
+                        update: doc! { "$set": { "used": true } },
+                    });
                 ledger.apply(request).await.map(drop).map_err(|e| e.to_string())
             }
         })
-        .await
     };
+    // The phases take turns, round after round, so that the machine's drift over the run (other
+    // work on a shared machine, the database growing) falls on all of them alike.
+    let rounds = std::env::var("BENCH_ROUNDS").ok().and_then(|n| n.parse::<u32>().ok()).unwrap_or(3).max(1);
+    let length = Duration::from_secs(seconds) / rounds;
+    let mut tallies = [
+        Tally::new("transfer via host HTTP", clients),
+        Tally::new("transfer via driver (raw)", clients),
+        Tally::new("swap via host HTTP (quote+execute)", clients),
+        Tally::new("swap via driver (raw)", clients),
+    ];
+    println!("{rounds} rounds of {length:?} per phase, taking turns");
+    for _ in 0..rounds {
+        measure(&mut tallies[0], length, host_transfer.clone()).await;
+        measure(&mut tallies[1], length, raw_transfer.clone()).await;
+        measure(&mut tallies[2], length, host_swap.clone()).await;
+        measure(&mut tallies[3], length, raw_swap.clone()).await;
+    }
+    for tally in &mut tallies {
+        tally.print();
+    }
+    let [host_transfers, raw_transfers, host_swaps, raw_swaps] = tallies.each_ref().map(Tally::rate);
     println!(
         "host/raw throughput: transfers {:.0}%, swaps {:.0}% (target: at least 75%)",
         100.0 * host_transfers / raw_transfers.max(f64::MIN_POSITIVE),

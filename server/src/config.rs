@@ -38,6 +38,18 @@ pub struct Config {
     #[arg(long, env = "SOLSTICE_SESSION_IDLE_MINUTES", default_value_t = 12 * 60)]
     pub session_idle_minutes: u32,
 
+    /// Serve a session read from the database from memory for up to this many seconds (0: read
+    /// it on every request). Only while the host follows the sessions' change stream, which
+    /// evicts a session from every host's memory as soon as it changes (a log-out, say).
+    #[arg(long, env = "SOLSTICE_SESSION_CACHE_SECONDS", default_value_t = crate::session_store::DEFAULT_CACHE_SECONDS)]
+    pub session_cache_seconds: u32,
+
+    /// End the database sessions of a host replica that died in the middle of a ledger
+    /// transaction (a sign-up's), so that what it locked (the faucet) is free again within
+    /// seconds instead of the database's 60 s. Costs each replica a small write twice a second.
+    #[arg(long, env = "SOLSTICE_WATCH_ORPHANS", default_value_t = true, action = clap::ArgAction::Set)]
+    pub watch_orphans: bool,
+
     /// Log a session out this many hours after log-in, however active it is.
     #[arg(long, env = "SOLSTICE_SESSION_MAX_HOURS", default_value_t = 24)]
     pub session_max_hours: u32,
@@ -179,6 +191,7 @@ impl Config {
             session_lifetime: Duration::from_secs(u64::from(self.session_max_hours.max(1)) * 3600),
             export_page_rows: self.export_page_rows.clamp(1, 1_000),
             api_requests_per_minute: self.api_requests_per_minute.max(1),
+            watch_orphans: self.watch_orphans,
             prices: PriceConfig {
                 freshness: Duration::from_secs(self.price_freshness_seconds.max(1)),
                 ..PriceConfig::default()
@@ -202,6 +215,12 @@ impl Config {
         config.addr = "127.0.0.1:0".parse().expect("valid address");
         config.mongodb_uri = Secret::new(mongodb_uri);
         config.database = database;
+        // Each test host would follow a change stream of its own, and a test process runs
+        // dozens of hosts: on the test database every write wakes every stream. The tests of
+        // the cache turn it on.
+        config.session_cache_seconds = 0;
+        // Likewise: dozens of hosts that never exit, each beating twice a second.
+        config.watch_orphans = false;
         config
     }
 }

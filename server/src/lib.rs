@@ -83,7 +83,7 @@ impl Application {
         state.prices.start();
         let prices = state.prices.clone();
         state.events.start(async move { prices.closed().await });
-        let sessions = MongoSessionStore::new(&database);
+        let sessions = MongoSessionStore::new(&database, Duration::from_secs(u64::from(config.session_cache_seconds)));
         sessions.init().await?;
 
         let listener = listen(config.addr).await?;

@@ -1,10 +1,29 @@
 //! tower-sessions' store over our MongoDB client: sessions survive restarts and are shared
 //! by every host replica.
+//!
+//! Every request of a logged-in user reads its session. So that this is not a database round
+//! trip each time, a session read is kept in memory for a while (30 s unless configured), but only while the
+//! host follows the `sessions` collection's change stream: every change to a session (a
+//! log-out in any tab on any replica, a log-in's new id, an expiry, the sliding save) evicts it
+//! from every replica's memory as soon as the database reports the change, in milliseconds.
+//! While the stream is not followed (a database that has none, such as a standalone `mongod`,
+//! or while it reconnects), every read goes to the database.
+
+use std::{
+    collections::HashMap,
+    sync::{
+        Arc, Mutex, Weak,
+        atomic::{AtomicBool, AtomicU64, Ordering},
+    },
+    time::{Duration, Instant},
+};
 
 use async_trait::async_trait;
+use futures::StreamExt;
 use mongodb::{
     Collection, Database, IndexModel,
-    bson::{DateTime, doc},
+    bson::{DateTime, Document, doc},
+    change_stream::event::OperationType,
     options::IndexOptions,
 };
 use serde::{Deserialize, Serialize};
@@ -27,21 +46,85 @@ struct SessionDoc {
     expires_at: DateTime,
 }
 
+/// How long, by default, a session read from the database is served from memory, unless a
+/// change to it evicts it first (`SOLSTICE_SESSION_CACHE_SECONDS`).
+pub const DEFAULT_CACHE_SECONDS: u32 = 30;
+/// Most sessions kept in memory; past it, the memory starts again.
+const CACHE_CAPACITY: usize = 100_000;
+
 #[derive(Debug, Clone)]
 pub struct MongoSessionStore {
     sessions: Collection<SessionDoc>,
+    cache: Arc<Cache>,
+}
+
+#[derive(Debug)]
+struct Cache {
+    /// How long an entry is served; zero: never.
+    cached_for: Duration,
+    entries: Mutex<HashMap<Id, (Record, Instant)>>,
+    /// Whether the change stream is followed now: nothing is served from memory otherwise.
+    following: AtomicBool,
+    /// Moves on with every change the stream reports and whenever it starts again: a read
+    /// that began before a change does not put what it read in memory.
+    generation: AtomicU64,
+}
+
+impl Cache {
+    fn get(&self, id: &Id) -> Option<Record> {
+        if !self.following.load(Ordering::Acquire) {
+            return None;
+        }
+        let entries = self.entries.lock().expect("session cache");
+        let (record, read_at) = entries.get(id)?;
+        (read_at.elapsed() < self.cached_for && record.expiry_date > time::OffsetDateTime::now_utc())
+            .then(|| record.clone())
+    }
+
+    fn put(&self, record: &Record, generation: u64) {
+        let mut entries = self.entries.lock().expect("session cache");
+        // Checked under the lock that eviction takes too: a change reported meanwhile wins.
+        if !self.following.load(Ordering::Acquire) || self.generation.load(Ordering::Acquire) != generation {
+            return;
+        }
+        if entries.len() >= CACHE_CAPACITY {
+            entries.clear();
+        }
+        entries.insert(record.id, (record.clone(), Instant::now()));
+    }
+
+    fn evict(&self, id: Option<&Id>) {
+        let mut entries = self.entries.lock().expect("session cache");
+        self.generation.fetch_add(1, Ordering::AcqRel);
+        match id {
+            Some(id) => drop(entries.remove(id)),
+            None => entries.clear(),
+        }
+    }
 }
 
 impl MongoSessionStore {
-    pub fn new(database: &Database) -> MongoSessionStore {
-        MongoSessionStore { sessions: database.collection(SESSIONS) }
+    /// A store that serves sessions from memory for up to `cached_for` (zero: never).
+    pub fn new(database: &Database, cached_for: Duration) -> MongoSessionStore {
+        let cache = Cache {
+            cached_for,
+            entries: Mutex::default(),
+            following: AtomicBool::new(false),
+            generation: AtomicU64::new(0),
+        };
+        MongoSessionStore { sessions: database.collection(SESSIONS), cache: Arc::new(cache) }
     }
 
-    /// Expired sessions are removed by a TTL index; reads also ignore them until then.
+    /// Expired sessions are removed by a TTL index; reads also ignore them until then. Starts
+    /// following the change stream (see the module's documentation), until every clone of this
+    /// store is dropped.
     pub async fn init(&self) -> mongodb::error::Result<()> {
         let ttl =
             IndexOptions::builder().expire_after(std::time::Duration::ZERO).name("expires_at_ttl".to_owned()).build();
         self.sessions.create_index(IndexModel::builder().keys(doc! { "expires_at": 1 }).options(ttl).build()).await?;
+        if !self.cache.cached_for.is_zero() {
+            tokio::spawn(follow(self.sessions.clone_with_type(), Arc::downgrade(&self.cache)));
+        }
         Ok(())
     }
 
@@ -51,6 +134,64 @@ impl MongoSessionStore {
             data: serde_json::to_string(&record.data).map_err(|e| Error::Encode(e.to_string()))?,
             expires_at: DateTime::from_millis((record.expiry_date.unix_timestamp_nanos() / 1_000_000) as i64),
         })
+    }
+}
+
+/// Follows the changes to sessions and evicts each changed one from memory; while the stream
+/// is down, nothing is served from memory. Ends once the store is dropped.
+async fn follow(sessions: Collection<Document>, cache: Weak<Cache>) {
+    let mut warned = false;
+    loop {
+        let Some(alive) = cache.upgrade() else { return };
+        match sessions.watch().await {
+            Ok(mut stream) => {
+                // What was read before the stream started may have changed unseen.
+                alive.evict(None);
+                alive.following.store(true, Ordering::Release);
+                drop(alive);
+                warned = false;
+                loop {
+                    let next = tokio::time::timeout(Duration::from_secs(1), stream.next()).await;
+                    let Some(alive) = cache.upgrade() else { return };
+                    match next {
+                        // Quiet: check again that the store is still in use.
+                        Err(_) => {}
+                        Ok(Some(Ok(event))) => {
+                            let id = event
+                                .document_key
+                                .as_ref()
+                                .and_then(|key| key.get_str("_id").ok())
+                                .and_then(|id| id.parse::<Id>().ok());
+                            match (event.operation_type, id) {
+                                (OperationType::Insert, _) => {}
+                                (_, Some(id)) => alive.evict(Some(&id)),
+                                // A drop, a rename, an invalidation: forget everything.
+                                (_, None) => alive.evict(None),
+                            }
+                        }
+                        Ok(Some(Err(error))) => {
+                            alive.following.store(false, Ordering::Release);
+                            alive.evict(None);
+                            tracing::warn!(error = %error.kind, "the sessions' change stream broke; reading sessions from the database until it is back");
+                            break;
+                        }
+                        Ok(None) => {
+                            alive.following.store(false, Ordering::Release);
+                            alive.evict(None);
+                            break;
+                        }
+                    }
+                }
+            }
+            Err(error) => {
+                alive.following.store(false, Ordering::Release);
+                if !warned {
+                    tracing::warn!(error = %error.kind, "the sessions' change stream is not available; every session is read from the database");
+                    warned = true;
+                }
+            }
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
     }
 }
 
@@ -65,7 +206,10 @@ impl SessionStore for MongoSessionStore {
         // Ids are 128 random bits; on the impossible collision, draw another.
         loop {
             match self.sessions.insert_one(Self::document(record)?).await {
-                Ok(_) => return Ok(()),
+                Ok(_) => {
+                    self.cache.evict(Some(&record.id));
+                    return Ok(());
+                }
                 Err(error) if is_duplicate_key(&error) => record.id = Id::default(),
                 Err(error) => return Err(backend(error)),
             }
@@ -77,11 +221,17 @@ impl SessionStore for MongoSessionStore {
     /// finishes. New sessions, including the new id after a log-in, go through `create`.
     async fn save(&self, record: &Record) -> Result<()> {
         let document = Self::document(record)?;
-        self.sessions.replace_one(doc! { "_id": &document.id }, &document).await.map_err(backend)?;
+        let replaced = self.sessions.replace_one(doc! { "_id": &document.id }, &document).await;
+        self.cache.evict(Some(&record.id));
+        replaced.map_err(backend)?;
         Ok(())
     }
 
     async fn load(&self, id: &Id) -> Result<Option<Record>> {
+        if let Some(record) = self.cache.get(id) {
+            return Ok(Some(record));
+        }
+        let generation = self.cache.generation.load(Ordering::Acquire);
         let found = self
             .sessions
             .find_one(doc! { "_id": id.to_string(), "expires_at": { "$gt": DateTime::now() } })
@@ -93,11 +243,15 @@ impl SessionStore for MongoSessionStore {
         )
         .map_err(|e| Error::Decode(e.to_string()))?;
         let data = serde_json::from_str(&document.data).map_err(|e| Error::Decode(e.to_string()))?;
-        Ok(Some(Record { id: *id, data, expiry_date }))
+        let record = Record { id: *id, data, expiry_date };
+        self.cache.put(&record, generation);
+        Ok(Some(record))
     }
 
     async fn delete(&self, id: &Id) -> Result<()> {
-        self.sessions.delete_one(doc! { "_id": id.to_string() }).await.map_err(backend)?;
+        let deleted = self.sessions.delete_one(doc! { "_id": id.to_string() }).await;
+        self.cache.evict(Some(id));
+        deleted.map_err(backend)?;
         Ok(())
     }
 }

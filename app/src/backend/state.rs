@@ -34,6 +34,9 @@ pub struct HostConfig {
     pub export_page_rows: u32,
     /// Requests each API key may make per minute on the public API.
     pub api_requests_per_minute: u32,
+    /// End the database sessions of a host replica that died mid-transaction (see
+    /// `solstice_ledger`'s orphans).
+    pub watch_orphans: bool,
 }
 
 /// Shared by all requests; cheap to clone.
@@ -67,7 +70,9 @@ impl HostState {
     ) -> Result<HostState, StartError> {
         let ledger = Ledger::new(client, database);
         ledger.init().await.map_err(StartError::setup)?;
-        ledger.watch_orphans("host");
+        if config.watch_orphans {
+            ledger.watch_orphans("host");
+        }
         let limiter = RateLimiter::new(database, config.limits.clone());
         limiter.init().await?;
         let api_keys = ApiKeys::new(database, config.api_requests_per_minute);

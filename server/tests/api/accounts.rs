@@ -169,23 +169,42 @@ async fn the_session_cookie_is_http_only_and_same_site_and_secure_when_configure
 
 #[tokio::test]
 async fn a_session_works_on_every_host_process_and_survives_a_restart() {
-    let platform = TestPlatform::host_only(|_| {}).await;
+    let cached = |config: &mut server::config::Config| {
+        config.session_cache_seconds = server::session_store::DEFAULT_CACHE_SECONDS;
+    };
+    let platform = TestPlatform::host_only(cached).await;
     let client = platform.browser();
     let (_, body) = client.sign_up("2").await;
     let address = body["address"].clone();
 
     // Another host process over the same database knows the session (cookies are per host
     // name, not per port, so the same client sends it).
-    let second = platform.another_host(|_| {}).await;
+    let second = platform.another_host(cached).await;
     assert_eq!(client.at(&second).current_user().await["address"], address);
 
     // A host started after the others (as after a restart or a rolling update) knows it too.
-    let restarted = platform.another_host(|_| {}).await;
+    let restarted = platform.another_host(cached).await;
     assert_eq!(client.at(&restarted).current_user().await["address"], address);
 
-    // Logging out on one host ends the session everywhere.
+    // Logging out on one host ends the session everywhere, though the others had it in
+    // memory: they hear of the log-out from the database's change stream (within
+    // milliseconds; far sooner than their memory of a session lapses).
+    for _ in 0..3 {
+        assert_eq!(client.current_user().await["address"], address);
+    }
     client.at(&second).call("log_out", &[]).await;
-    assert_eq!(client.current_user().await, Value::Null);
+    assert_eq!(client.at(&second).current_user().await, Value::Null);
+    let logged_out = std::time::Instant::now();
+    for host in [platform.host.as_str(), restarted.as_str()] {
+        while client.at(host).current_user().await != Value::Null {
+            assert!(
+                logged_out.elapsed() < std::time::Duration::from_secs(3),
+                "{host} still knows the session {:?} after the log-out on another host",
+                logged_out.elapsed()
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+    }
 }
 
 #[tokio::test]
@@ -309,7 +328,9 @@ async fn a_request_still_in_flight_at_log_out_cannot_bring_the_session_back() {
     use tower_sessions::{SessionStore, session::Record};
 
     let (_client, database) = solstice_testkit::fresh_database().await;
-    let store = MongoSessionStore::new(&database);
+    // With sessions kept in memory, as a host keeps them.
+    let store = MongoSessionStore::new(&database, std::time::Duration::from_secs(30));
+    store.init().await.unwrap();
     let mut record = Record {
         id: Default::default(),
         data: Default::default(),
@@ -317,7 +338,9 @@ async fn a_request_still_in_flight_at_log_out_cannot_bring_the_session_back() {
     };
     record.data.insert("wallet".into(), serde_json::json!("someone"));
     store.create(&mut record).await.unwrap();
-    assert!(store.load(&record.id).await.unwrap().is_some());
+    for _ in 0..3 {
+        assert!(store.load(&record.id).await.unwrap().is_some());
+    }
 
     // Log-out deletes the session; a request that had loaded it earlier then saves it.
     store.delete(&record.id).await.unwrap();

@@ -200,6 +200,11 @@ pub struct CommonConfig {
     /// balancers stop routing to it before it stops accepting (a few seconds in Kubernetes).
     #[arg(long, env = "SOLSTICE_SHUTDOWN_DELAY_SECONDS", default_value_t = 0)]
     pub shutdown_delay_seconds: u64,
+    /// End the database sessions of a replica that died in the middle of a ledger transaction,
+    /// so that what it locked is free again within seconds instead of the database's 60 s (see
+    /// `solstice_ledger`'s orphans). Costs each replica a small write twice a second.
+    #[arg(long, env = "SOLSTICE_WATCH_ORPHANS", default_value_t = true, action = clap::ArgAction::Set)]
+    pub watch_orphans: bool,
     #[command(flatten)]
     pub limits: ConnectionLimits,
 }
@@ -213,6 +218,9 @@ impl CommonConfig {
             trusted_callers: test_signing_key().trusted_entry(),
             shutdown_delay_seconds: 0,
             limits: ConnectionLimits::default(),
+            // A test process runs dozens of services and hosts that never exit, each beating
+            // twice a second on the one test database; the ledger's own test covers the watch.
+            watch_orphans: false,
         }
     }
 

@@ -157,6 +157,10 @@ impl Ledger {
             })
             .collect();
 
+        // The session the attempts run in, named (for the others to end should this process
+        // die) before this request waits for its turn: the naming is a write of its own.
+        let mut session = self.client.start_session().await?;
+        self.name_session(session.id()).await?;
         let mut _turns = Vec::new();
         for stripe in Self::stripes_for(&entries) {
             _turns.push(self.stripes[stripe].lock().await);
@@ -177,7 +181,7 @@ impl Ledger {
                 created_at: DateTime::from_millis(now.timestamp_millis()),
                 details: request.details.clone(),
             };
-            match self.attempt(&record, &request.side_writes).await {
+            match self.attempt(&mut session, &record, &request.side_writes).await {
                 Ok(()) => return receipt(record, false),
                 Err(Attempt::Failed(error)) => return Err(error),
                 Err(Attempt::DuplicateKey | Attempt::CommitUncertain) => {
@@ -203,15 +207,18 @@ impl Ledger {
     }
 
     /// One try at the whole transaction; commits only if every write succeeded.
-    async fn attempt(&self, record: &TransactionDoc, side_writes: &[SideWrite]) -> Result<(), Attempt> {
-        let mut session = self.client.start_session().await?;
-        self.name_session(session.id()).await?;
+    async fn attempt(
+        &self,
+        session: &mut ClientSession,
+        record: &TransactionDoc,
+        side_writes: &[SideWrite],
+    ) -> Result<(), Attempt> {
         let options = TransactionOptions::builder()
             .read_concern(ReadConcern::snapshot())
             .write_concern(WriteConcern::majority())
             .build();
         session.start_transaction().with_options(options).await?;
-        if let Err(failure) = self.writes(&mut session, record, side_writes).await {
+        if let Err(failure) = self.writes(session, record, side_writes).await {
             // Aborting is best effort: an abandoned transaction is rolled back by the server.
             let _ = session.abort_transaction().await;
             return Err(failure);

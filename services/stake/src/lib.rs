@@ -111,7 +111,9 @@ pub async fn build(config: Config) -> Result<Service, StartError> {
     let (verifier, client, database) = config.common.connect("solstice-stake").await?;
     let ledger = Ledger::new(client, &database);
     ledger.init().await.map_err(StartError::setup)?;
-    ledger.watch_orphans("stake");
+    if config.common.watch_orphans {
+        ledger.watch_orphans("stake");
+    }
     let accounts: Collection<StakeDoc> = database.collection(STAKE_ACCOUNTS);
     for keys in [
         doc! { "wallet": 1, "created_at": -1 },

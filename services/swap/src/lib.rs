@@ -97,7 +97,9 @@ pub async fn build(config: Config) -> Result<Service, StartError> {
     let ticks = Ticks::follow(&database, Duration::from_secs(config.freshness_seconds.max(1)));
     let ledger = Ledger::new(client, &database);
     ledger.init().await.map_err(StartError::setup)?;
-    ledger.watch_orphans("swap");
+    if config.common.watch_orphans {
+        ledger.watch_orphans("swap");
+    }
     let quotes: Collection<QuoteDoc> = database.collection(QUOTES);
     // Quotes are kept a day after they expire (to tell "expired" from "unknown"), then purged.
     let purge = IndexOptions::builder().expire_after(Duration::from_secs(86_400)).name("purge".to_owned()).build();

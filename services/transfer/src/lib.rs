@@ -48,7 +48,9 @@ pub async fn build(config: Config) -> Result<Service, StartError> {
     let (verifier, client, database) = config.common.connect("solstice-transfer").await?;
     let ledger = Ledger::new(client, &database);
     ledger.init().await.map_err(StartError::setup)?;
-    ledger.watch_orphans("transfer");
+    if config.common.watch_orphans {
+        ledger.watch_orphans("transfer");
+    }
     let state = TransferState { ledger, wallets: KnownWallets::new(database.collection(USERS)) };
     let router = with_operations(api(state, verifier), "transfer", database, openapi::document());
     config.common.bind(config.addr, router).await
