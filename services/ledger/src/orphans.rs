@@ -315,6 +315,6 @@ mod tests {
         while listed().await.len() > 1 && started.elapsed() < limit {
             tokio::time::sleep(HEARTBEAT).await;
         }
-        assert_eq!(listed().await, [ledger.sessions.id.clone()]);
+        assert_eq!(listed().await, std::slice::from_ref(&ledger.sessions.id));
     }
 }
