@@ -144,43 +144,18 @@ async fn follow(sessions: Collection<Document>, cache: Weak<Cache>) {
     loop {
         let Some(alive) = cache.upgrade() else { return };
         match sessions.watch().await {
-            Ok(mut stream) => {
+            Ok(stream) => {
                 // What was read before the stream started may have changed unseen.
                 alive.evict(None);
                 alive.following.store(true, Ordering::Release);
                 drop(alive);
                 warned = false;
-                loop {
-                    let next = tokio::time::timeout(Duration::from_secs(1), stream.next()).await;
-                    let Some(alive) = cache.upgrade() else { return };
-                    match next {
-                        // Quiet: check again that the store is still in use.
-                        Err(_) => {}
-                        Ok(Some(Ok(event))) => {
-                            let id = event
-                                .document_key
-                                .as_ref()
-                                .and_then(|key| key.get_str("_id").ok())
-                                .and_then(|id| id.parse::<Id>().ok());
-                            match (event.operation_type, id) {
-                                (OperationType::Insert, _) => {}
-                                (_, Some(id)) => alive.evict(Some(&id)),
-                                // A drop, a rename, an invalidation: forget everything.
-                                (_, None) => alive.evict(None),
-                            }
-                        }
-                        Ok(Some(Err(error))) => {
-                            alive.following.store(false, Ordering::Release);
-                            alive.evict(None);
-                            tracing::warn!(error = %error.kind, "the sessions' change stream broke; reading sessions from the database until it is back");
-                            break;
-                        }
-                        Ok(None) => {
-                            alive.following.store(false, Ordering::Release);
-                            alive.evict(None);
-                            break;
-                        }
-                    }
+                let Some(ended) = evict_changed(stream, &cache).await else { return };
+                let Some(alive) = cache.upgrade() else { return };
+                alive.following.store(false, Ordering::Release);
+                alive.evict(None);
+                if let Some(error) = ended {
+                    tracing::warn!(error = %error.kind, "the sessions' change stream broke; reading sessions from the database until it is back");
                 }
             }
             Err(error) => {
@@ -192,6 +167,33 @@ async fn follow(sessions: Collection<Document>, cache: Weak<Cache>) {
             }
         }
         tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+}
+
+/// Evicts each session `stream` reports changed, until the stream ends (`Some`, with its error
+/// if it broke) or the store is dropped (`None`).
+async fn evict_changed(
+    mut stream: mongodb::change_stream::ChangeStream<mongodb::change_stream::event::ChangeStreamEvent<Document>>,
+    cache: &Weak<Cache>,
+) -> Option<Option<mongodb::error::Error>> {
+    loop {
+        // Woken at least every second to check that the store is still in use.
+        let next = tokio::time::timeout(Duration::from_secs(1), stream.next()).await;
+        let alive = cache.upgrade()?;
+        let event = match next {
+            Err(_) => continue,
+            Ok(Some(Ok(event))) => event,
+            Ok(Some(Err(error))) => return Some(Some(error)),
+            Ok(None) => return Some(None),
+        };
+        let id =
+            event.document_key.as_ref().and_then(|key| key.get_str("_id").ok()).and_then(|id| id.parse::<Id>().ok());
+        match (event.operation_type, id) {
+            (OperationType::Insert, _) => {}
+            (_, Some(id)) => alive.evict(Some(&id)),
+            // A drop, a rename, an invalidation: forget everything.
+            (_, None) => alive.evict(None),
+        }
     }
 }
 

@@ -60,7 +60,7 @@ pub struct Ledger {
     /// Requests in one process that debit the same account (the faucet at a burst of sign-ups,
     /// say) take turns instead of colliding in the database and retrying; across processes,
     /// MongoDB's write-conflict detection and the retries still keep everything correct.
-    stripes: std::sync::Arc<[tokio::sync::Mutex<()>; STRIPES]>,
+    pub(crate) stripes: std::sync::Arc<[tokio::sync::Mutex<()>; STRIPES]>,
     /// The database sessions this process runs transactions in, named for the others to
     /// clean up after it should it die (see [`crate::orphans`]).
     pub(crate) sessions: std::sync::Arc<crate::orphans::Sessions>,
@@ -414,7 +414,7 @@ impl Ledger {
 }
 
 /// The lock stripe of an account.
-fn stripe_of(account: &str) -> usize {
+pub(crate) fn stripe_of(account: &str) -> usize {
     use std::hash::{Hash, Hasher};
     let mut hasher = std::collections::hash_map::DefaultHasher::new();
     account.hash(&mut hasher);

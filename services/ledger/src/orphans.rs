@@ -62,10 +62,9 @@ pub(crate) struct Sessions {
     /// The kind of process (its database user), once the heartbeat runs. Sessions are named
     /// only then: a process that named them without beating would look dead to the others.
     kind: std::sync::OnceLock<String>,
-    known: Mutex<HashSet<Vec<u8>>>,
-    /// The same, as the `lsid` documents to name again on each heartbeat (the document is gone
-    /// if another process took this one for dead).
-    named: Mutex<Vec<Document>>,
+    /// The sessions named so far, by the bytes of their id: named again by the heartbeat when
+    /// this process's document had gone (another process took this one for dead).
+    named: Mutex<HashMap<Vec<u8>, Document>>,
 }
 
 impl Sessions {
@@ -74,9 +73,21 @@ impl Sessions {
         Sessions {
             id: format!("{host}-{}-{:016x}", std::process::id(), rand::random::<u64>()),
             kind: std::sync::OnceLock::new(),
-            known: Mutex::new(HashSet::new()),
-            named: Mutex::new(Vec::new()),
+            named: Mutex::new(HashMap::new()),
         }
+    }
+}
+
+impl Sessions {
+    /// Adds every session named so far to this process's document (just made again).
+    async fn name_all(&self, processes: &Collection<Document>) -> mongodb::error::Result<()> {
+        let named: Vec<Document> = self.named.lock().expect("named sessions").values().cloned().collect();
+        // Added to, never replaced: a session named meanwhile is not dropped by a list taken
+        // before it.
+        processes
+            .update_one(doc! { "_id": &self.id }, doc! { "$addToSet": { "sessions": { "$each": named } } })
+            .await?;
+        Ok(())
     }
 }
 
@@ -96,20 +107,17 @@ impl crate::Ledger {
         let Some(kind) = sessions.kind.get() else { return Ok(()) };
         let Some(key) = session_key(lsid) else { return Ok(()) };
         let restart = {
-            let mut known = sessions.known.lock().expect("known sessions");
-            if known.contains(&key) {
+            let mut named = sessions.named.lock().expect("named sessions");
+            if named.contains_key(&key) {
                 return Ok(());
             }
-            let mut named = sessions.named.lock().expect("named sessions");
             // The driver replaces sessions that idled past the server's session timeout: the
             // list starts again now and then, and the sessions in use are named again.
             let restart = named.len() >= MAX_NAMED;
             if restart {
-                known.clear();
                 named.clear();
             }
-            known.insert(key);
-            named.push(lsid.clone());
+            named.insert(key.clone(), lsid.clone());
             restart
         };
         let update = if restart {
@@ -117,17 +125,18 @@ impl crate::Ledger {
         } else {
             doc! { "$set": { "kind": kind }, "$addToSet": { "sessions": lsid }, "$inc": { "beat": 1 } }
         };
-        let named = self
-            .database
-            .collection::<Document>(PROCESSES)
-            .update_one(doc! { "_id": &sessions.id }, update)
-            .upsert(true)
-            .await;
+        let processes = self.database.collection::<Document>(PROCESSES);
+        let named = match processes.update_one(doc! { "_id": &sessions.id }, update).upsert(true).await {
+            // The document had gone (this process was taken for dead): the others in use too.
+            Ok(made) if made.upserted_id.is_some() && !restart => sessions.name_all(&processes).await,
+            Ok(_) => Ok(()),
+            Err(error) => Err(error),
+        };
         if named.is_err() {
             // Not named: it must be named before its next transaction.
-            sessions.known.lock().expect("known sessions").remove(&session_key(lsid).unwrap_or_default());
+            sessions.named.lock().expect("named sessions").remove(&key);
         }
-        named.map(drop)
+        named
     }
 
     /// Starts this process's heartbeat and its watch over the other processes of its `kind`
@@ -141,6 +150,7 @@ impl crate::Ledger {
         let kind = self.sessions.kind.get_or_init(|| kind.to_owned()).clone();
         let watch = Watch {
             kind,
+            own: self.sessions.id.clone(),
             sessions: Arc::downgrade(&self.sessions),
             processes: self.database.collection(PROCESSES),
             client: self.client.clone(),
@@ -152,6 +162,8 @@ impl crate::Ledger {
 
 struct Watch {
     kind: String,
+    /// This process's name, which it does not watch.
+    own: String,
     sessions: Weak<Sessions>,
     processes: Collection<ProcessDoc>,
     client: Client,
@@ -176,37 +188,35 @@ impl Watch {
         }
     }
 
+    /// Moves this process's counter on: a small write, unless its document had gone (another
+    /// process took this one for dead and removed it), when its sessions are named again.
     async fn beat(&self, sessions: &Sessions) -> mongodb::error::Result<()> {
-        let named = sessions.named.lock().expect("named sessions").clone();
-        // Added to, never replaced: a session named meanwhile is not dropped by a list taken
-        // before it. (Named again, in case another process took this one for dead and removed
-        // its document.)
-        self.processes
-            .update_one(
-                doc! { "_id": &sessions.id },
-                doc! {
-                    "$inc": { "beat": 1 },
-                    "$set": { "kind": &self.kind },
-                    "$addToSet": { "sessions": { "$each": named } },
-                },
-            )
+        let beat = self
+            .processes
+            .update_one(doc! { "_id": &self.own }, doc! { "$inc": { "beat": 1 }, "$set": { "kind": &self.kind } })
             .upsert(true)
             .await?;
+        if beat.upserted_id.is_some() {
+            sessions.name_all(&self.processes.clone_with_type()).await?;
+        }
         Ok(())
     }
 
     /// Kills the sessions of every other process whose heartbeat stood still for
     /// [`ORPHANED_AFTER`], and forgets the process.
     async fn reap(&mut self) -> mongodb::error::Result<()> {
-        let own = self.sessions.upgrade().map(|sessions| sessions.id.clone());
-        let processes: Vec<ProcessDoc> = self.processes.find(doc! { "kind": &self.kind }).await?.try_collect().await?;
+        // The counters only: a process's sessions are read when it is taken for dead.
+        let processes: Vec<ProcessDoc> = self
+            .processes
+            .find(doc! { "kind": &self.kind, "_id": { "$ne": &self.own } })
+            .projection(doc! { "beat": 1 })
+            .await?
+            .try_collect()
+            .await?;
         let now = Instant::now();
         let present: HashSet<&str> = processes.iter().map(|process| process.id.as_str()).collect();
         self.seen.retain(|id, _| present.contains(id.as_str()));
         for process in &processes {
-            if Some(&process.id) == own.as_ref() {
-                continue;
-            }
             let (beat, since) = *self.seen.entry(process.id.clone()).or_insert((process.beat, now));
             if beat != process.beat {
                 self.seen.insert(process.id.clone(), (process.beat, now));
@@ -215,14 +225,18 @@ impl Watch {
             if now.duration_since(since) < ORPHANED_AFTER {
                 continue;
             }
-            if !process.sessions.is_empty() {
+            let sessions = match self.processes.find_one(doc! { "_id": &process.id }).await? {
+                Some(found) => found.sessions,
+                None => Vec::new(),
+            };
+            if !sessions.is_empty() {
                 let ids: Vec<Document> =
-                    process.sessions.iter().filter_map(|lsid| lsid.get("id")).map(|id| doc! { "id": id }).collect();
+                    sessions.iter().filter_map(|lsid| lsid.get("id")).map(|id| doc! { "id": id }).collect();
                 self.client.database("admin").run_command(doc! { "killSessions": ids }).await?;
             }
             tracing::info!(
                 process = %process.id,
-                sessions = process.sessions.len(),
+                sessions = sessions.len(),
                 "a process stopped beating (it exited or died): its sessions were ended, and any transaction it left open aborted"
             );
             // Only if it did not beat meanwhile: a live process keeps its document.

@@ -214,6 +214,27 @@ mod tests {
         assert_eq!(after(&balances, &moves), [(0, 150), (1, 150), (2, 0), (3, 0)]);
     }
 
+    /// A swap takes first the shards no request of its process is debiting: one waiting for a
+    /// busy shard would wait for the swap before it.
+    #[tokio::test]
+    async fn the_shards_being_debited_in_this_process_come_last() {
+        // No database is reached: the order is made in memory.
+        let client = mongodb::Client::with_uri_str("mongodb://127.0.0.1:9").await.unwrap();
+        let ledger = Ledger::new(client.clone(), &client.database("unused"));
+        let busy = AccountId::shard(SystemAccount::Treasury, 3);
+        let _debiting = ledger.stripes[crate::apply::stripe_of(&busy.to_string())].lock().await;
+        for _ in 0..20 {
+            let order = ledger.shard_order(SystemAccount::Treasury, 8);
+            let mut sorted = order.clone();
+            sorted.sort_unstable();
+            assert_eq!(sorted, (0..8).collect::<Vec<u8>>(), "every shard, once");
+            let idle: Vec<bool> =
+                order.iter().map(|&shard| ledger.is_idle(&AccountId::shard(SystemAccount::Treasury, shard))).collect();
+            assert!(idle.windows(2).all(|pair| pair[0] >= pair[1]), "idle shards first: {order:?} {idle:?}");
+            assert!(!idle.last().unwrap(), "the busy shard is among the last");
+        }
+    }
+
     #[test]
     fn an_empty_or_single_shard_account_needs_nothing() {
         assert!(rebalancing_plan(&[], 8).is_empty());
