@@ -15,9 +15,8 @@ use std::{
     time::{Duration, Instant},
 };
 
-use mongodb::{Database, bson::doc};
 use serde_json::Value;
-use solstice_ledger::{AccountId, IdempotencyKey, Ledger, Leg, SideWrite, SystemAccount, TransactionRequest};
+use solstice_ledger::{AccountId, IdempotencyKey, Ledger, Leg, SystemAccount, TransactionRequest};
 use solstice_types::{Amount, ReferenceKind, Token, WalletAddress};
 
 const PASSWORD: &str = "benchmark password";
@@ -137,7 +136,7 @@ fn key(client: usize, n: u64, kind: &str) -> String {
     format!("bench-{kind}-{}-{client}-{n}", std::process::id())
 }
 
-async fn run(host: String, database: Database, ledger: Ledger, clients: usize, seconds: u64) {
+async fn run(host: String, ledger: Ledger, clients: usize, seconds: u64) {
     println!("setting up {clients} senders and {clients} receivers through the host…");
     let mut senders = Vec::new();
     let mut receivers = Vec::new();
@@ -221,15 +220,12 @@ async fn run(host: String, database: Database, ledger: Ledger, clients: usize, s
     };
     let raw_swap = {
         let (ledger, senders) = (ledger.clone(), senders.clone());
-        let quotes = database.collection::<mongodb::bson::Document>("swap_quotes");
         Arc::new(move |client: usize, n: u64| {
-            let (ledger, senders, quotes) = (ledger.clone(), senders.clone(), quotes.clone());
+            let (ledger, senders) = (ledger.clone(), senders.clone());
             async move {
-                // What the swap service writes: the quote, then the three legs together with
-                // marking the quote used.
+                // What the swap service writes: the three legs, in a record that names the
+                // quote it fills (quotes themselves are not stored).
                 let id = format!("q_raw_{}_{client}_{n}", std::process::id());
-                let quote = doc! { "_id": &id, "wallet": senders[client].1.as_str(), "used": false, "expires_at": mongodb::bson::DateTime::now() };
-                quotes.insert_one(quote).await.map_err(|e| e.to_string())?;
                 let wallet = AccountId::wallet(&senders[client].1);
                 // A shard of the treasury and of the fee account, as the service picks it.
                 let shard = ledger.shard_order(SystemAccount::Treasury, treasury_shards())[0];
@@ -247,12 +243,9 @@ async fn run(host: String, database: Database, ledger: Ledger, clients: usize, s
                 ];
                 let key =
                     IdempotencyKey::new(format!("swp:{}:{}", senders[client].1, key(client, n, "raw"))).expect("a key");
-                let request =
-                    TransactionRequest::new(ReferenceKind::Swap, key, legs).with_side_write(SideWrite::Update {
-                        collection: "swap_quotes".to_owned(),
-                        filter: doc! { "_id": &id, "used": false },
-                        update: doc! { "$set": { "used": true } },
-                    });
+                let request = TransactionRequest::new(ReferenceKind::Swap, key, legs)
+                    .acting_on("quote", &id)
+                    .once(format!("quote:{id}"));
                 ledger.apply(request).await.map(drop).map_err(|e| e.to_string())
             }
         })
@@ -305,6 +298,6 @@ fn main() {
         let client = mongodb::Client::with_uri_str(&uri).await.expect("the database is reachable");
         let database = client.database(&database);
         let ledger = Ledger::new(client.clone(), &database);
-        run(host, database, ledger, clients, seconds).await;
+        run(host, ledger, clients, seconds).await;
     });
 }

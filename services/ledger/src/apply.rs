@@ -180,6 +180,7 @@ impl Ledger {
                 accounts: accounts.clone(),
                 created_at: DateTime::from_millis(now.timestamp_millis()),
                 details: request.details.clone(),
+                once: request.once.clone(),
             };
             match self.attempt(&mut session, &record, &request.side_writes).await {
                 Ok(()) => return receipt(record, false),
@@ -187,6 +188,11 @@ impl Ledger {
                 Err(Attempt::DuplicateKey | Attempt::CommitUncertain) => {
                     if let Some(first) = self.by_idempotency_key(&request.idempotency_key).await? {
                         return settle(first, &record.reference, &fingerprint);
+                    }
+                    if let Some(once) = &request.once
+                        && self.transactions.find_one(doc! { "once": once }).await?.is_some()
+                    {
+                        return Err(LedgerError::AlreadyDone(once.clone()));
                     }
                     // Otherwise the commit did not happen, or two references collided in the
                     // same millisecond: try again with a new reference.

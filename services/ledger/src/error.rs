@@ -18,6 +18,9 @@ pub enum LedgerError {
     /// A write that had to go with the money movement found its document changed.
     #[error("precondition failed in {0}")]
     Precondition(String),
+    /// Another transaction already did what this one would ([`crate::TransactionRequest::once`]).
+    #[error("{0} was already done by another transaction")]
+    AlreadyDone(String),
     /// Contention did not clear within the retry budget; nothing was applied.
     #[error("the ledger is too busy, nothing was applied")]
     Busy,
@@ -43,6 +46,7 @@ impl ToApiError for LedgerError {
             LedgerError::Precondition(_) => {
                 ApiError::new(ErrorCode::Conflict, "This changed while we were working on it. Refresh and try again.")
             }
+            LedgerError::AlreadyDone(_) => ApiError::new(ErrorCode::Conflict, "This was already done."),
             LedgerError::Busy => ApiError::unavailable(),
             // The database unreachable or failing over: whether the transaction committed is
             // settled by retrying with the same key, which the caller may do.

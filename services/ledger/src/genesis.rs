@@ -27,6 +27,13 @@ impl Ledger {
         self.transactions
             .create_index(IndexModel::builder().keys(doc! { "idempotency_key": 1 }).options(unique).build())
             .await?;
+        // What a transaction does once only (a quote's fill), where it says so.
+        let once = IndexOptions::builder()
+            .unique(true)
+            .partial_filter_expression(doc! { "once": { "$exists": true } })
+            .name("once_unique".to_owned())
+            .build();
+        self.transactions.create_index(IndexModel::builder().keys(doc! { "once": 1 }).options(once).build()).await?;
         // An account's history of one kind, newest first (references sort by time).
         self.transactions
             .create_index(IndexModel::builder().keys(doc! { "accounts": 1, "kind": 1, "_id": -1 }).build())

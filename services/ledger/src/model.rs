@@ -46,6 +46,10 @@ pub struct TransactionDoc {
     /// rate and fee), returned with the record.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub details: Option<Document>,
+    /// What no other record may carry (see [`crate::TransactionRequest::once`]): unique where
+    /// present.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub once: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

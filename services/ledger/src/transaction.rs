@@ -77,6 +77,11 @@ pub struct TransactionRequest {
     /// account's address) and is still the same request; whatever tells two requests apart
     /// goes in `terms`.
     pub details: Option<Document>,
+    /// Something this transaction does that no other may ever do again, whatever its key (a
+    /// quote is filled once): a second transaction carrying the same value is refused with
+    /// [`LedgerError::AlreadyDone`] and moves nothing. Enforced by a unique index on the
+    /// records, so it costs no write of its own.
+    pub once: Option<String>,
 }
 
 /// What a caller gets back: the same for the first request and for any retry of it.
@@ -101,6 +106,7 @@ impl TransactionRequest {
             side_writes: Vec::new(),
             terms: BTreeMap::new(),
             details: None,
+            once: None,
         }
     }
 
@@ -112,6 +118,12 @@ impl TransactionRequest {
 
     pub fn with_details(mut self, details: Document) -> TransactionRequest {
         self.details = Some(details);
+        self
+    }
+
+    /// See [`TransactionRequest::once`]; part of the fingerprint.
+    pub fn once(mut self, value: impl Into<String>) -> TransactionRequest {
+        self.once = Some(value.into());
         self
     }
 
@@ -133,6 +145,9 @@ impl TransactionRequest {
         // as the end of one term and the start of another.
         for (name, value) in &self.terms {
             hasher.update(format!("|{}:{}:{name}={value}", name.len(), value.len()));
+        }
+        if let Some(once) = &self.once {
+            hasher.update(format!("|once:{}:{once}", once.len()));
         }
         hasher.finalize().iter().map(|b| format!("{b:02x}")).collect()
     }

@@ -382,3 +382,45 @@ async fn a_transaction_of_many_balances_moves_all_of_them_or_none() {
     assert_eq!(ledger.balance(&shard, Token::Sol).await.unwrap(), sol(1_000));
     assert_sound(&ledger).await;
 }
+
+/// What a transaction does once only (a quote's fill) is done once whatever the keys: racing
+/// requests under different keys move money once, the others are refused and move nothing, and
+/// the winner's retry is still answered with its receipt.
+#[tokio::test]
+async fn what_is_done_once_is_done_once_whatever_the_keys() {
+    let ledger = ledger().await;
+    let alice = new_wallet();
+    let faucet_before = ledger.balance(&faucet(), Token::Sol).await.unwrap();
+    let keys: Vec<IdempotencyKey> = (0..8).map(|_| key("once")).collect();
+    let attempts = keys.iter().map(|key| {
+        let ledger = ledger.clone();
+        let request = pay(&faucet(), &alice, 7, key.clone()).once("quote:q1");
+        tokio::spawn(async move { ledger.apply(request).await })
+    });
+    let outcomes: Vec<_> = futures::future::join_all(attempts).await.into_iter().map(Result::unwrap).collect();
+    let filled: Vec<usize> = (0..outcomes.len()).filter(|i| outcomes[*i].is_ok()).collect();
+    assert_eq!(filled.len(), 1, "{outcomes:?}");
+    for outcome in &outcomes {
+        if let Err(error) = outcome {
+            assert!(matches!(error, LedgerError::AlreadyDone(value) if value == "quote:q1"), "{error:?}");
+        }
+    }
+    assert_eq!(ledger.balance(&alice, Token::Sol).await.unwrap(), sol(7));
+    assert_eq!(ledger.balance(&faucet(), Token::Sol).await.unwrap(), faucet_before.checked_sub(sol(7)).unwrap());
+
+    // The winner's retry is answered with its first receipt; a loser's retry is refused again.
+    let winner = &keys[filled[0]];
+    let first = outcomes[filled[0]].as_ref().unwrap();
+    let retried = ledger.apply(pay(&faucet(), &alice, 7, winner.clone()).once("quote:q1")).await.unwrap();
+    assert!(retried.replayed);
+    assert_eq!(retried.reference, first.reference);
+    let loser = keys.iter().find(|key| *key != winner).unwrap();
+    let error = ledger.apply(pay(&faucet(), &alice, 7, loser.clone()).once("quote:q1")).await.unwrap_err();
+    assert!(matches!(error, LedgerError::AlreadyDone(_)), "{error:?}");
+    // Requests that do nothing once are not held back by it.
+    ledger.apply(pay(&faucet(), &alice, 1, key("plain"))).await.unwrap();
+    ledger.apply(pay(&faucet(), &alice, 1, key("plain"))).await.unwrap();
+    ledger.apply(pay(&faucet(), &alice, 1, key("other")).once("quote:q2")).await.unwrap();
+    assert_eq!(ledger.balance(&alice, Token::Sol).await.unwrap(), sol(10));
+    assert_sound(&ledger).await;
+}

@@ -28,9 +28,6 @@ pub enum SwapError {
     TooSmall,
     #[error("That amount is too large for the exchange right now.")]
     TooLarge,
-    /// The wallet holds as many open quotes as it may (the limit, the quote lifetime in seconds).
-    #[error("You have {0} open quotes. Use one or let them expire (after {1} seconds) before asking for more.")]
-    TooManyQuotes(u32, u64),
     #[error("This quote does not exist. Get a new quote.")]
     QuoteNotFound,
     #[error("This quote expired. Get a new quote to swap at the live price.")]
@@ -48,7 +45,7 @@ pub enum SwapError {
     NotFound(Reference),
     #[error(transparent)]
     Ledger(LedgerError),
-    #[error("the quote store")]
+    #[error("the database")]
     Store(#[from] mongodb::error::Error),
     #[error("recording a swap")]
     Encode(#[from] mongodb::bson::ser::Error),
@@ -66,15 +63,15 @@ impl From<PricingError> for SwapError {
 }
 
 impl From<LedgerError> for SwapError {
-    /// A swap's only side write marks its quote used, so a failed precondition means the quote
-    /// was used already; a short wallet is the user's, a short treasury the exchange's.
+    /// What a swap does once is fill its quote, so "already done" means the quote was used; a
+    /// short wallet is the user's, a short treasury the exchange's.
     fn from(error: LedgerError) -> SwapError {
         match error {
             LedgerError::InsufficientFunds { account: AccountId::Wallet(_), token } => {
                 SwapError::InsufficientFunds(token)
             }
             LedgerError::InsufficientFunds { token, .. } => SwapError::InsufficientLiquidity(token),
-            LedgerError::Precondition(_) => SwapError::QuoteUsed,
+            LedgerError::AlreadyDone(_) => SwapError::QuoteUsed,
             other => SwapError::Ledger(other),
         }
     }
@@ -95,7 +92,6 @@ impl ToApiError for SwapError {
             SwapError::TooLarge | SwapError::InsufficientLiquidity(_) => ErrorCode::InsufficientLiquidity,
             SwapError::QuoteNotFound | SwapError::NotFound(_) => ErrorCode::NotFound,
             SwapError::QuoteExpired => ErrorCode::QuoteExpired,
-            SwapError::TooManyQuotes(..) => ErrorCode::RateLimited,
             SwapError::QuoteUsed => ErrorCode::Conflict,
             SwapError::PriceMoved(_) => ErrorCode::PriceMoved,
             SwapError::InsufficientFunds(_) => ErrorCode::InsufficientFunds,

@@ -8,14 +8,16 @@
 //! transaction against one shard of the exchange's treasury (the fee goes to the fee account's
 //! shard beside it; see `treasury`), or fails and moves nothing: when the quote expired, when
 //! the price moved past the bound, when prices are stale or the sources disagree, or when
-//! funds are short. The same transaction marks the
-//! quote used, so a quote fills at most once.
+//! funds are short. Quotes are not stored: a quote's id carries its terms, sealed for its
+//! wallet (see `sealed`), and the fill's record carries the id under a unique index, so a quote
+//! fills at most once.
 
 mod error;
 mod model;
 mod openapi;
 pub mod pricing;
 mod quotes;
+mod sealed;
 mod swaps;
 mod treasury;
 
@@ -26,7 +28,6 @@ use axum::{
     routing::{get, post},
 };
 use clap::Parser;
-use mongodb::{Collection, IndexModel, bson::doc, options::IndexOptions};
 use solstice_kit::{
     auth::{Verifier, require_signature},
     http::with_operations,
@@ -36,8 +37,7 @@ use solstice_kit::{
 use solstice_ledger::{Ledger, MAX_SHARDS};
 use solstice_market::store::Ticks;
 
-use crate::model::QuoteDoc;
-pub use crate::{error::SwapError, model::QUOTES};
+pub use crate::{error::SwapError, sealed::SWAP_KEYS};
 
 /// Solstice swap service.
 #[derive(Clone, Parser)]
@@ -54,11 +54,6 @@ pub struct Config {
     /// How long a quote can be executed, in seconds.
     #[arg(long, env = "SWAP_QUOTE_TTL_SECONDS", default_value_t = 30)]
     pub quote_ttl_seconds: u32,
-    /// Most open (unused, unexpired) quotes one wallet may hold; the next is refused (429)
-    /// until one is used or expires. Each quote is a stored record, so this bounds what one
-    /// wallet can make the exchange store; a person comparing swaps needs a handful.
-    #[arg(long, env = "SWAP_MAX_OPEN_QUOTES", default_value_t = 20)]
-    pub max_open_quotes: u32,
     /// How many shards the exchange's treasury (and fee account) is split into, 1 to 64. Each
     /// swap writes one shard, so this many swaps can be filled at once without waiting for one
     /// another. Lowering it later is safe: the shards past the new number are emptied into
@@ -83,7 +78,6 @@ impl Config {
             common: CommonConfig::for_tests(mongodb_uri, database),
             freshness_seconds: 10,
             quote_ttl_seconds: 30,
-            max_open_quotes: 20,
             treasury_shards: 8,
             rebalance_ms: 300,
             rebalance_lease_ms: 1_000,
@@ -100,25 +94,16 @@ pub async fn build(config: Config) -> Result<Service, StartError> {
     if config.common.watch_orphans {
         ledger.watch_orphans("swap");
     }
-    let quotes: Collection<QuoteDoc> = database.collection(QUOTES);
-    // Quotes are kept a day after they expire (to tell "expired" from "unknown"), then purged.
-    let purge = IndexOptions::builder().expire_after(Duration::from_secs(86_400)).name("purge".to_owned()).build();
-    quotes.create_index(IndexModel::builder().keys(doc! { "expires_at": 1 }).options(purge).build()).await?;
-    // A wallet's open quotes are counted before each new one.
-    quotes.create_index(IndexModel::builder().keys(doc! { "wallet": 1, "expires_at": 1 }).build()).await?;
-    if config.max_open_quotes == 0 {
-        return Err(StartError::Config("SWAP_MAX_OPEN_QUOTES must be at least 1".to_owned()));
-    }
+    let quote_key = sealed::QuoteKey::load(&database).await?;
     if !(1..=MAX_SHARDS).contains(&config.treasury_shards) {
         return Err(StartError::Config(format!("SWAP_TREASURY_SHARDS must be 1 to {MAX_SHARDS}")));
     }
     let ttl = Duration::from_secs(u64::from(config.quote_ttl_seconds.max(1)));
     let state = SwapState {
         ledger: ledger.clone(),
-        quotes,
+        quote_key,
         ticks,
         quote_ttl: ttl,
-        max_open_quotes: config.max_open_quotes,
         treasury_shards: config.treasury_shards,
     };
     let every = Duration::from_millis(config.rebalance_ms.max(10));
@@ -139,10 +124,9 @@ pub async fn build(config: Config) -> Result<Service, StartError> {
 #[derive(Clone)]
 pub(crate) struct SwapState {
     pub ledger: Ledger,
-    pub quotes: Collection<QuoteDoc>,
+    pub quote_key: sealed::QuoteKey,
     pub ticks: Ticks,
     pub quote_ttl: Duration,
-    pub max_open_quotes: u32,
     pub treasury_shards: u8,
 }
 

@@ -1,42 +1,10 @@
-//! How the exchange stores what it records: quotes in their collection, and the details a
-//! swap's ledger record carries. Amounts are base units and prices picodollars, as `i64`
+//! How the exchange stores what it records: the details a swap's ledger record carries. Amounts are base units and prices picodollars, as `i64`
 //! (BSON has no unsigned integers); reading them back checks them.
 
-use mongodb::bson::DateTime;
 use serde::{Deserialize, Serialize};
 use solstice_types::{Amount, Token, UsdPrice, swap::SwapSide};
 
 use crate::error::SwapError;
-
-/// Collection of [`QuoteDoc`].
-pub const QUOTES: &str = "swap_quotes";
-
-/// A quote as stored: the API's `Quote` plus its owner and whether it was used.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub(crate) struct QuoteDoc {
-    #[serde(rename = "_id")]
-    pub id: String,
-    pub wallet: String,
-    pub from: Token,
-    pub to: Token,
-    pub side: SwapSide,
-    pub amount_in: i64,
-    pub amount_out: i64,
-    pub fee: i64,
-    pub fee_bps: u32,
-    pub price_impact_bps: u32,
-    pub price_in: i64,
-    pub price_out: i64,
-    /// The number of the tick the quote was priced on.
-    #[serde(default)]
-    pub tick: i64,
-    pub slippage_bps: u32,
-    pub min_received: i64,
-    pub max_sold: i64,
-    pub quoted_at: DateTime,
-    pub expires_at: DateTime,
-    pub used: bool,
-}
 
 /// What a swap's ledger record carries besides its legs. Amounts and prices are those of the
 /// fill; the quoted ones are kept beside them for the receipt.

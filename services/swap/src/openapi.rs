@@ -20,7 +20,7 @@ pub fn document() -> Value {
         json!({
             "/v1/quotes": { "post": {
                 "summary": "A quote for a swap.",
-                "description": "Prices the swap on the latest tick (recorded as `tick`): amounts, fee, price impact, and the bound the fill must stay within (min_received or max_sold, from the slippage tolerance), executable until expires_at_ms. Refused with 503 price_stale when the latest tick is stale or the sources disagree about a token.",
+                "description": "Prices the swap on the latest tick (recorded as `tick`): amounts, fee, price impact, and the bound the fill must stay within (min_received or max_sold, from the slippage tolerance), executable until expires_at_ms. Nothing is stored: the id carries the terms, sealed for the calling wallet, so a wallet may ask for as many quotes as it likes. Refused with 503 price_stale when the latest tick is stale or the sources disagree about a token.",
                 "parameters": signed,
                 "requestBody": { "required": true, "content": { "application/json": { "schema": { "$ref": "#/components/schemas/QuoteRequest" } } } },
                 "responses": {
@@ -28,7 +28,6 @@ pub fn document() -> Value {
                     "400": error("Unknown token, same token twice, invalid amount or slippage."),
                     "401": error("Missing or invalid service credentials."),
                     "422": error("Too large for the exchange."),
-                    "429": error("The wallet holds as many open (unused, unexpired) quotes as it may (SWAP_MAX_OPEN_QUOTES, default 20): use one or let them expire first."),
                     "500": error("A fault of ours."),
                     "503": error("Prices are stale, or the database is unavailable.")
                 }
@@ -36,7 +35,7 @@ pub fn document() -> Value {
             "/v1/swaps": {
                 "post": {
                     "summary": "Execute a quote.",
-                    "description": "Prices the swap again on the latest tick and fills at that live price within the quote's bound, in one ledger transaction, or fails and moves nothing. A retry with the same idempotency key and quote returns the first swap (200); the key with another quote is refused (409).",
+                    "description": "Prices the swap again on the latest tick and fills at that live price within the quote's bound, in one ledger transaction, or fails and moves nothing. A quote fills once, whatever the key. A retry with the same idempotency key and quote returns the first swap (200); the key with another quote is refused (409).",
                     "parameters": signed,
                     "requestBody": { "required": true, "content": { "application/json": { "schema": { "$ref": "#/components/schemas/ExecuteSwap" } } } },
                     "responses": {
@@ -44,7 +43,7 @@ pub fn document() -> Value {
                         "200": body("Executed before with this idempotency key: the first swap.", "Swap"),
                         "400": error("Invalid idempotency key."),
                         "401": error("Missing or invalid service credentials."),
-                        "404": error("The caller has no such quote."),
+                        "404": error("The caller has no such quote (an id changed, or made for another wallet)."),
                         "409": error("The quote expired, was used already, or the price moved past the tolerance; or the idempotency key was used for another quote (idempotency_conflict; nothing moved)."),
                         "422": error("Insufficient funds or liquidity."),
                         "500": error("A fault of ours."),
@@ -90,7 +89,7 @@ pub fn document() -> Value {
             "Quote": { "type": "object",
                 "required": ["id", "from", "to", "side", "amount_in", "amount_out", "fee", "fee_bps", "price_impact_bps", "price_in", "price_out", "tick", "slippage_bps", "min_received", "max_sold", "quoted_at_ms", "expires_at_ms"],
                 "properties": {
-                    "id": { "type": "string" }, "from": token_schema(), "to": token_schema(), "side": side.clone(),
+                    "id": { "type": "string", "maxLength": 160, "description": "What executes it: the terms, sealed for the wallet it was made for." }, "from": token_schema(), "to": token_schema(), "side": side.clone(),
                     "amount_in": units("Paid, base units of from."), "amount_out": units("Received after the fee, base units of to."),
                     "fee": units("Fee, base units of to."), "fee_bps": { "type": "integer", "minimum": 0 },
                     "price_impact_bps": { "type": "integer", "minimum": 0 },

@@ -1,8 +1,8 @@
 //! Quotes: a swap priced on the latest tick, with the bound it may fill within, for the quote
-//! lifetime.
+//! lifetime. A quote is not stored: its id carries its terms, sealed (see `sealed`).
 
 use axum::{Extension, extract::State, http::StatusCode};
-use mongodb::bson::{DateTime, doc};
+use mongodb::bson::DateTime;
 use solstice_kit::{auth::Caller, extract::Json, input};
 use solstice_market::{Unpriced, store::Ticks};
 use solstice_types::{
@@ -13,8 +13,8 @@ use solstice_types::{
 use crate::{
     SwapState,
     error::SwapError,
-    model::{QuoteDoc, amount, price, price_i64},
     pricing::{self, Fill, Prices},
+    sealed::Terms,
 };
 
 /// Both tokens' prices on the latest tick, and that tick's number; refused when the tick is
@@ -39,7 +39,8 @@ pub(crate) fn fill(prices: &Prices, side: SwapSide, amount: Amount) -> Result<Fi
     })
 }
 
-/// `POST /v1/quotes`: firm terms for a swap, valid for the quote lifetime.
+/// `POST /v1/quotes`: firm terms for a swap, valid for the quote lifetime. Nothing is written:
+/// a wallet may ask for as many quotes as it likes.
 pub(crate) async fn quote(
     State(state): State<SwapState>,
     Extension(caller): Extension<Caller>,
@@ -57,69 +58,52 @@ pub(crate) async fn quote(
         return Err(SwapError::SlippageOutOfRange);
     }
     let now = DateTime::now();
-    // The wallet's open quotes are counted once this one is stored (below), so that requests of
-    // one wallet racing each other cannot pass the limit together.
-    let open_quotes = doc! { "wallet": caller.wallet.as_str(), "expires_at": { "$gt": now }, "used": false };
     let (prices, tick) = live_prices(&state.ticks, from, to, now)?;
-    let terms = fill(&prices, request.side, amount)?;
+    let filled = fill(&prices, request.side, amount)?;
     let (min_received, max_sold) = match request.side {
-        SwapSide::ExactIn => (pricing::minus_bps(terms.amount_out, slippage_bps), terms.amount_in),
+        SwapSide::ExactIn => (pricing::minus_bps(filled.amount_out, slippage_bps), filled.amount_in),
         SwapSide::ExactOut => {
-            (terms.amount_out, pricing::plus_bps(terms.amount_in, slippage_bps).ok_or(SwapError::TooLarge)?)
+            (filled.amount_out, pricing::plus_bps(filled.amount_in, slippage_bps).ok_or(SwapError::TooLarge)?)
         }
     };
-    let expires_at = DateTime::from_millis(now.timestamp_millis() + state.quote_ttl.as_millis() as i64);
-    let record = QuoteDoc {
-        id: format!("q_{:032x}", rand::random::<u128>()),
-        wallet: caller.wallet.to_string(),
+    // Prices past what a record can hold are more than the exchange fills.
+    for price in [prices.price_in, prices.price_out] {
+        crate::model::price_i64(price)?;
+    }
+    let expires_at_ms = now.timestamp_millis() + state.quote_ttl.as_millis() as i64;
+    let terms = Terms {
         from,
         to,
         side: request.side,
-        amount_in: terms.amount_in.as_i64(),
-        amount_out: terms.amount_out.as_i64(),
-        fee: terms.fee.as_i64(),
-        fee_bps: pricing::FEE_BPS,
-        price_impact_bps: terms.price_impact_bps,
-        price_in: price_i64(prices.price_in)?,
-        price_out: price_i64(prices.price_out)?,
-        tick: tick as i64,
-        slippage_bps,
-        min_received: min_received.as_i64(),
-        max_sold: max_sold.as_i64(),
-        quoted_at: now,
-        expires_at,
-        used: false,
+        slippage_bps: slippage_bps as u16,
+        fee_bps: pricing::FEE_BPS as u16,
+        amount_in: filled.amount_in,
+        amount_out: filled.amount_out,
+        min_received,
+        max_sold,
+        price_in: prices.price_in,
+        price_out: prices.price_out,
+        expires_at_ms,
+        nonce: rand::random(),
     };
-    state.quotes.insert_one(&record).await?;
-    // Each racing request sees its own quote and every one inserted before it counts: the last
-    // to count sees all that stay, so no more than the limit stay (some racing ones may both
-    // withdraw, which only errs on the safe side).
-    if state.quotes.count_documents(open_quotes).await? > u64::from(state.max_open_quotes) {
-        state.quotes.delete_one(doc! { "_id": &record.id }).await?;
-        return Err(SwapError::TooManyQuotes(state.max_open_quotes, state.quote_ttl.as_secs()));
-    }
-    Ok((StatusCode::CREATED, axum::Json(quote_view(&record)?)))
-}
-
-/// A stored quote as the API shows it.
-pub(crate) fn quote_view(quote: &QuoteDoc) -> Result<Quote, SwapError> {
-    Ok(Quote {
-        id: quote.id.clone(),
-        from: quote.from,
-        to: quote.to,
-        side: quote.side,
-        amount_in: amount(quote.amount_in)?,
-        amount_out: amount(quote.amount_out)?,
-        fee: amount(quote.fee)?,
-        fee_bps: quote.fee_bps,
-        price_impact_bps: quote.price_impact_bps,
-        price_in: price(quote.price_in)?,
-        price_out: price(quote.price_out)?,
-        tick: quote.tick.max(0) as u64,
-        slippage_bps: quote.slippage_bps,
-        min_received: amount(quote.min_received)?,
-        max_sold: amount(quote.max_sold)?,
-        quoted_at_ms: quote.quoted_at.timestamp_millis(),
-        expires_at_ms: quote.expires_at.timestamp_millis(),
-    })
+    let quote = Quote {
+        id: state.quote_key.seal(&caller.wallet, &terms),
+        from,
+        to,
+        side: request.side,
+        amount_in: filled.amount_in,
+        amount_out: filled.amount_out,
+        fee: filled.fee,
+        fee_bps: pricing::FEE_BPS,
+        price_impact_bps: filled.price_impact_bps,
+        price_in: prices.price_in,
+        price_out: prices.price_out,
+        tick,
+        slippage_bps,
+        min_received,
+        max_sold,
+        quoted_at_ms: now.timestamp_millis(),
+        expires_at_ms,
+    };
+    Ok((StatusCode::CREATED, axum::Json(quote)))
 }

@@ -14,7 +14,7 @@ use solstice_kit::{
     openapi::{MAX_DATE_MS, MIN_DATE_MS},
 };
 use solstice_ledger::{
-    AccountId, HistoryQuery, IdempotencyKey, LedgerError, Leg, Receipt, SideWrite, SystemAccount, TransactionRequest,
+    AccountId, HistoryQuery, IdempotencyKey, LedgerError, Leg, Receipt, SystemAccount, TransactionRequest,
 };
 use solstice_types::{
     ReferenceKind,
@@ -24,8 +24,8 @@ use solstice_types::{
 use crate::{
     SwapState,
     error::SwapError,
-    model::{QUOTES, SwapDetails, amount, price, price_i64},
-    quotes::{fill, live_prices, quote_view},
+    model::{SwapDetails, amount, price, price_i64},
+    quotes::{fill, live_prices},
     treasury,
 };
 
@@ -37,29 +37,38 @@ pub(crate) async fn execute(
     Json(request): Json<ExecuteSwap>,
 ) -> Result<(StatusCode, axum::Json<Swap>), SwapError> {
     let client_key = input::idempotency_key(&request.idempotency_key)?;
-    if request.quote_id.len() > 64 {
-        return Err(SwapError::QuoteNotFound);
-    }
     let key = IdempotencyKey::scoped("swp", &caller.wallet, client_key);
-    let quote = state
-        .quotes
-        .find_one(doc! { "_id": &request.quote_id, "wallet": caller.wallet.as_str() })
-        .await?
-        .ok_or(SwapError::QuoteNotFound)?;
-    if quote.used {
-        // A retry: the fill was at the price of its moment, so it is answered, not recomputed.
-        // (A quote is marked used by its fill, in the same transaction: an unused quote has no
-        // fill to answer with, so only a used one needs the look-up.)
-        return match state.ledger.replay(&key).await? {
+    match fill_quote(&state, &caller, &request.quote_id, &key).await {
+        // A quote that cannot be filled now (expired, the market moved, prices paused, filled
+        // already) may have been filled by this very request before, and the answer to a
+        // retry is that fill, at the price of its moment. Only such refusals cost the look-up.
+        Err(
+            refused @ (SwapError::QuoteExpired
+            | SwapError::QuoteUsed
+            | SwapError::PriceMoved(_)
+            | SwapError::PriceStale
+            | SwapError::PriceSuspect(_)),
+        ) => match state.ledger.replay(&key).await? {
             Some(first) => replayed(first, &request.quote_id),
-            None => Err(SwapError::QuoteUsed),
-        };
+            None => Err(refused),
+        },
+        done => done,
     }
+}
+
+/// Fills quote `quote_id` of the caller under `key`: the work of [`execute`].
+async fn fill_quote(
+    state: &SwapState,
+    caller: &Caller,
+    quote_id: &str,
+    key: &IdempotencyKey,
+) -> Result<(StatusCode, axum::Json<Swap>), SwapError> {
+    let terms = state.quote_key.open(&caller.wallet, quote_id).ok_or(SwapError::QuoteNotFound)?;
     let now = DateTime::now();
-    if now > quote.expires_at {
+    if now.timestamp_millis() > terms.expires_at_ms {
         return Err(SwapError::QuoteExpired);
     }
-    let terms = quote_view(&quote)?;
+    let slippage_bps = u32::from(terms.slippage_bps);
     let (live, tick) = live_prices(&state.ticks, terms.from, terms.to, now)?;
     let fixed = match terms.side {
         SwapSide::ExactIn => terms.amount_in,
@@ -68,7 +77,7 @@ pub(crate) async fn execute(
     let filled = match fill(&live, terms.side, fixed) {
         Ok(filled) => filled,
         // The size that was quoted no longer prices at all: the market moved.
-        Err(SwapError::TooSmall | SwapError::TooLarge) => return Err(SwapError::PriceMoved(terms.slippage_bps)),
+        Err(SwapError::TooSmall | SwapError::TooLarge) => return Err(SwapError::PriceMoved(slippage_bps)),
         Err(error) => return Err(error),
     };
     let within = match terms.side {
@@ -76,33 +85,34 @@ pub(crate) async fn execute(
         SwapSide::ExactOut => filled.amount_in <= terms.max_sold,
     };
     if !within {
-        return Err(SwapError::PriceMoved(terms.slippage_bps));
+        return Err(SwapError::PriceMoved(slippage_bps));
     }
     let details = SwapDetails {
-        quote_id: quote.id.clone(),
-        side: quote.side,
-        from: quote.from,
-        to: quote.to,
+        quote_id: quote_id.to_owned(),
+        side: terms.side,
+        from: terms.from,
+        to: terms.to,
         amount_in: filled.amount_in.as_i64(),
         amount_out: filled.amount_out.as_i64(),
-        quoted_amount_in: Some(quote.amount_in),
-        quoted_amount_out: Some(quote.amount_out),
-        min_received: Some(quote.min_received),
-        max_sold: Some(quote.max_sold),
+        quoted_amount_in: Some(terms.amount_in.as_i64()),
+        quoted_amount_out: Some(terms.amount_out.as_i64()),
+        min_received: Some(terms.min_received.as_i64()),
+        max_sold: Some(terms.max_sold.as_i64()),
         tick: Some(tick as i64),
         fee: filled.fee.as_i64(),
-        fee_bps: quote.fee_bps,
+        fee_bps: u32::from(terms.fee_bps),
         price_impact_bps: filled.price_impact_bps,
-        slippage_bps: quote.slippage_bps,
-        quoted_price_in: quote.price_in,
-        quoted_price_out: quote.price_out,
+        slippage_bps,
+        quoted_price_in: price_i64(terms.price_in)?,
+        quoted_price_out: price_i64(terms.price_out)?,
         price_in: price_i64(live.price_in)?,
         price_out: price_i64(live.price_out)?,
     };
     let wallet = AccountId::wallet(&caller.wallet);
     let details = bson::to_document(&details)?;
-    // The treasury shard this swap fills from: a random one, or, when it is short, one that
-    // holds enough (the rebalancer keeps them even, so this is rare).
+    // The treasury shard this swap fills from: one no other swap of this replica is filling
+    // from, or, when it is short, one that holds enough (the rebalancer keeps them even, so
+    // this is rare).
     let order = state.ledger.shard_order(SystemAccount::Treasury, state.treasury_shards);
     let mut shards = order.clone();
     shards.truncate(1);
@@ -116,14 +126,11 @@ pub(crate) async fn execute(
         if !filled.fee.is_zero() {
             legs.push(Leg { from: treasury, to: fees, token: terms.to, amount: filled.fee });
         }
+        // A quote fills once: its id is on its fill's record, under a unique index.
         let request = TransactionRequest::new(ReferenceKind::Swap, key.clone(), legs)
-            .acting_on("quote", &quote.id)
+            .acting_on("quote", quote_id)
             .with_details(details.clone())
-            .with_side_write(SideWrite::Update {
-                collection: QUOTES.to_owned(),
-                filter: doc! { "_id": &quote.id, "used": false },
-                update: doc! { "$set": { "used": true } },
-            });
+            .once(format!("quote:{quote_id}"));
         match state.ledger.apply(request).await {
             Ok(receipt) => break receipt,
             Err(error) if treasury::treasury_short(&error) => {
@@ -138,11 +145,11 @@ pub(crate) async fn execute(
                     return Err(error.into());
                 }
             }
-            // The same request, sent twice at once, filled by the other attempt at its own
+            // The same request filled before (a retry, or sent twice at once) at its own
             // moment's price: that fill is the answer.
             Err(LedgerError::IdempotencyConflict(_)) => {
-                return match state.ledger.replay(&key).await? {
-                    Some(first) => replayed(first, &quote.id),
+                return match state.ledger.replay(key).await? {
+                    Some(first) => replayed(first, quote_id),
                     None => Err(SwapError::QuoteUsed),
                 };
             }

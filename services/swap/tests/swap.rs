@@ -420,42 +420,111 @@ async fn a_key_reused_for_another_quote_is_refused_and_that_quote_stays_usable()
     assert_eq!(app.balance(&AccountId::wallet(&alice), Token::Sol).await, 7 * SOL);
 }
 
-/// Quotes cost the exchange a record each: a wallet holds at most 20 open (unused, unexpired)
-/// ones. The next is refused with a sentence that says what to do, moves nothing, and other
-/// wallets are not affected; using one makes room again.
+/// A quote costs the exchange nothing to keep (its id carries its terms): a wallet comparing
+/// swaps may ask for as many as it likes, and any of them fills, once.
 #[tokio::test]
-async fn a_quote_past_the_open_quote_limit_is_refused_until_one_is_used() {
-    let app = spawn_app_with(600).await;
+async fn a_wallet_may_hold_many_quotes_and_fill_any_of_them_once() {
+    let app = spawn_app().await;
     let alice = app.user(&[(Token::Sol, 10 * SOL)]).await;
-    let bob = app.user(&[(Token::Sol, SOL)]).await;
     let mut quotes = Vec::new();
-    for _ in 0..20 {
+    for _ in 0..60 {
         quotes.push(app.quote(&alice, sell("SOL", "USDC", "0.1")).await);
     }
-    let (status, error) = app.post(&alice, "/v1/quotes", sell("SOL", "USDC", "0.1")).await;
-    assert_eq!((status, error["code"].as_str()), (StatusCode::TOO_MANY_REQUESTS, Some("rate_limited")), "{error}");
-    assert_eq!(
-        error["message"],
-        "You have 20 open quotes. Use one or let them expire (after 600 seconds) before asking for more."
-    );
-    assert_eq!(app.balance(&AccountId::wallet(&alice), Token::Sol).await, 10 * SOL);
-    app.quote(&bob, sell("SOL", "USDC", "0.1")).await;
-    assert_eq!(app.execute(&alice, &quotes[0], &key()).await.0, StatusCode::CREATED);
-    app.quote(&alice, sell("SOL", "USDC", "0.1")).await;
-    assert_eq!(app.post(&alice, "/v1/quotes", sell("SOL", "USDC", "0.1")).await.0, StatusCode::TOO_MANY_REQUESTS);
+    let ids: HashSet<&str> = quotes.iter().map(|quote| quote["id"].as_str().unwrap()).collect();
+    assert_eq!(ids.len(), quotes.len(), "every quote is its own");
+    assert_eq!(app.balance(&AccountId::wallet(&alice), Token::Sol).await, 10 * SOL, "quoting moves nothing");
+    for quote in [&quotes[0], &quotes[59], &quotes[30]] {
+        assert_eq!(app.execute(&alice, quote, &key()).await.0, StatusCode::CREATED);
+    }
+    assert_eq!(app.execute(&alice, &quotes[59], &key()).await.0, StatusCode::CONFLICT);
+    assert_eq!(app.balance(&AccountId::wallet(&alice), Token::Sol).await, 97 * SOL / 10);
 }
 
-/// Expired quotes do not count against the limit.
+/// A quote id that was changed (its terms, its seal, anything) is not a quote.
 #[tokio::test]
-async fn expired_quotes_do_not_count_against_the_open_quote_limit() {
-    let app = spawn_app_with(3).await;
+async fn a_changed_quote_is_unknown_and_moves_nothing() {
+    let app = spawn_app().await;
     let alice = app.user(&[(Token::Sol, 10 * SOL)]).await;
-    for _ in 0..20 {
-        app.quote(&alice, sell("SOL", "USDC", "0.1")).await;
+    let quote = app.quote(&alice, sell("SOL", "USDC", "1")).await;
+    let id = quote["id"].as_str().unwrap();
+    let middle = id.len() / 2;
+    let digit = if &id[middle..=middle] == "2" { "3" } else { "2" };
+    for changed in [
+        format!("{}{digit}{}", &id[..middle], &id[middle + 1..]),
+        format!("{}{digit}", &id[..id.len() - 1]),
+        id[..id.len() - 1].to_owned(),
+        format!("{id}2"),
+        "q_".to_owned() + &"z".repeat(200),
+    ] {
+        let (status, error) = app.execute(&alice, &json!({ "id": changed }), &key()).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{changed}: {error}");
+        assert_eq!(error["message"], "This quote does not exist. Get a new quote.");
     }
-    assert_eq!(app.post(&alice, "/v1/quotes", sell("SOL", "USDC", "0.1")).await.0, StatusCode::TOO_MANY_REQUESTS);
-    tokio::time::sleep(Duration::from_millis(3_100)).await;
-    app.quote(&alice, sell("SOL", "USDC", "0.1")).await;
+    assert_eq!(app.balance(&AccountId::wallet(&alice), Token::Sol).await, 10 * SOL);
+    assert_eq!(app.execute(&alice, &quote, &key()).await.0, StatusCode::CREATED, "the quote itself fills");
+}
+
+/// The same quote sent at once under many keys (two tabs, a script) fills once.
+#[tokio::test]
+async fn simultaneous_fills_of_one_quote_under_different_keys_fill_it_once() {
+    let app = spawn_app().await;
+    let alice = app.user(&[(Token::Sol, 10 * SOL)]).await;
+    let quote = app.quote(&alice, sell("SOL", "USDC", "1")).await;
+    let base = app.base.clone();
+    let burst: Vec<_> = (0..8)
+        .map(|_| {
+            let (base, alice, quote) = (base.clone(), alice.clone(), quote.clone());
+            tokio::spawn(async move {
+                let body = json!({ "quote_id": quote["id"], "idempotency_key": key() });
+                signed("POST", &format!("{base}/v1/swaps"), &alice, Some(body)).await
+            })
+        })
+        .collect();
+    let mut filled = 0;
+    for request in burst {
+        let (status, answer) = request.await.unwrap();
+        match status {
+            StatusCode::CREATED => filled += 1,
+            StatusCode::CONFLICT => assert_eq!(answer["message"], "This quote was already used. Get a new quote."),
+            other => panic!("{other}: {answer}"),
+        }
+    }
+    assert_eq!(filled, 1);
+    assert_eq!(app.balance(&AccountId::wallet(&alice), Token::Sol).await, 9 * SOL);
+    assert_books_balance(&app.ledger).await;
+}
+
+/// A retry of a fill whose answer was lost is answered with that fill even once the quote has
+/// expired; the expired quote under a new key is refused as expired.
+#[tokio::test]
+async fn a_retry_after_the_quote_expired_is_answered_with_the_first_fill() {
+    let app = spawn_app_with(1).await;
+    let alice = app.user(&[(Token::Sol, 10 * SOL)]).await;
+    let quote = app.quote(&alice, sell("SOL", "USDC", "1")).await;
+    let retried = key();
+    let (status, first) = app.execute(&alice, &quote, &retried).await;
+    assert_eq!(status, StatusCode::CREATED, "{first}");
+    tokio::time::sleep(Duration::from_millis(1_100)).await;
+    let (status, again) = app.execute(&alice, &quote, &retried).await;
+    assert_eq!((status, &again), (StatusCode::OK, &first));
+    let (status, error) = app.execute(&alice, &quote, &key()).await;
+    assert_eq!((status, error["code"].as_str()), (StatusCode::CONFLICT, Some("quote_expired")), "{error}");
+    assert_eq!(app.balance(&AccountId::wallet(&alice), Token::Sol).await, 9 * SOL);
+}
+
+/// Every replica of the exchange fills every replica's quotes: they share the key, which the
+/// first one to start made.
+#[tokio::test]
+async fn a_quote_made_by_one_replica_fills_on_another() {
+    let (client, database) = solstice_testkit::fresh_database().await;
+    let first = spawn_app_over(client.clone(), database.clone(), |_| {}).await;
+    let second = spawn_app_over(client, database, |_| {}).await;
+    let alice = first.user(&[(Token::Sol, 10 * SOL)]).await;
+    let quote = first.quote(&alice, sell("SOL", "USDC", "1")).await;
+    let (status, swap) = second.execute(&alice, &quote, &key()).await;
+    assert_eq!(status, StatusCode::CREATED, "{swap}");
+    assert_eq!(swap["quote_id"], quote["id"]);
+    assert_eq!(first.execute(&alice, &quote, &key()).await.0, StatusCode::CONFLICT, "filled once");
 }
 
 #[tokio::test]
@@ -515,11 +584,7 @@ async fn concurrent_swaps_with_retries_conserve_every_token() {
     // Each wallet holds 40 quotes before any is executed. Prices stay fresh for longer than the
     // test takes: the test market ticks on the same thread as these hundreds of requests, and
     // freshness is not what this test is about.
-    let app = spawn_app_configured(|config| {
-        config.max_open_quotes = 40;
-        config.freshness_seconds = 60;
-    })
-    .await;
+    let app = spawn_app_configured(|config| config.freshness_seconds = 60).await;
     let mut wallets = Vec::new();
     for _ in 0..4 {
         wallets.push(app.user(&[(Token::Sol, 8 * SOL), (Token::Usdc, 1_500 * USDC)]).await);
@@ -578,43 +643,6 @@ async fn concurrent_swaps_with_retries_conserve_every_token() {
     assert_books_balance(&app.ledger).await;
 }
 
-/// A burst of simultaneous quotes from one wallet cannot pass the limit together.
-#[tokio::test]
-async fn simultaneous_quotes_cannot_pass_the_open_quote_limit_together() {
-    let app = spawn_app_configured(|config| {
-        config.quote_ttl_seconds = 600;
-        config.max_open_quotes = 3;
-    })
-    .await;
-    let alice = app.user(&[(Token::Sol, 10 * SOL)]).await;
-    let base = app.base.clone();
-    let burst: Vec<_> = (0..12)
-        .map(|_| {
-            let (base, alice) = (base.clone(), alice.clone());
-            tokio::spawn(async move {
-                signed("POST", &format!("{base}/v1/quotes"), &alice, Some(sell("SOL", "USDC", "0.1"))).await.0
-            })
-        })
-        .collect();
-    let mut created = 0;
-    for request in burst {
-        let status = request.await.unwrap();
-        assert!(status == StatusCode::CREATED || status == StatusCode::TOO_MANY_REQUESTS, "{status}");
-        created += usize::from(status == StatusCode::CREATED);
-    }
-    // At most the limit; racing requests may all step back, which errs on the safe side.
-    assert!(created <= 3, "{created} quotes were created");
-    let stored = app.database.collection::<mongodb::bson::Document>(solstice_swap::QUOTES);
-    let open = || stored.count_documents(mongodb::bson::doc! { "wallet": alice.as_str() });
-    assert_eq!(open().await.unwrap() as usize, created, "no refused quote is left behind");
-    // Asked one at a time, the wallet gets its quotes up to the limit, and no more.
-    for _ in created..3 {
-        app.quote(&alice, sell("SOL", "USDC", "0.1")).await;
-    }
-    assert_eq!(app.post(&alice, "/v1/quotes", sell("SOL", "USDC", "0.1")).await.0, StatusCode::TOO_MANY_REQUESTS);
-    assert_eq!(open().await.unwrap(), 3);
-}
-
 /// Waits until the rebalancer has spread every token over `shards` treasury shards.
 async fn wait_for_spread(app: &TestApp, shards: usize) {
     for _ in 0..100 {
@@ -656,7 +684,7 @@ async fn sell_sol_32_times(app: &TestApp, wallet: &WalletAddress) -> (u64, u64) 
 
 #[tokio::test]
 async fn swaps_fill_from_every_treasury_shard_and_the_fees_follow_them() {
-    let app = spawn_app_configured(|config| config.max_open_quotes = 40).await;
+    let app = spawn_app().await;
     wait_for_spread(&app, 8).await;
     let (treasury_sol, treasury_usdc) =
         (app.system(SystemAccount::Treasury, Token::Sol).await, app.system(SystemAccount::Treasury, Token::Usdc).await);
@@ -682,7 +710,7 @@ async fn a_swap_whose_shard_is_empty_fills_from_one_that_holds_enough() {
         "expires_at": mongodb::bson::DateTime::from_millis(4_102_444_800_000), // 2100,
     };
     database.collection::<mongodb::bson::Document>("swap_leases").insert_one(lease).await.unwrap();
-    let app = spawn_app_over(client, database, |config| config.max_open_quotes = 40).await;
+    let app = spawn_app_over(client, database, |_| {}).await;
     let treasury_usdc = app.system(SystemAccount::Treasury, Token::Usdc).await;
     let alice = app.user(&[(Token::Sol, 40 * SOL)]).await;
     let (received, fees) = sell_sol_32_times(&app, &alice).await;
@@ -696,7 +724,7 @@ async fn a_swap_whose_shard_is_empty_fills_from_one_that_holds_enough() {
 async fn a_swap_larger_than_any_shard_holds_is_refused_and_moves_nothing() {
     // The treasury is left with 1,000 JTO in each of its 8 shards: 8,000 in all, but no one
     // swap may take 2,000.
-    let app = spawn_app_configured(|config| config.max_open_quotes = 40).await;
+    let app = spawn_app().await;
     wait_for_spread(&app, 8).await;
     // In one transaction, so that the rebalancer sees the shards even before and after.
     let sink = AccountId::wallet(&app.user(&[]).await);
