@@ -8,11 +8,12 @@
 //!
 //! A signature is good for 30 seconds either side of the service's clock, and a request that
 //! changes something is accepted once: its nonce is recorded in MongoDB (shared by every
-//! replica, forgotten by a TTL index once the signature has expired), and a second request
-//! with the same nonce is refused. Reads are not recorded, so that the portfolio service stays
+//! replica, forgotten by a TTL index once the signature has expired; the nonces of requests
+//! arriving together go in one insert, see [`crate::nonces`]), and a second request with the
+//! same nonce is refused. Reads are not recorded, so that the portfolio service stays
 //! read-only; a replayed read can only show the same wallet's data to the same caller again.
 
-use std::{collections::HashMap, fmt, sync::Arc, time::Duration};
+use std::{collections::HashMap, fmt, sync::Arc};
 
 use axum::{
     body::Body,
@@ -22,19 +23,14 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use ed25519_dalek::{Signature, Signer, VerifyingKey};
-use mongodb::{
-    Collection, Database, IndexModel,
-    bson::{DateTime, doc},
-    options::IndexOptions,
-};
-use serde::{Deserialize, Serialize};
+use mongodb::{Database, bson::DateTime};
 use sha2::{Digest, Sha256};
-use solstice_ledger::is_duplicate_key;
 use solstice_types::{ApiError, ErrorCode, WalletAddress};
-use tokio::sync::OnceCell;
 
+pub use crate::nonces::NONCES;
 use crate::{
     error::ErrorResponse,
+    nonces::NonceLog,
     start::{Secret, StartError},
 };
 
@@ -47,8 +43,6 @@ pub const SIGNATURE_HEADER: &str = "x-solstice-signature";
 const MAX_SKEW_MS: i64 = 30_000;
 /// Largest body a signed request may carry.
 const MAX_BODY_BYTES: usize = 64 * 1024;
-/// Collection of the nonces of accepted requests that change something.
-pub const NONCES: &str = "request_nonces";
 
 /// A caller's private signing key. Never printed.
 #[derive(Clone)]
@@ -111,10 +105,7 @@ pub struct Caller {
 pub struct Verifier {
     /// Each caller's keys: usually one; two while its key is being rotated.
     callers: Arc<HashMap<String, Vec<VerifyingKey>>>,
-    nonces: Collection<NonceDoc>,
-    /// The nonce index is created on the first request that needs it, so that a service that
-    /// only serves reads never writes to the database.
-    indexed: Arc<OnceCell<()>>,
+    nonces: NonceLog,
 }
 
 impl fmt::Debug for Verifier {
@@ -123,13 +114,6 @@ impl fmt::Debug for Verifier {
         names.sort();
         f.debug_struct("Verifier").field("callers", &names).finish_non_exhaustive()
     }
-}
-
-#[derive(Debug, Serialize, Deserialize)]
-struct NonceDoc {
-    #[serde(rename = "_id")]
-    id: String,
-    expires_at: DateTime,
 }
 
 impl Verifier {
@@ -155,26 +139,14 @@ impl Verifier {
         if callers.is_empty() {
             return Err(StartError::Config("no trusted caller is configured (SOLSTICE_TRUSTED_CALLERS)".to_owned()));
         }
-        Ok(Verifier { callers: Arc::new(callers), nonces: database.collection(NONCES), indexed: Arc::default() })
+        Ok(Verifier { callers: Arc::new(callers), nonces: NonceLog::new(database) })
     }
 
     /// Records `nonce` of `caller` as used; `false` if it was already.
     async fn first_use(&self, caller: &str, nonce: &str, timestamp_ms: i64) -> Result<bool, mongodb::error::Error> {
-        self.indexed
-            .get_or_try_init(|| async {
-                let ttl =
-                    IndexOptions::builder().expire_after(Duration::ZERO).name("expires_at_ttl".to_owned()).build();
-                let index = IndexModel::builder().keys(doc! { "expires_at": 1 }).options(ttl).build();
-                self.nonces.create_index(index).await.map(|_| ())
-            })
-            .await?;
         // Kept until the signature could no longer be accepted anyway.
         let expires_at = DateTime::from_millis(timestamp_ms + 2 * MAX_SKEW_MS);
-        match self.nonces.insert_one(NonceDoc { id: format!("{caller}:{nonce}"), expires_at }).await {
-            Ok(_) => Ok(true),
-            Err(error) if is_duplicate_key(&error) => Ok(false),
-            Err(error) => Err(error),
-        }
+        self.nonces.first_use(format!("{caller}:{nonce}"), expires_at).await
     }
 }
 

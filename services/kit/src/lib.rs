@@ -10,6 +10,7 @@ pub mod http;
 pub mod input;
 pub mod lease;
 pub mod lifecycle;
+mod nonces;
 pub mod openapi;
 pub mod serve;
 pub mod start;

@@ -234,6 +234,37 @@ async fn a_signed_request_that_changes_something_is_accepted_once() {
     assert_eq!(calls.load(Ordering::SeqCst), 2);
 }
 
+/// Nonces of requests arriving together are recorded together: in a burst of different
+/// requests, each sent twice at once, every request gets through exactly once.
+#[tokio::test]
+async fn in_a_burst_each_signed_request_is_accepted_once() {
+    let (base, calls) = flaky_service(0).await;
+    let wallet = WalletAddress::from_public_key(&[6; 32]);
+    let url = format!("{base}/v1/echo");
+    let now = mongodb::bson::DateTime::now().timestamp_millis();
+    let copies: Vec<_> = (0..40)
+        .flat_map(|n| {
+            let body = format!(r#"{{"n":{n}}}"#).into_bytes();
+            let headers = solstice_kit::auth::sign(&key(), "POST", "/v1/echo", &wallet, now, &body);
+            [(headers.clone(), body.clone()), (headers, body)]
+        })
+        .map(|(headers, body)| {
+            let url = url.clone();
+            tokio::spawn(async move { post_signed(&url, &headers, &body).await.status() })
+        })
+        .collect();
+    let mut statuses = Vec::new();
+    for copy in copies {
+        statuses.push(copy.await.unwrap());
+    }
+    for pair in statuses.chunks(2) {
+        let mut pair = pair.to_vec();
+        pair.sort();
+        assert_eq!(pair, [StatusCode::OK, StatusCode::UNAUTHORIZED]);
+    }
+    assert_eq!(calls.load(Ordering::SeqCst), 40);
+}
+
 #[tokio::test]
 async fn what_a_service_holds_cannot_sign_for_the_host() {
     // A service is configured with the host's public key only. Neither that key used as a
