@@ -291,6 +291,7 @@ start_service() {
     # A service gets the host's public key only, never its signing key.
     env -u SOLSTICE_SIGNING_KEY "$variable=$addr" "$binary" >"$log" 2>&1 &
     SERVICE_PIDS="$SERVICE_PIDS $!"
+    SERVICE_NAMED_PIDS="${SERVICE_NAMED_PIDS:-} $name=$!"
     wait_for_port "${addr##*:}" 30 || fail "the $name service did not start: see $log"
 }
 

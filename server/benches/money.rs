@@ -7,7 +7,9 @@
 //! host and passes `BENCH_HOST` (http://…), `MONGODB_URI`, `SOLSTICE_DATABASE`,
 //! `BENCH_CLIENTS` (concurrent clients, default 16), `BENCH_SECONDS` (per phase) and
 //! `BENCH_ROUNDS` (the phases take turns this many times, 3 by default, in as many parts of
-//! `BENCH_SECONDS`).
+//! `BENCH_SECONDS`), and `BENCH_PROCESSES` (`name=pid …`: the database, the host and the
+//! services), whose CPU time per operation it prints beside the benchmark's own, so that a
+//! ratio can be read as where the machine's time went.
 
 use std::{
     future::Future,
@@ -24,6 +26,43 @@ const PASSWORD: &str = "benchmark password";
 /// were started with (8 by default), so that the raw swaps spread as the service's do.
 fn treasury_shards() -> u8 {
     std::env::var("SWAP_TREASURY_SHARDS").ok().and_then(|n| n.parse().ok()).unwrap_or(8)
+}
+
+/// The processes whose CPU time is counted (`BENCH_PROCESSES`), this one last.
+struct Processes {
+    watched: Vec<(String, String)>,
+    /// Clock ticks per second, in which `/proc` counts CPU time (`BENCH_CLOCK_TICKS`).
+    ticks: f64,
+}
+
+impl Processes {
+    fn from_env() -> Processes {
+        let listed = std::env::var("BENCH_PROCESSES").unwrap_or_default();
+        let mut watched: Vec<(String, String)> = listed
+            .split_whitespace()
+            .filter_map(|entry| entry.split_once('='))
+            .map(|(name, pid)| (name.to_owned(), pid.to_owned()))
+            .collect();
+        watched.push(("benchmark".to_owned(), "self".to_owned()));
+        let ticks = std::env::var("BENCH_CLOCK_TICKS").ok().and_then(|t| t.parse().ok()).unwrap_or(100.0);
+        Processes { watched, ticks }
+    }
+
+    /// CPU seconds (user and system) each process has used so far; zero for one that is gone.
+    fn cpu(&self) -> Vec<f64> {
+        self.watched
+            .iter()
+            .map(|(_, pid)| {
+                let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+                // After the command's closing parenthesis: state, then utime and stime as the
+                // 12th and 13th fields.
+                let fields: Vec<&str> =
+                    stat.rsplit_once(')').map(|(_, rest)| rest.split_whitespace().collect()).unwrap_or_default();
+                let field = |i: usize| fields.get(i).and_then(|f| f.parse::<f64>().ok()).unwrap_or(0.0);
+                (field(11) + field(12)) / self.ticks
+            })
+            .collect()
+    }
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> f64 {
@@ -43,6 +82,8 @@ struct Tally {
     latencies: Vec<Duration>,
     /// Operations started so far by each client, so that no round reuses a key.
     started: u64,
+    /// CPU seconds each watched process spent while this kind ran.
+    cpu: Vec<f64>,
 }
 
 impl Tally {
@@ -54,7 +95,7 @@ impl Tally {
         self.latencies.len() as f64 / self.seconds.max(f64::MIN_POSITIVE)
     }
 
-    fn print(&mut self) {
+    fn print(&mut self, processes: &Processes) {
         self.latencies.sort_unstable();
         println!(
             "{:<34} clients={} ops={} failed={} ops_per_s={:.1} p50_ms={:.2} p99_ms={:.2}",
@@ -66,15 +107,30 @@ impl Tally {
             percentile(&self.latencies, 0.50),
             percentile(&self.latencies, 0.99),
         );
+        let ops = self.latencies.len().max(1) as f64;
+        let spent: Vec<String> = processes
+            .watched
+            .iter()
+            .zip(&self.cpu)
+            .filter(|(_, seconds)| **seconds > 0.0)
+            .map(|((name, _), seconds)| format!("{name} {:.0}", seconds * 1e6 / ops))
+            .collect();
+        println!(
+            "{:<34} CPU µs per op: {} (all: {:.0})",
+            "",
+            spent.join(", "),
+            self.cpu.iter().sum::<f64>() * 1e6 / ops
+        );
     }
 }
 
 /// Runs `tally.clients` loops of `operation` for `length`, adding what they achieved to `tally`.
-async fn measure<F, Fut>(tally: &mut Tally, length: Duration, operation: Arc<F>)
+async fn measure<F, Fut>(tally: &mut Tally, processes: &Processes, length: Duration, operation: Arc<F>)
 where
     F: Fn(usize, u64) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = Result<(), String>> + Send,
 {
+    let cpu_before = processes.cpu();
     let deadline = Instant::now() + length;
     let started = Instant::now();
     let first = tally.started;
@@ -107,6 +163,9 @@ where
         tally.started = tally.started.max(next);
     }
     tally.seconds += started.elapsed().as_secs_f64();
+    let spent = processes.cpu().iter().zip(&cpu_before).map(|(after, before)| after - before).collect::<Vec<_>>();
+    tally.cpu.resize(spent.len(), 0.0);
+    tally.cpu.iter_mut().zip(spent).for_each(|(total, spent)| *total += spent);
 }
 
 /// A logged-in browser-like client with a new wallet.
@@ -260,15 +319,16 @@ async fn run(host: String, ledger: Ledger, clients: usize, seconds: u64) {
         Tally::new("swap via host HTTP (quote+execute)", clients),
         Tally::new("swap via driver (raw)", clients),
     ];
+    let processes = Processes::from_env();
     println!("{rounds} rounds of {length:?} per phase, taking turns");
     for _ in 0..rounds {
-        measure(&mut tallies[0], length, host_transfer.clone()).await;
-        measure(&mut tallies[1], length, raw_transfer.clone()).await;
-        measure(&mut tallies[2], length, host_swap.clone()).await;
-        measure(&mut tallies[3], length, raw_swap.clone()).await;
+        measure(&mut tallies[0], &processes, length, host_transfer.clone()).await;
+        measure(&mut tallies[1], &processes, length, raw_transfer.clone()).await;
+        measure(&mut tallies[2], &processes, length, host_swap.clone()).await;
+        measure(&mut tallies[3], &processes, length, raw_swap.clone()).await;
     }
     for tally in &mut tallies {
-        tally.print();
+        tally.print(&processes);
     }
     let [host_transfers, raw_transfers, host_swaps, raw_swaps] = tallies.each_ref().map(Tally::rate);
     println!(

@@ -23,6 +23,7 @@ use solstice_ledger::is_duplicate_key;
 use solstice_types::{
     ApiError, ErrorCode, WalletAddress,
     api_key::{ApiKeyInfo, CreatedApiKey, KEY_PREFIX, MAX_EXPIRY_DAYS, MAX_KEYS_PER_WALLET, Scope, parse_name},
+    hex,
 };
 
 use super::error::HostError;
@@ -258,10 +259,6 @@ fn unauthorized(message: &str) -> ApiError {
 
 fn digest(secret: &str) -> String {
     hex(&Sha256::digest(secret.as_bytes()))
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Compares two digests in time that does not depend on where they differ.

@@ -25,7 +25,7 @@ use axum::{
 use ed25519_dalek::{Signature, Signer, VerifyingKey};
 use mongodb::{Database, bson::DateTime};
 use sha2::{Digest, Sha256};
-use solstice_types::{ApiError, ErrorCode, WalletAddress};
+use solstice_types::{ApiError, ErrorCode, WalletAddress, hex, unhex};
 
 pub use crate::nonces::NONCES;
 use crate::{
@@ -168,19 +168,6 @@ fn message(
     message
 }
 
-/// Bytes as lowercase hex digits.
-pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// Hex digits as bytes; none if `text` is not an even number of hex digits.
-pub fn unhex(text: &str) -> Option<Vec<u8>> {
-    if !text.len().is_multiple_of(2) {
-        return None;
-    }
-    (0..text.len()).step_by(2).map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok()).collect()
-}
-
 /// A fresh random nonce: 128 bits, in hex.
 pub fn new_nonce() -> String {
     hex(&rand::random::<[u8; 16]>())
@@ -291,13 +278,6 @@ mod tests {
     use super::*;
 
     const SEED: &str = "0101010101010101010101010101010101010101010101010101010101010101";
-
-    #[test]
-    fn hex_round_trips_and_rejects_garbage() {
-        assert_eq!(unhex(&hex(&[0, 1, 254, 255])), Some(vec![0, 1, 254, 255]));
-        assert_eq!(unhex("abc"), None);
-        assert_eq!(unhex("zz"), None);
-    }
 
     #[test]
     fn bad_keys_are_refused_and_keys_are_never_printed() {

@@ -149,7 +149,7 @@ impl TransactionRequest {
         if let Some(once) = &self.once {
             hasher.update(format!("|once:{}:{once}", once.len()));
         }
-        hasher.finalize().iter().map(|b| format!("{b:02x}")).collect()
+        solstice_types::hex(&hasher.finalize())
     }
 }
 

@@ -99,13 +99,8 @@ pub async fn build(config: Config) -> Result<Service, StartError> {
         return Err(StartError::Config(format!("SWAP_TREASURY_SHARDS must be 1 to {MAX_SHARDS}")));
     }
     let ttl = Duration::from_secs(u64::from(config.quote_ttl_seconds.max(1)));
-    let state = SwapState {
-        ledger: ledger.clone(),
-        quote_key,
-        ticks,
-        quote_ttl: ttl,
-        treasury_shards: config.treasury_shards,
-    };
+    let state =
+        SwapState { ledger: ledger.clone(), quote_key, ticks, quote_ttl: ttl, treasury_shards: config.treasury_shards };
     let every = Duration::from_millis(config.rebalance_ms.max(10));
     let lease = Lease::new(
         &database,

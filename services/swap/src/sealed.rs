@@ -16,9 +16,8 @@ use mongodb::{
     options::ReturnDocument,
 };
 use sha2::Sha256;
-use solstice_kit::auth::{hex, unhex};
 use solstice_ledger::is_duplicate_key;
-use solstice_types::{Amount, Token, UsdPrice, WalletAddress, swap::SwapSide};
+use solstice_types::{Amount, Token, UsdPrice, WalletAddress, hex, swap::SwapSide, unhex};
 
 /// Collection of the exchange's keys: one document, `quotes`, holding the sealing key.
 pub const SWAP_KEYS: &str = "swap_keys";
@@ -75,9 +74,10 @@ impl QuoteKey {
                 Err(error) => return Err(error),
             }
         };
-        let key = stored.get_str("key").ok().and_then(unhex).filter(|key| key.len() == 32).ok_or_else(|| {
-            mongodb::error::Error::custom("the exchange's quote key is not 64 hex digits".to_owned())
-        })?;
+        let key =
+            stored.get_str("key").ok().and_then(unhex).filter(|key| key.len() == 32).ok_or_else(|| {
+                mongodb::error::Error::custom("the exchange's quote key is not 64 hex digits".to_owned())
+            })?;
         Ok(QuoteKey::from_bytes(&key))
     }
 
@@ -225,7 +225,8 @@ mod tests {
                 assert_eq!(key.open(&wallet(1), &changed), None, "{changed}");
             }
         }
-        for bad in ["", "q_", "q_0OIl", &id[..id.len() - 1], &format!("{id}1"), &id[PREFIX.len()..], &"q_1".repeat(80)] {
+        for bad in ["", "q_", "q_0OIl", &id[..id.len() - 1], &format!("{id}1"), &id[PREFIX.len()..], &"q_1".repeat(80)]
+        {
             assert_eq!(key.open(&wallet(1), bad), None, "{bad:?}");
         }
     }

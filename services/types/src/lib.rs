@@ -8,6 +8,7 @@ mod address;
 mod amount;
 pub mod api_key;
 mod error;
+mod hex;
 #[cfg(feature = "openapi")]
 mod openapi;
 pub mod portfolio;
@@ -21,6 +22,7 @@ pub mod transfer;
 pub use address::{AddressError, WalletAddress};
 pub use amount::{Amount, AmountError};
 pub use error::{ApiError, ErrorCode, ToApiError};
+pub use hex::{hex, unhex};
 pub use price::{UsdPrice, UsdValue, format_bps, format_change_bps};
 pub use reference::{InvalidReference, Reference, ReferenceKind};
 pub use token::{Token, TokenInfo, UnknownToken};
