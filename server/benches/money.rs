@@ -28,15 +28,20 @@ fn treasury_shards() -> u8 {
     std::env::var("SWAP_TREASURY_SHARDS").ok().and_then(|n| n.parse().ok()).unwrap_or(8)
 }
 
-/// The processes whose CPU time is counted (`BENCH_PROCESSES`), this one last.
+/// The processes whose CPU time is counted (`BENCH_PROCESSES`), this one last, and the
+/// database whose operations are counted.
 struct Processes {
     watched: Vec<(String, String)>,
     /// Clock ticks per second, in which `/proc` counts CPU time (`BENCH_CLOCK_TICKS`).
     ticks: f64,
+    database: mongodb::Client,
 }
 
+/// The kinds of operation the database counts (`serverStatus`'s `opcounters`).
+const OPERATIONS: [&str; 5] = ["insert", "query", "update", "delete", "command"];
+
 impl Processes {
-    fn from_env() -> Processes {
+    fn from_env(database: mongodb::Client) -> Processes {
         let listed = std::env::var("BENCH_PROCESSES").unwrap_or_default();
         let mut watched: Vec<(String, String)> = listed
             .split_whitespace()
@@ -45,7 +50,21 @@ impl Processes {
             .collect();
         watched.push(("benchmark".to_owned(), "self".to_owned()));
         let ticks = std::env::var("BENCH_CLOCK_TICKS").ok().and_then(|t| t.parse().ok()).unwrap_or(100.0);
-        Processes { watched, ticks }
+        Processes { watched, ticks, database }
+    }
+
+    /// How many operations of each kind the database has served so far (zeros where it does not
+    /// tell).
+    async fn operations(&self) -> [f64; OPERATIONS.len()] {
+        let status = self.database.database("admin").run_command(mongodb::bson::doc! { "serverStatus": 1 }).await;
+        let counters =
+            status.ok().and_then(|status| status.get_document("opcounters").ok().cloned()).unwrap_or_default();
+        OPERATIONS.map(|name| match counters.get(name) {
+            Some(mongodb::bson::Bson::Int32(n)) => f64::from(*n),
+            Some(mongodb::bson::Bson::Int64(n)) => *n as f64,
+            Some(mongodb::bson::Bson::Double(n)) => *n,
+            _ => 0.0,
+        })
     }
 
     /// CPU seconds (user and system) each process has used so far; zero for one that is gone.
@@ -84,6 +103,8 @@ struct Tally {
     started: u64,
     /// CPU seconds each watched process spent while this kind ran.
     cpu: Vec<f64>,
+    /// Database operations of each kind served while this kind ran.
+    operations: [f64; OPERATIONS.len()],
 }
 
 impl Tally {
@@ -121,6 +142,15 @@ impl Tally {
             spent.join(", "),
             self.cpu.iter().sum::<f64>() * 1e6 / ops
         );
+        let served: Vec<String> = OPERATIONS
+            .iter()
+            .zip(self.operations)
+            .filter(|(_, count)| *count > 0.0)
+            .map(|(name, count)| format!("{name} {:.2}", count / ops))
+            .collect();
+        if !served.is_empty() {
+            println!("{:<34} database operations per op: {}", "", served.join(", "));
+        }
     }
 }
 
@@ -130,6 +160,7 @@ where
     F: Fn(usize, u64) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = Result<(), String>> + Send,
 {
+    let operations_before = processes.operations().await;
     let cpu_before = processes.cpu();
     let deadline = Instant::now() + length;
     let started = Instant::now();
@@ -164,6 +195,10 @@ where
     }
     tally.seconds += started.elapsed().as_secs_f64();
     let spent = processes.cpu().iter().zip(&cpu_before).map(|(after, before)| after - before).collect::<Vec<_>>();
+    let operations = processes.operations().await;
+    for (total, (after, before)) in tally.operations.iter_mut().zip(operations.iter().zip(operations_before)) {
+        *total += after - before;
+    }
     tally.cpu.resize(spent.len(), 0.0);
     tally.cpu.iter_mut().zip(spent).for_each(|(total, spent)| *total += spent);
 }
@@ -319,7 +354,7 @@ async fn run(host: String, ledger: Ledger, clients: usize, seconds: u64) {
         Tally::new("swap via host HTTP (quote+execute)", clients),
         Tally::new("swap via driver (raw)", clients),
     ];
-    let processes = Processes::from_env();
+    let processes = Processes::from_env(ledger.client().clone());
     println!("{rounds} rounds of {length:?} per phase, taking turns");
     for _ in 0..rounds {
         measure(&mut tallies[0], &processes, length, host_transfer.clone()).await;

@@ -90,6 +90,11 @@ impl From<mongodb::error::Error> for Attempt {
 }
 
 impl Ledger {
+    /// The client the ledger's database came from.
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
     /// Read-only access to the same database.
     pub fn reader(&self) -> &LedgerReader {
         &self.reader
