@@ -220,7 +220,7 @@ mod tests {
         // Every single character changed, to every other base58 digit.
         let digits = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz";
         for at in PREFIX.len()..id.len() {
-            for digit in digits.chars().filter(|d| Some(*d) != id[at..].chars().next()) {
+            for digit in digits.chars().filter(|d| !id[at..].starts_with(*d)) {
                 let changed = format!("{}{digit}{}", &id[..at], &id[at + 1..]);
                 assert_eq!(key.open(&wallet(1), &changed), None, "{changed}");
             }

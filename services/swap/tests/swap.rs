@@ -447,11 +447,14 @@ async fn a_changed_quote_is_unknown_and_moves_nothing() {
     let alice = app.user(&[(Token::Sol, 10 * SOL)]).await;
     let quote = app.quote(&alice, sell("SOL", "USDC", "1")).await;
     let id = quote["id"].as_str().unwrap();
-    let middle = id.len() / 2;
-    let digit = if &id[middle..=middle] == "2" { "3" } else { "2" };
+    // Another base58 digit at `at`.
+    let change = |at: usize| {
+        let digit = if &id[at..=at] == "2" { "3" } else { "2" };
+        format!("{}{digit}{}", &id[..at], &id[at + 1..])
+    };
     for changed in [
-        format!("{}{digit}{}", &id[..middle], &id[middle + 1..]),
-        format!("{}{digit}", &id[..id.len() - 1]),
+        change(id.len() / 2),
+        change(id.len() - 1),
         id[..id.len() - 1].to_owned(),
         format!("{id}2"),
         "q_".to_owned() + &"z".repeat(200),
