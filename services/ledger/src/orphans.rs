@@ -331,4 +331,45 @@ mod tests {
         }
         assert_eq!(listed().await, std::slice::from_ref(&ledger.sessions.id));
     }
+
+    /// `killSessions` ends only the caller's own user's sessions, so a process watches over its
+    /// own kind only: a silent process of another kind is neither reaped nor forgotten, and its
+    /// open transaction still commits.
+    #[tokio::test]
+    async fn a_silent_process_of_another_kind_is_left_alone() {
+        let (client, database) = solstice_testkit::fresh_database().await;
+        let ledger = Ledger::new(client, &database);
+        ledger.init().await.unwrap();
+        let alice = AccountId::wallet(&WalletAddress::from_public_key(&[3; 32]));
+        ledger.apply(pay(&AccountId::System(SystemAccount::Faucet), &alice, 1_000, "fund")).await.unwrap();
+
+        let silent_client = mongodb::Client::with_uri_str(solstice_testkit::mongodb_uri()).await.unwrap();
+        let silent_database = silent_client.database(database.name());
+        let silent = Ledger::new(silent_client.clone(), &silent_database);
+        silent.watch_orphans("swap");
+        let silent_id = silent.sessions.id.clone();
+        let mut session = silent_client.start_session().await.unwrap();
+        silent.name_session(session.id()).await.unwrap();
+        session.start_transaction().await.unwrap();
+        silent_database
+            .collection::<Document>(BALANCES)
+            .update_one(
+                doc! { "_id": balance_id(&alice.to_string(), Token::Sol) },
+                doc! { "$inc": { "amount": -500_i64 } },
+            )
+            .session(&mut session)
+            .await
+            .unwrap();
+        tokio::time::sleep(HEARTBEAT * 2).await;
+        drop(silent);
+
+        // A process of another kind watches for longer than it takes to call one dead.
+        ledger.watch_orphans("host");
+        tokio::time::sleep(ORPHANED_AFTER + HEARTBEAT * 4).await;
+        let listed: Vec<ProcessDoc> =
+            database.collection(PROCESSES).find(doc! {}).await.unwrap().try_collect().await.unwrap();
+        assert!(listed.iter().any(|process| process.id == silent_id), "the other kind's process was forgotten");
+        session.commit_transaction().await.expect("the other kind's transaction was left open, and commits");
+        assert_eq!(ledger.balance(&alice, Token::Sol).await.unwrap().as_i64(), 500);
+    }
 }
