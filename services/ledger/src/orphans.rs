@@ -251,6 +251,8 @@ impl Watch {
 mod tests {
     use solstice_types::{Amount, ReferenceKind, Token, WalletAddress};
 
+    use mongodb::ClientSession;
+
     use super::*;
     use crate::{
         AccountId, IdempotencyKey, Ledger, LedgerError, Leg, SystemAccount, TransactionRequest,
@@ -267,6 +269,30 @@ mod tests {
         TransactionRequest::new(ReferenceKind::Transfer, IdempotencyKey::new(key.to_owned()).unwrap(), vec![leg])
     }
 
+    /// A process of `kind` over database `name` that names its session, debits 500 from
+    /// `account` in a transaction it never ends, and then stops beating (its ledger is gone;
+    /// its session and transaction stay): the open session and the process's name.
+    async fn fall_silent_mid_transaction(name: &str, kind: &str, account: &AccountId) -> (ClientSession, String) {
+        let client = mongodb::Client::with_uri_str(solstice_testkit::mongodb_uri()).await.unwrap();
+        let database = client.database(name);
+        let silent = Ledger::new(client.clone(), &database);
+        silent.watch_orphans(kind);
+        let mut session = client.start_session().await.unwrap();
+        silent.name_session(session.id()).await.unwrap();
+        session.start_transaction().await.unwrap();
+        database
+            .collection::<Document>(BALANCES)
+            .update_one(
+                doc! { "_id": balance_id(&account.to_string(), Token::Sol) },
+                doc! { "$inc": { "amount": -500_i64 } },
+            )
+            .session(&mut session)
+            .await
+            .unwrap();
+        tokio::time::sleep(HEARTBEAT * 2).await;
+        (session, silent.sessions.id.clone())
+    }
+
     /// A process that dies in the middle of a transaction leaves it open, and the wallet it
     /// debited locked, for the database's transaction lifetime (60 s). Another process takes it
     /// for dead once its heartbeat stops, kills its session, and the wallet can pay again after
@@ -280,26 +306,8 @@ mod tests {
         let (alice, bob) = (wallet(1), wallet(2));
         ledger.apply(pay(&AccountId::System(SystemAccount::Faucet), &alice, 1_000, "fund")).await.unwrap();
 
-        // The process that dies: it names its session, debits Alice in a transaction it never
-        // ends, and its heartbeat stops (its ledger is gone; its session and transaction stay).
-        let dead_client = mongodb::Client::with_uri_str(solstice_testkit::mongodb_uri()).await.unwrap();
-        let dead_database = dead_client.database(database.name());
-        let dead = Ledger::new(dead_client.clone(), &dead_database);
-        dead.watch_orphans("test");
-        let mut session = dead_client.start_session().await.unwrap();
-        dead.name_session(session.id()).await.unwrap();
-        session.start_transaction().await.unwrap();
-        dead_database
-            .collection::<Document>(BALANCES)
-            .update_one(
-                doc! { "_id": balance_id(&alice.to_string(), Token::Sol) },
-                doc! { "$inc": { "amount": -500_i64 } },
-            )
-            .session(&mut session)
-            .await
-            .unwrap();
-        tokio::time::sleep(HEARTBEAT * 2).await;
-        drop(dead);
+        // The process that dies: it debits Alice in a transaction it never ends.
+        let (mut session, _) = fall_silent_mid_transaction(database.name(), "test", &alice).await;
 
         // A live process, watching: Alice's payment goes through once the dead one's
         // transaction is aborted, well before the database would have dropped it.
@@ -343,25 +351,7 @@ mod tests {
         let alice = AccountId::wallet(&WalletAddress::from_public_key(&[3; 32]));
         ledger.apply(pay(&AccountId::System(SystemAccount::Faucet), &alice, 1_000, "fund")).await.unwrap();
 
-        let silent_client = mongodb::Client::with_uri_str(solstice_testkit::mongodb_uri()).await.unwrap();
-        let silent_database = silent_client.database(database.name());
-        let silent = Ledger::new(silent_client.clone(), &silent_database);
-        silent.watch_orphans("swap");
-        let silent_id = silent.sessions.id.clone();
-        let mut session = silent_client.start_session().await.unwrap();
-        silent.name_session(session.id()).await.unwrap();
-        session.start_transaction().await.unwrap();
-        silent_database
-            .collection::<Document>(BALANCES)
-            .update_one(
-                doc! { "_id": balance_id(&alice.to_string(), Token::Sol) },
-                doc! { "$inc": { "amount": -500_i64 } },
-            )
-            .session(&mut session)
-            .await
-            .unwrap();
-        tokio::time::sleep(HEARTBEAT * 2).await;
-        drop(silent);
+        let (mut session, silent_id) = fall_silent_mid_transaction(database.name(), "swap", &alice).await;
 
         // A process of another kind watches for longer than it takes to call one dead.
         ledger.watch_orphans("host");
