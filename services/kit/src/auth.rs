@@ -12,6 +12,8 @@
 //! arriving together go in one insert, see [`crate::nonces`]), and a second request with the
 //! same nonce is refused. Reads are not recorded, so that the portfolio service stays
 //! read-only; a replayed read can only show the same wallet's data to the same caller again.
+//! Nor are the `POST`s a service declares effect-free ([`Verifier::effect_free`]: a swap quote,
+//! which is computed, sealed and returned without being stored), for the same reason.
 
 use std::{collections::HashMap, fmt, sync::Arc};
 
@@ -106,6 +108,8 @@ pub struct Verifier {
     /// Each caller's keys: usually one; two while its key is being rotated.
     callers: Arc<HashMap<String, Vec<VerifyingKey>>>,
     nonces: NonceLog,
+    /// Paths whose `POST` changes nothing (see [`Verifier::effect_free`]).
+    effect_free: Arc<[&'static str]>,
 }
 
 impl fmt::Debug for Verifier {
@@ -139,7 +143,26 @@ impl Verifier {
         if callers.is_empty() {
             return Err(StartError::Config("no trusted caller is configured (SOLSTICE_TRUSTED_CALLERS)".to_owned()));
         }
-        Ok(Verifier { callers: Arc::new(callers), nonces: NonceLog::new(database) })
+        Ok(Verifier { callers: Arc::new(callers), nonces: NonceLog::new(database), effect_free: Arc::new([]) })
+    }
+
+    /// Declares that a `POST` to one of `paths` (exactly these paths) changes nothing: it only
+    /// computes an answer for the calling wallet. Such a request is still checked for its
+    /// signature and age, but its nonce is not recorded, which spares the database a write; a
+    /// replay within the signature's 30 seconds gets the same kind of answer again, for the
+    /// same wallet, to whoever could already read the first.
+    pub fn effect_free(mut self, paths: &[&'static str]) -> Verifier {
+        self.effect_free = paths.into();
+        self
+    }
+
+    /// Whether a request must be accepted once: it may change something.
+    fn records(&self, method: &Method, path: &str) -> bool {
+        match *method {
+            Method::GET | Method::HEAD => false,
+            Method::POST => !self.effect_free.contains(&path),
+            _ => true,
+        }
     }
 
     /// Records `nonce` of `caller` as used; `false` if it was already.
@@ -254,7 +277,7 @@ pub async fn require_signature(State(verifier): State<Verifier>, request: Reques
     if !keys.iter().any(|key| key.verify_strict(&message, &signature).is_ok()) {
         return unauthorized();
     }
-    if !matches!(parts.method, Method::GET | Method::HEAD) {
+    if verifier.records(&parts.method, parts.uri.path()) {
         match verifier.first_use(caller, nonce, timestamp_ms).await {
             Ok(true) => {}
             Ok(false) => {

@@ -31,23 +31,28 @@ async fn verifier() -> Verifier {
 /// A service that is unavailable for its first `failures` calls, then echoes the signed caller
 /// and body. Returns its base URL and a count of the calls it saw.
 async fn flaky_service(failures: usize) -> (String, Arc<AtomicUsize>) {
+    flaky_service_with(failures, verifier().await).await
+}
+
+/// [`flaky_service`] checking signatures with `verifier`; `/v1/echo` and `/v1/estimate` answer
+/// alike.
+async fn flaky_service_with(failures: usize, verifier: Verifier) -> (String, Arc<AtomicUsize>) {
     let calls = Arc::new(AtomicUsize::new(0));
     let seen = calls.clone();
+    let echo = post(move |Extension(caller): Extension<Caller>, Json(body): Json<Value>| {
+        let seen = seen.clone();
+        async move {
+            if seen.fetch_add(1, Ordering::SeqCst) < failures {
+                let error = json!({ "code": "unavailable", "message": "try again" });
+                return (StatusCode::SERVICE_UNAVAILABLE, Json(error));
+            }
+            (StatusCode::OK, Json(json!({ "wallet": caller.wallet.to_string(), "body": body })))
+        }
+    });
     let router = Router::new()
-        .route(
-            "/v1/echo",
-            post(move |Extension(caller): Extension<Caller>, Json(body): Json<Value>| {
-                let seen = seen.clone();
-                async move {
-                    if seen.fetch_add(1, Ordering::SeqCst) < failures {
-                        let error = json!({ "code": "unavailable", "message": "try again" });
-                        return (StatusCode::SERVICE_UNAVAILABLE, Json(error));
-                    }
-                    (StatusCode::OK, Json(json!({ "wallet": caller.wallet.to_string(), "body": body })))
-                }
-            }),
-        )
-        .layer(middleware::from_fn_with_state(verifier().await, require_signature));
+        .route("/v1/echo", echo.clone())
+        .route("/v1/estimate", echo)
+        .layer(middleware::from_fn_with_state(verifier, require_signature));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
@@ -232,6 +237,31 @@ async fn a_signed_request_that_changes_something_is_accepted_once() {
     }
     assert_eq!(accepted, 1);
     assert_eq!(calls.load(Ordering::SeqCst), 2);
+}
+
+/// A `POST` declared effect-free (a swap quote) may be replayed: its nonce is not recorded.
+/// Every other `POST` of the same service is still accepted once.
+#[tokio::test]
+async fn only_the_posts_declared_effect_free_may_be_replayed() {
+    let (base, calls) = flaky_service_with(0, verifier().await.effect_free(&["/v1/estimate"])).await;
+    let wallet = WalletAddress::from_public_key(&[7; 32]);
+    let body = br#"{"sell":"SOL"}"#;
+    let now = mongodb::bson::DateTime::now().timestamp_millis();
+    let headers = solstice_kit::auth::sign(&key(), "POST", "/v1/estimate", &wallet, now, body);
+    for _ in 0..3 {
+        assert_eq!(post_signed(&format!("{base}/v1/estimate"), &headers, body).await.status(), StatusCode::OK);
+    }
+    assert_eq!(calls.load(Ordering::SeqCst), 3);
+    // The signature still covers the path and its age still counts.
+    let elsewhere = post_signed(&format!("{base}/v1/echo"), &headers, body).await;
+    assert_eq!(elsewhere.status(), StatusCode::UNAUTHORIZED);
+    let old = solstice_kit::auth::sign(&key(), "POST", "/v1/estimate", &wallet, now - 120_000, body);
+    assert_eq!(post_signed(&format!("{base}/v1/estimate"), &old, body).await.status(), StatusCode::UNAUTHORIZED);
+    // Another path of the same service is accepted once.
+    let headers = solstice_kit::auth::sign(&key(), "POST", "/v1/echo", &wallet, now, body);
+    assert_eq!(post_signed(&format!("{base}/v1/echo"), &headers, body).await.status(), StatusCode::OK);
+    assert_eq!(post_signed(&format!("{base}/v1/echo"), &headers, body).await.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(calls.load(Ordering::SeqCst), 4);
 }
 
 /// Nonces of requests arriving together are recorded together: in a burst of different

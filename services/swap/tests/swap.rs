@@ -420,6 +420,38 @@ async fn a_key_reused_for_another_quote_is_refused_and_that_quote_stays_usable()
     assert_eq!(app.balance(&AccountId::wallet(&alice), Token::Sol).await, 7 * SOL);
 }
 
+/// Asking for a quote changes nothing, so its signed request is not recorded as used (a
+/// database write saved per swap): sent again, it only quotes again. A signed swap is accepted
+/// once, however often it arrives.
+#[tokio::test]
+async fn a_replayed_quote_request_only_quotes_again_and_a_replayed_swap_is_refused() {
+    let app = spawn_app().await;
+    let alice = app.user(&[(Token::Sol, 10 * SOL)]).await;
+    let signed_copy = |path: &str, body: &Value| {
+        let bytes = serde_json::to_vec(body).unwrap();
+        let now = mongodb::bson::DateTime::now().timestamp_millis();
+        let headers = solstice_kit::auth::sign(&solstice_testkit::host_key(), "POST", path, &alice, now, &bytes);
+        (format!("{}{path}", app.base), headers, bytes)
+    };
+    let (url, headers, bytes) = signed_copy("/v1/quotes", &sell("SOL", "USDC", "1"));
+    let (first_status, first) = solstice_testkit::send("POST", &url, &headers, &bytes, true).await;
+    let (again_status, again) = solstice_testkit::send("POST", &url, &headers, &bytes, true).await;
+    assert_eq!((first_status, again_status), (StatusCode::CREATED, StatusCode::CREATED), "{again}");
+    assert_ne!(first["id"], again["id"], "each answer is a quote of its own");
+    let nonces = app.database.collection::<mongodb::bson::Document>(solstice_kit::auth::NONCES);
+    assert_eq!(nonces.count_documents(doc! {}).await.unwrap(), 0, "quoting wrote nothing");
+
+    let body = json!({ "quote_id": first["id"], "idempotency_key": key() });
+    let (url, headers, bytes) = signed_copy("/v1/swaps", &body);
+    assert_eq!(solstice_testkit::send("POST", &url, &headers, &bytes, true).await.0, StatusCode::CREATED);
+    let (status, error) = solstice_testkit::send("POST", &url, &headers, &bytes, true).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(error["message"], "This signed request was already used.");
+    assert_eq!(app.balance(&AccountId::wallet(&alice), Token::Sol).await, 9 * SOL);
+    assert_eq!(app.execute(&alice, &again, &key()).await.0, StatusCode::CREATED, "the other quote fills too");
+    assert_eq!(app.balance(&AccountId::wallet(&alice), Token::Sol).await, 8 * SOL);
+}
+
 /// A quote costs the exchange nothing to keep (its id carries its terms): a wallet comparing
 /// swaps may ask for as many as it likes, and any of them fills, once.
 #[tokio::test]
