@@ -39,9 +39,21 @@ pub struct HostConfig {
     pub watch_orphans: bool,
 }
 
-/// Shared by all requests; cheap to clone.
+/// Shared by all requests: one allocation, so that handing it to each request (the server
+/// functions' context is built per request) costs a reference count, not a copy of every part.
 #[derive(Clone)]
-pub struct HostState {
+pub struct HostState(Arc<Host>);
+
+impl std::ops::Deref for HostState {
+    type Target = Host;
+
+    fn deref(&self) -> &Host {
+        &self.0
+    }
+}
+
+/// What [`HostState`] holds.
+pub struct Host {
     pub ledger: Ledger,
     pub users: Collection<UserDoc>,
     pub limiter: RateLimiter,
@@ -80,7 +92,7 @@ impl HostState {
         let prices = PriceHub::new(database, config.prices.clone());
         let events = AccountEvents::new(database, EVENTS_POLL);
         let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
-        Ok(HostState {
+        Ok(HostState(Arc::new(Host {
             ledger,
             users: database.collection(USERS),
             limiter,
@@ -91,6 +103,6 @@ impl HostState {
             config,
             hashing: Arc::new(Semaphore::new(cores * 2)),
             decoy_hash: accounts::decoy_hash().into(),
-        })
+        })))
     }
 }
