@@ -257,3 +257,65 @@ impl SessionStore for MongoSessionStore {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cache(following: bool) -> Cache {
+        Cache {
+            cached_for: Duration::from_secs(30),
+            entries: Mutex::default(),
+            following: AtomicBool::new(following),
+            generation: AtomicU64::new(0),
+        }
+    }
+
+    fn record(expires_in: time::Duration) -> Record {
+        Record { id: Id::default(), data: HashMap::new(), expiry_date: time::OffsetDateTime::now_utc() + expires_in }
+    }
+
+    #[test]
+    fn while_the_change_stream_is_not_followed_nothing_is_served_from_memory() {
+        let cache = cache(true);
+        let session = record(time::Duration::hours(1));
+        cache.put(&session, 0);
+        assert!(cache.get(&session.id).is_some());
+        // The stream broke: a log-out on another replica would go unseen, so the session is
+        // read from the database again, though it is still in memory.
+        cache.following.store(false, Ordering::Release);
+        assert!(cache.get(&session.id).is_none());
+        // Nor is anything read meanwhile kept.
+        let other = record(time::Duration::hours(1));
+        cache.put(&other, cache.generation.load(Ordering::Acquire));
+        cache.following.store(true, Ordering::Release);
+        assert!(cache.get(&other.id).is_none());
+    }
+
+    #[test]
+    fn a_read_that_began_before_a_change_is_not_kept() {
+        let cache = cache(true);
+        let session = record(time::Duration::hours(1));
+        let generation = cache.generation.load(Ordering::Acquire);
+        // A log-out elsewhere is reported while the read is under way: what it read is old.
+        cache.evict(Some(&session.id));
+        cache.put(&session, generation);
+        assert!(cache.get(&session.id).is_none());
+        cache.put(&session, cache.generation.load(Ordering::Acquire));
+        assert!(cache.get(&session.id).is_some());
+        cache.evict(Some(&session.id));
+        assert!(cache.get(&session.id).is_none(), "a change evicts it");
+    }
+
+    #[test]
+    fn an_expired_or_old_entry_is_not_served() {
+        let cache = cache(true);
+        let expired = record(time::Duration::seconds(-1));
+        cache.put(&expired, 0);
+        assert!(cache.get(&expired.id).is_none());
+        let quick = Cache { cached_for: Duration::ZERO, ..cache };
+        let session = record(time::Duration::hours(1));
+        quick.put(&session, 0);
+        assert!(quick.get(&session.id).is_none(), "kept no longer than configured");
+    }
+}
