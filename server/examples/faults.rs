@@ -593,7 +593,12 @@ fn main() -> std::process::ExitCode {
         let database = client.database(&database);
         let ledger = Ledger::new(client.clone(), &database);
         let plan = Plan { host, clients, ws_clients, seconds, events_path, ready_path };
-        run(plan, database, ledger).await
+        let passed = run(plan, database, ledger).await;
+        // The driver's background work (connection pools, server monitors, sessions being
+        // handed back) is wound down here, while the runtime still runs it, instead of being
+        // torn away as the runtime drops: a panic there would turn a verdict into a failure.
+        client.shutdown().immediate(true).await;
+        passed
     });
     if passed { std::process::ExitCode::SUCCESS } else { std::process::ExitCode::FAILURE }
 }
