@@ -295,6 +295,28 @@ async fn in_a_burst_each_signed_request_is_accepted_once() {
     assert_eq!(calls.load(Ordering::SeqCst), 40);
 }
 
+/// A signed request goes where it was meant to go: a redirect (a misconfigured proxy, a
+/// compromised replica) is not followed, and the call fails as the platform's fault.
+#[tokio::test]
+async fn a_redirect_is_not_followed() {
+    let (elsewhere, calls) = flaky_service(0).await;
+    let target = format!("{elsewhere}/v1/echo");
+    let router = Router::new().route(
+        "/v1/echo",
+        post(move || {
+            let target = target.clone();
+            async move { axum::response::Redirect::temporary(&target) }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let redirecting = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    let wallet = WalletAddress::from_public_key(&[8; 32]);
+    let error = client(&redirecting).post::<_, Value>("/v1/echo", &wallet, &json!({})).await.unwrap_err();
+    assert_eq!(error.code, ErrorCode::Internal);
+    assert_eq!(calls.load(Ordering::SeqCst), 0, "the redirect's target was never called");
+}
+
 #[tokio::test]
 async fn what_a_service_holds_cannot_sign_for_the_host() {
     // A service is configured with the host's public key only. Neither that key used as a
