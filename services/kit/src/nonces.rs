@@ -79,7 +79,7 @@ impl NonceLog {
 }
 
 /// Inserts what is queued, [`IN_FLIGHT`] inserts at a time, until every [`NonceLog`] is gone.
-async fn write(nonces: Collection<NonceDoc>, mut queue: mpsc::UnboundedReceiver<(NonceDoc, oneshot::Sender<Outcome>)>) {
+async fn write(nonces: Collection<NonceDoc>, mut queue: mpsc::UnboundedReceiver<Request>) {
     let turns = Arc::new(Semaphore::new(IN_FLIGHT));
     loop {
         let Ok(turn) = turns.clone().acquire_owned().await else { return };

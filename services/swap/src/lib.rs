@@ -39,6 +39,10 @@ use solstice_market::store::Ticks;
 
 pub use crate::{error::SwapError, sealed::SWAP_KEYS};
 
+/// The service's `POST`s that change nothing, so that a replay of one is harmless and its
+/// nonce is not recorded: a quote is sealed into its id and stored nowhere.
+pub const EFFECT_FREE_POSTS: &[&str] = &["/v1/quotes"];
+
 /// Solstice swap service.
 #[derive(Clone, Parser)]
 #[command(name = "solstice-swap", version)]
@@ -130,7 +134,6 @@ fn api(state: SwapState, verifier: Verifier) -> Router {
         .route("/v1/quotes", post(quotes::quote))
         .route("/v1/swaps", get(swaps::history).post(swaps::execute))
         .route("/v1/swaps/{reference}", get(swaps::by_reference))
-        // A quote is sealed into its id and stored nowhere: asking for one changes nothing.
-        .layer(middleware::from_fn_with_state(verifier.effect_free(&["/v1/quotes"]), require_signature))
+        .layer(middleware::from_fn_with_state(verifier.effect_free(EFFECT_FREE_POSTS), require_signature))
         .with_state(state)
 }

@@ -428,10 +428,8 @@ async fn a_replayed_quote_request_only_quotes_again_and_a_replayed_swap_is_refus
     let app = spawn_app().await;
     let alice = app.user(&[(Token::Sol, 10 * SOL)]).await;
     let signed_copy = |path: &str, body: &Value| {
-        let bytes = serde_json::to_vec(body).unwrap();
-        let now = mongodb::bson::DateTime::now().timestamp_millis();
-        let headers = solstice_kit::auth::sign(&solstice_testkit::host_key(), "POST", path, &alice, now, &bytes);
-        (format!("{}{path}", app.base), headers, bytes)
+        let (url, bytes) = (format!("{}{path}", app.base), serde_json::to_vec(body).unwrap());
+        (url.clone(), solstice_testkit::host_signature("POST", &url, &alice, &bytes), bytes)
     };
     let (url, headers, bytes) = signed_copy("/v1/quotes", &sell("SOL", "USDC", "1"));
     let (first_status, first) = solstice_testkit::send("POST", &url, &headers, &bytes, true).await;

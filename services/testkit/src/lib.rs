@@ -67,15 +67,25 @@ pub async fn signed_raw(
     body: &[u8],
     json: bool,
 ) -> (reqwest::StatusCode, serde_json::Value) {
-    let key = host_key();
+    let headers = host_signature(method, url, wallet, body);
+    send(method, url, &headers, body, json).await
+}
+
+/// The headers with which the host signs `method url` with `body` for `wallet`, now: sent
+/// with [`send`], as often as a test means to replay them.
+pub fn host_signature(
+    method: &str,
+    url: &str,
+    wallet: &solstice_types::WalletAddress,
+    body: &[u8],
+) -> [(&'static str, String); 5] {
     let parsed = reqwest::Url::parse(url).unwrap();
     let path = match parsed.query() {
         Some(query) => format!("{}?{query}", parsed.path()),
         None => parsed.path().to_owned(),
     };
     let now_ms = mongodb::bson::DateTime::now().timestamp_millis();
-    let headers = solstice_kit::auth::sign(&key, method, &path, wallet, now_ms, body);
-    send(method, url, &headers, body, json).await
+    solstice_kit::auth::sign(&host_key(), method, &path, wallet, now_ms, body)
 }
 
 /// Sends `method url` with exactly the given headers and body (labelled as JSON when `json` is
